@@ -1,0 +1,261 @@
+/**
+ * The suite configuration: the one schema behind `suite.config.ts`, `SUITE_CONFIG` files, `cdk synth`,
+ * `npm start` and each deployed connector's `CONNECTOR_CONFIG` (DESIGN §6). Pure zod, no I/O, so the
+ * CDK app, the local gateway and the Lambda runtime all validate with exactly the same rules.
+ */
+import { z } from 'zod';
+
+/** HTTP methods a connector may send. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** One of {@link HTTP_METHODS}. */
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** Options of {@link suiteConfigSchema} and {@link parseSuiteConfig}. */
+export interface ConfigSchemaOptions {
+  /**
+   * Accept `http://` URLs on loopback hosts (127.0.0.0/8, `localhost`, `[::1]`). Only the local
+   * gateway sets this; a deployed connector talks https only.
+   * @default false
+   */
+  allowLoopbackHttp?: boolean;
+}
+
+const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/** Whether `url` is `http:` on a loopback host. */
+export function isLoopbackHttpUrl(url: URL): boolean {
+  return url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname);
+}
+
+function secureUrl(options: ConfigSchemaOptions) {
+  return z.url({ message: 'must be an absolute URL' }).superRefine((value, ctx) => {
+    const url = new URL(value);
+    if (url.username || url.password) {
+      ctx.addIssue({ code: 'custom', message: 'must not embed credentials; use auth.secret' });
+    }
+    if (url.protocol === 'https:') return;
+    if (options.allowLoopbackHttp && isLoopbackHttpUrl(url)) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: options.allowLoopbackHttp
+        ? 'must use https (http is accepted only for loopback hosts in local mode)'
+        : 'must use https',
+    });
+  });
+}
+
+const secretName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9/_+=.@-]{1,512}$/,
+    'must be a Secrets Manager secret name or ARN (letters, digits, /_+=.@-)',
+  );
+
+function authSchema(options: ConfigSchemaOptions) {
+  return z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('none') }),
+    z.strictObject({
+      type: z.literal('apiKey'),
+      /** Where the key goes. */
+      in: z.enum(['header', 'query']),
+      /** Header or query parameter name, e.g. `X-Api-Key`. */
+      name: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be a header or query parameter name'),
+      secret: secretName,
+    }),
+    z.strictObject({ type: z.literal('bearer'), secret: secretName }),
+    z.strictObject({ type: z.literal('basic'), secret: secretName }),
+    z.strictObject({
+      type: z.literal('oauth2ClientCredentials'),
+      tokenUrl: secureUrl(options),
+      scope: z.string().optional(),
+      /** How the client authenticates to the token endpoint (RFC 6749 §2.3.1). */
+      clientAuthentication: z.enum(['basic', 'body']).default('basic'),
+      secret: secretName,
+    }),
+  ]);
+}
+
+const retrySchema = z
+  .strictObject({
+    /** Attempts in all, the first included (3 = one call and up to two retries). */
+    maxAttempts: z.int().min(1).max(10).default(3),
+    /** Base of the exponential backoff, in ms. */
+    baseDelayMs: z.number().min(0).max(60_000).default(100),
+    /** Cap of one backoff wait, in ms. */
+    maxDelayMs: z.number().min(0).max(300_000).default(2_000),
+    /** The longest `Retry-After` the connector waits for; a longer one ends the retries. */
+    maxRetryAfterSeconds: z.number().min(0).max(900).default(20),
+  })
+  .refine((r) => r.maxDelayMs >= r.baseDelayMs, {
+    message: 'maxDelayMs must be >= baseDelayMs',
+    path: ['maxDelayMs'],
+  });
+
+const circuitBreakerSchema = z.strictObject({
+  /** Fraction of failed calls (0..1] above which the breaker opens. */
+  failureRateThreshold: z.number().gt(0).max(1).default(0.5),
+  /** Calls within the window before the rate is judged. */
+  minimumCalls: z.int().min(1).default(10),
+  /** Sliding window the rate is measured over, in seconds. */
+  windowSeconds: z.number().gt(0).max(3_600).default(60),
+  /** How long the breaker stays open before one half-open probe, in seconds. */
+  openSeconds: z.number().gt(0).max(3_600).default(30),
+});
+
+const rateLimitSchema = z.strictObject({
+  /** Sustained outbound requests per second (token refill rate). */
+  requestsPerSecond: z.number().gt(0).default(50),
+  /** Bucket size: requests allowed at once after a quiet spell. */
+  burst: z.int().min(1).default(100),
+});
+
+const asyncSchema = z.strictObject({
+  maxReceiveCount: z.int().min(1).max(1_000).default(5),
+  backoffBaseSeconds: z.number().gt(0).default(2),
+  backoffMaxSeconds: z.number().gt(0).max(43_200).default(900),
+});
+
+function commonConnectorFields(options: ConfigSchemaOptions) {
+  return {
+    /** Connector name: the `{connector}` of the route, and part of resource names. */
+    name: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,39}$/,
+        'must start with a lowercase letter and use only a-z, 0-9 and -, at most 40',
+      ),
+    baseUrl: secureUrl(options),
+    auth: authSchema(options).default({ type: 'none' }),
+    /** Per-attempt timeout, in ms. */
+    timeoutMs: z.int().min(1).max(900_000).default(5_000),
+    /** The Lambda function's timeout, in seconds; the deadline of a call is derived from it. */
+    functionTimeoutSeconds: z.int().min(1).max(900).default(29),
+    /** Time kept back from the function's remaining time to answer the caller, in ms. */
+    deadlineMarginMs: z.int().min(0).max(60_000).default(500),
+    retry: retrySchema.default(retrySchema.parse({})),
+    circuitBreaker: circuitBreakerSchema.default(circuitBreakerSchema.parse({})),
+    rateLimit: rateLimitSchema.default(rateLimitSchema.parse({})),
+    /** GET response cache lifetime, in seconds; 0 turns caching off. */
+    cacheTtlSeconds: z.number().min(0).max(86_400).default(0),
+    /** Send the caller's `Idempotency-Key` upstream as `Idempotency-Key`. */
+    forwardIdempotencyKey: z.boolean().default(false),
+    /** How long an idempotent result is kept and replayed, in seconds. */
+    idempotencyTtlSeconds: z.int().min(1).max(2_592_000).default(3_600),
+    async: asyncSchema.optional(),
+  };
+}
+
+/** Path prefixes: absolute, no dot segments, no query, no encoded characters. */
+const pathPrefix = z
+  .string()
+  .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/, 'must be an absolute path such as /v1/items')
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments');
+
+function httpConnectorSchema(options: ConfigSchemaOptions) {
+  return z.strictObject({
+    kind: z.literal('http'),
+    ...commonConnectorFields(options),
+    /** Methods callers may use. */
+    allowedMethods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET']),
+    /** Path prefixes callers may reach, matched on whole segments (`/a` allows `/a` and `/a/b`, not `/ab`). */
+    allowedPathPrefixes: z.array(pathPrefix).min(1),
+  });
+}
+
+/**
+ * The schema of one connector entry, by `kind`.
+ * @param options - see {@link ConfigSchemaOptions}
+ */
+export function connectorConfigSchema(options: ConfigSchemaOptions = {}) {
+  return z.discriminatedUnion('kind', [httpConnectorSchema(options)]);
+}
+
+/**
+ * The schema of the suite: `{connectors: [...]}` with unique connector names.
+ * @param options - see {@link ConfigSchemaOptions}
+ */
+export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
+  return z.strictObject({ connectors: z.array(connectorConfigSchema(options)) }).superRefine((suite, ctx) => {
+    const seen = new Set<string>();
+    suite.connectors.forEach((c, i) => {
+      if (seen.has(c.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate connector name '${c.name}'`,
+          path: ['connectors', i, 'name'],
+        });
+      }
+      seen.add(c.name);
+    });
+  });
+}
+
+/** A validated connector entry, defaults applied. */
+export type ConnectorConfig = z.output<ReturnType<typeof connectorConfigSchema>>;
+/** A validated `http` connector entry. */
+export type HttpConnectorConfig = Extract<ConnectorConfig, { kind: 'http' }>;
+/** A validated suite, defaults applied. */
+export type SuiteConfig = z.output<ReturnType<typeof suiteConfigSchema>>;
+/** What a user writes: defaults may be left out. */
+export type SuiteConfigInput = z.input<ReturnType<typeof suiteConfigSchema>>;
+/** The auth settings of a connector. */
+export type AuthConfig = ConnectorConfig['auth'];
+
+/** Thrown when a configuration does not match the schema; the message names every bad field. */
+export class ConfigValidationError extends Error {
+  override readonly name = 'ConfigValidationError';
+  /** One line a problem: `connectors[0].baseUrl: must use https`. */
+  readonly issues: readonly string[];
+
+  constructor(source: string, issues: readonly string[]) {
+    super(`Invalid configuration in ${source}:\n  - ${issues.join('\n  - ')}`);
+    this.issues = issues;
+  }
+}
+
+/** Renders a zod path as `connectors[0].auth.secret`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+}
+
+/** One line per zod issue: `path: message`. */
+export function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+}
+
+/**
+ * Validates a suite configuration and applies defaults.
+ * @param value - the parsed file content or default export
+ * @param source - where it came from, for the error message (a file path)
+ * @throws {@link ConfigValidationError} naming every bad field
+ */
+export function parseSuiteConfig(
+  value: unknown,
+  source: string,
+  options: ConfigSchemaOptions = {},
+): SuiteConfig {
+  const result = suiteConfigSchema(options).safeParse(value);
+  if (!result.success) throw new ConfigValidationError(source, formatIssues(result.error));
+  return result.data;
+}
+
+/**
+ * Validates one connector entry (as a deployed function reads it from `CONNECTOR_CONFIG`).
+ * @throws {@link ConfigValidationError} naming every bad field
+ */
+export function parseConnectorConfig(
+  value: unknown,
+  source: string,
+  options: ConfigSchemaOptions = {},
+): ConnectorConfig {
+  const result = connectorConfigSchema(options).safeParse(value);
+  if (!result.success) throw new ConfigValidationError(source, formatIssues(result.error));
+  return result.data;
+}
+
+/** Typed helper for `suite.config.ts`: returns its argument, checked by the compiler. */
+export function defineSuite(config: SuiteConfigInput): SuiteConfigInput {
+  return config;
+}

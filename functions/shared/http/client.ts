@@ -1,0 +1,589 @@
+/**
+ * The outbound HTTP client every connector calls its vendor with, over Node's `fetch`.
+ *
+ * One call runs: the GET cache, then attempts until one succeeds, a failure may not be retried
+ * (DESIGN §3 retry safety) or the attempts or the deadline run out. Each attempt passes the rate
+ * limit and the circuit breaker, adds the credentials, runs under its own timeout and follows
+ * same-origin redirects only. Between attempts it waits the exponential backoff with full jitter, or
+ * the vendor's `Retry-After`. Every attempt is one structured log line; every call one X-Ray
+ * subsegment and a set of EMF metrics. Failures end as a {@link ConnectorError} of the contract.
+ */
+import type { AuthScheme } from '../auth/types.js';
+import { type HttpMethod, isLoopbackHttpUrl } from '../config.js';
+import { ConnectorError, configurationError, type ErrorCode } from '../errors.js';
+import { METRIC, MetricUnit, type Powertools } from '../powertools.js';
+import { bodyExcerpt, type Redactor, redactor } from '../redaction.js';
+import { ResponseCache } from './cache.js';
+import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
+import { TokenBucket } from './rate-limit.js';
+import { type AttemptFailure, backoffDelayMs, isRetryable, parseRetryAfterMs } from './retry.js';
+
+/** Query values: repeated keys as arrays. */
+export type QueryValue = string | number | boolean | ReadonlyArray<string | number | boolean>;
+
+/** One request an operation asks for. */
+export interface OutboundRequest {
+  /** The operation's name, for logs, traces and metrics. */
+  operation: string;
+  method: HttpMethod;
+  /** Path below the connector's base URL, starting with `/`. */
+  path: string;
+  query?: Readonly<Record<string, QueryValue>>;
+  /** Extra request headers; the auth scheme's header always wins. */
+  headers?: Readonly<Record<string, string>>;
+  /** A string is sent as is; anything else as JSON (`content-type: application/json`). */
+  body?: unknown;
+  /** The caller's idempotency key; sent upstream as `Idempotency-Key` when the connector forwards it. */
+  idempotencyKey?: string;
+}
+
+/** The invocation a call belongs to. */
+export interface CallContext {
+  /** The request id the caller sees; on every log line. */
+  requestId: string;
+  /** Epoch ms after which no attempt starts and no wait ends: the Lambda's remaining time less a margin. */
+  deadlineAtMs: number;
+  /** Aborts the call (e.g. the caller went away). */
+  signal?: AbortSignal;
+}
+
+/** The vendor's answer. */
+export interface OutboundResponse {
+  status: number;
+  /** Response headers, lower-case names. */
+  headers: Record<string, string>;
+  /** Parsed JSON when the response says it is JSON, otherwise text; `null` when empty. */
+  body: unknown;
+  /** Attempts sent (0 when served from the cache). */
+  attempts: number;
+  /** Served from the GET cache. */
+  cached: boolean;
+  /** Time spent on the call, in ms. */
+  durationMs: number;
+}
+
+/** Settings and dependencies of an {@link HttpClient} (most from the connector's config). */
+export interface HttpClientOptions {
+  /** Connector name, for logs, traces and metrics. */
+  connector: string;
+  /** The vendor's base URL; https unless `allowLoopbackHttp`. */
+  baseUrl: string;
+  /** Per-attempt timeout, in ms. */
+  timeoutMs: number;
+  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; maxRetryAfterSeconds: number };
+  circuitBreaker: CircuitBreakerSettings;
+  rateLimit: { requestsPerSecond: number; burst: number };
+  /** GET cache lifetime, in seconds; 0 = off. */
+  cacheTtlSeconds: number;
+  /** Send the caller's idempotency key upstream as `Idempotency-Key`. */
+  forwardIdempotencyKey: boolean;
+  auth: AuthScheme;
+  powertools: Powertools;
+  /** @default the process-wide redactor */
+  redactor?: Redactor;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Source of jitter, a number in [0, 1). @default Math.random */
+  random?: () => number;
+  /** Accept `http://` on loopback hosts (local mode only). @default false */
+  allowLoopbackHttp?: boolean;
+  /** Same-origin redirects followed at most. @default 5 */
+  maxRedirects?: number;
+  /** Largest response body read, in bytes (a Lambda answer is at most 6 MB). @default 5 MiB */
+  maxResponseBytes?: number;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** An attempt needs at least this long to be worth starting, in ms. */
+const MIN_ATTEMPT_MS = 20;
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** The result of one attempt, as the circuit breaker sees it. */
+interface Attempt {
+  countsAsFailure: boolean;
+  response?: RawResponse;
+  failure?: AttemptFailure | { kind: 'unusableResponse'; reason: string };
+  cause?: unknown;
+  /** The attempt ran out of the call's deadline rather than of its own timeout. */
+  deadlineHit?: boolean;
+}
+
+/** A per-connector HTTP client; keep one per warm process so breaker, limit, cache and tokens persist. */
+export class HttpClient {
+  readonly #options: HttpClientOptions;
+  readonly #base: URL;
+  readonly #breaker: CircuitBreaker;
+  readonly #bucket: TokenBucket;
+  readonly #cache: ResponseCache<Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'>>;
+  readonly #redactor: Redactor;
+  readonly #fetch: typeof fetch;
+
+  /** @throws ConnectorError `CONFIGURATION_ERROR` for a base URL that is not https (or loopback http in local mode) */
+  constructor(options: HttpClientOptions) {
+    this.#options = options;
+    this.#base = new URL(options.baseUrl);
+    if (this.#base.protocol !== 'https:' && !(options.allowLoopbackHttp && isLoopbackHttpUrl(this.#base))) {
+      throw configurationError(`Connector '${options.connector}': baseUrl must use https.`);
+    }
+    this.#breaker = new CircuitBreaker(options.circuitBreaker);
+    this.#bucket = new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
+    this.#cache = new ResponseCache({ ttlSeconds: options.cacheTtlSeconds });
+    this.#redactor = options.redactor ?? redactor;
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** The connector's circuit breaker (its `state` and `retryAfterSeconds` are useful in tests and health checks). */
+  get circuitBreaker(): CircuitBreaker {
+    return this.#breaker;
+  }
+
+  /**
+   * Sends one request with the connector's policies.
+   * @throws ConnectorError with the code of the contract: `UPSTREAM_REJECTED`, `AUTHENTICATION_ERROR`,
+   *   `RATE_LIMIT_EXCEEDED`, `CIRCUIT_BREAKER_OPEN`, `UPSTREAM_ERROR`, `API_TIMEOUT`, `CONFIGURATION_ERROR`
+   */
+  async request(request: OutboundRequest, context: CallContext): Promise<OutboundResponse> {
+    const { tracer } = this.#options.powertools;
+    const startedAt = Date.now();
+    const url = this.#buildUrl(request);
+    const cacheKey = request.method === 'GET' && this.#cache.enabled ? url.href : undefined;
+    const hit = cacheKey === undefined ? undefined : this.#cache.get(cacheKey);
+    if (hit) {
+      this.#count(METRIC.cacheHits);
+      return { ...hit, attempts: 0, cached: true, durationMs: Date.now() - startedAt };
+    }
+
+    const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+    const subsegment = parent?.addNewSubsegment(`## ${this.#options.connector}.${request.operation}`);
+    if (subsegment) tracer.setSegment(subsegment);
+    let outcome: string = 'success';
+    let attempts = 0;
+    let status: number | undefined;
+    try {
+      const result = await this.#attempts(request, url, context, (n, s) => {
+        attempts = n;
+        status = s;
+      });
+      if (cacheKey !== undefined && result.status >= 200 && result.status < 300)
+        this.#cache.set(cacheKey, result);
+      return { ...result, attempts, cached: false, durationMs: Date.now() - startedAt };
+    } catch (error) {
+      outcome = error instanceof ConnectorError ? error.code : 'INTERNAL_ERROR';
+      if (error instanceof ConnectorError) error.attempts = attempts;
+      throw error;
+    } finally {
+      this.#countCall(outcome);
+      if (subsegment) {
+        subsegment.addAnnotation('connector', this.#options.connector);
+        subsegment.addAnnotation('operation', request.operation);
+        subsegment.addAnnotation('attempts', attempts);
+        subsegment.addAnnotation('outcome', outcome);
+        if (status !== undefined) subsegment.addAnnotation('status', status);
+        Object.assign(subsegment, {
+          namespace: 'remote',
+          http: {
+            request: { method: request.method, url: `${url.origin}${this.#redactor.loggablePath(url)}` },
+            ...(status === undefined ? {} : { response: { status } }),
+          },
+        });
+        if (outcome !== 'success') subsegment.addErrorFlag();
+        subsegment.close();
+        tracer.setSegment(parent as NonNullable<typeof parent>);
+      }
+    }
+  }
+
+  async #attempts(
+    request: OutboundRequest,
+    url: URL,
+    context: CallContext,
+    progress: (attempts: number, status: number | undefined) => void,
+  ): Promise<Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'>> {
+    const { retry } = this.#options;
+    const idempotencyKeySent = this.#options.forwardIdempotencyKey && request.idempotencyKey !== undefined;
+    let maxAttempts = retry.maxAttempts;
+    let refreshed = false;
+    let forceRefreshNext = false;
+    let lastError: ConnectorError | undefined;
+
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const remainingMs = context.deadlineAtMs - Date.now();
+      if (remainingMs < MIN_ATTEMPT_MS) {
+        throw lastError ?? this.#deadlineError(request);
+      }
+      const taken = this.#bucket.tryTake();
+      if (!taken.ok) {
+        this.#count(METRIC.rateLimitRejections);
+        throw (
+          lastError ??
+          new ConnectorError(
+            'RATE_LIMIT_EXCEEDED',
+            `Connector '${this.#options.connector}' is over its local rate limit.`,
+            {
+              source: 'connector',
+              retryAfterSeconds: Math.max(1, Math.ceil(taken.retryAfterMs / 1000)),
+            },
+          )
+        );
+      }
+
+      const attemptStartedAt = Date.now();
+      let result: Attempt;
+      try {
+        result = await this.#breaker.execute(() =>
+          this.#sendOnce(
+            request,
+            url,
+            context,
+            Math.min(this.#options.timeoutMs, remainingMs),
+            forceRefreshNext,
+            idempotencyKeySent,
+          ),
+        );
+        forceRefreshNext = false;
+      } catch (error) {
+        if (!(error instanceof CircuitOpenError)) throw error;
+        this.#count(METRIC.circuitOpenRejections);
+        // Mid-call, the last real failure says more than the breaker it tripped.
+        throw (
+          lastError ??
+          new ConnectorError(
+            'CIRCUIT_BREAKER_OPEN',
+            `The circuit breaker of connector '${this.#options.connector}' is open.`,
+            {
+              retryAfterSeconds: error.retryAfterSeconds,
+            },
+          )
+        );
+      }
+      const durationMs = Date.now() - attemptStartedAt;
+      const status = result.response?.status;
+      progress(attempt, status);
+      this.#options.powertools.metrics.addMetric(METRIC.upstreamLatency, MetricUnit.Milliseconds, durationMs);
+      if (attempt > 1) this.#count(METRIC.upstreamRetries);
+
+      if (!result.failure && result.response) {
+        this.#logAttempt(request, url, context, { attempt, status, durationMs, outcome: 'success' });
+        return this.#toResponse(request.method, result.response);
+      }
+
+      const error = this.#toError(request, result);
+      lastError = error;
+      const failure = result.failure;
+      // One forced credential refresh after a 401: a rotated secret or an expired token.
+      const refreshAuth = status === 401 && !refreshed;
+      const retryable =
+        refreshAuth ||
+        (failure !== undefined &&
+          failure.kind !== 'unusableResponse' &&
+          !result.deadlineHit &&
+          isRetryable(request.method, failure, idempotencyKeySent));
+      let waitMs = refreshAuth ? 0 : backoffDelayMs(attempt, retry, this.#options.random);
+      const retryAfterMs = result.response
+        ? parseRetryAfterMs(result.response.headers.get('retry-after'))
+        : undefined;
+      if (retryAfterMs !== undefined) waitMs = retryAfterMs;
+      const retryAfterTooLong =
+        retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterSeconds * 1000;
+      const lastAttempt = attempt >= maxAttempts && !refreshAuth;
+      const pastDeadline = Date.now() + waitMs + MIN_ATTEMPT_MS > context.deadlineAtMs;
+      const willRetry = retryable && !lastAttempt && !retryAfterTooLong && !pastDeadline;
+
+      this.#logAttempt(request, url, context, {
+        attempt,
+        status,
+        durationMs,
+        outcome: willRetry ? 'retry' : 'failure',
+        error,
+        ...(willRetry ? { retryInMs: waitMs } : {}),
+      });
+      if (!willRetry) throw error;
+      if (refreshAuth) {
+        refreshed = true;
+        forceRefreshNext = true;
+        maxAttempts += 1;
+      }
+      await sleep(waitMs, context.signal);
+    }
+    throw lastError ?? this.#deadlineError(request);
+  }
+
+  async #sendOnce(
+    request: OutboundRequest,
+    url: URL,
+    context: CallContext,
+    timeoutMs: number,
+    forceRefresh: boolean,
+    idempotencyKeySent: boolean,
+  ): Promise<Attempt> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = context.signal ? AbortSignal.any([timeout, context.signal]) : timeout;
+    const deadlineHit = () => timeout.aborted && timeoutMs < this.#options.timeoutMs;
+    try {
+      const target = new URL(url);
+      const headers = new Headers(request.headers);
+      let body: string | undefined;
+      if (request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
+        if (typeof request.body === 'string') {
+          body = request.body;
+          if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
+        } else {
+          body = JSON.stringify(request.body);
+          if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+        }
+      }
+      if (!headers.has('accept')) headers.set('accept', 'application/json, */*;q=0.5');
+      if (idempotencyKeySent && request.idempotencyKey)
+        headers.set('idempotency-key', request.idempotencyKey);
+      await this.#options.auth.authorize({ headers, url: target }, { forceRefresh, signal });
+
+      let method: string = request.method;
+      for (let redirects = 0; ; redirects++) {
+        const response = await this.#fetch(target, { method, headers, body, signal, redirect: 'manual' });
+        const location = response.headers.get('location');
+        if (!REDIRECT_STATUSES.has(response.status) || location === null) {
+          const text =
+            request.method === 'HEAD'
+              ? ''
+              : await readText(response, this.#options.maxResponseBytes ?? 5 * 1024 * 1024);
+          const status = response.status;
+          const failure: AttemptFailure | undefined = status >= 400 ? { kind: 'status', status } : undefined;
+          return {
+            countsAsFailure: status >= 500 || status === 408,
+            response: { status, headers: response.headers, text },
+            ...(failure ? { failure } : {}),
+          };
+        }
+        await response.body?.cancel();
+        const next = new URL(location, target);
+        if (next.origin !== this.#base.origin) {
+          return this.#unusable(`The upstream redirected to another origin (${next.origin}); not followed.`);
+        }
+        if (redirects + 1 > (this.#options.maxRedirects ?? 5)) {
+          return this.#unusable('The upstream redirected too many times.');
+        }
+        // RFC 9110 §15.4: 303 (and, as browsers do, 301/302 after POST) continue as GET without a body.
+        if (
+          response.status === 303 ||
+          ((response.status === 301 || response.status === 302) && method === 'POST')
+        ) {
+          method = 'GET';
+          body = undefined;
+          headers.delete('content-type');
+        }
+        target.href = next.href;
+      }
+    } catch (error) {
+      if (error instanceof ConnectorError) throw error;
+      if (error instanceof ResponseTooLargeError) {
+        return {
+          countsAsFailure: false,
+          failure: { kind: 'unusableResponse', reason: error.message },
+          cause: error,
+        };
+      }
+      const name = (error as Error).name;
+      if (timeout.aborted || name === 'TimeoutError') {
+        return {
+          countsAsFailure: true,
+          failure: { kind: 'timeout' },
+          cause: error,
+          deadlineHit: deadlineHit(),
+        };
+      }
+      if (context.signal?.aborted)
+        throw new ConnectorError('API_TIMEOUT', 'The call was aborted.', { cause: error });
+      const code = networkErrorCode(error);
+      return {
+        countsAsFailure: true,
+        failure: { kind: code === 'ECONNREFUSED' ? 'connectionRefused' : 'network' },
+        cause: code ?? name,
+      };
+    }
+  }
+
+  #unusable(reason: string): Attempt {
+    return { countsAsFailure: false, failure: { kind: 'unusableResponse', reason } };
+  }
+
+  #buildUrl(request: OutboundRequest): URL {
+    const url = new URL(this.#base.href);
+    url.pathname = `${this.#base.pathname.replace(/\/+$/, '')}${request.path}`;
+    url.search = '';
+    url.hash = '';
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      for (const item of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(item));
+    }
+    if (url.origin !== this.#base.origin) {
+      throw new ConnectorError('VALIDATION_ERROR', 'The request path leaves the connector base URL.', {
+        details: [{ path: 'path', message: 'must stay below the base URL' }],
+      });
+    }
+    return url;
+  }
+
+  #toResponse(
+    method: HttpMethod,
+    raw: RawResponse,
+  ): Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'> {
+    const headers = Object.fromEntries(raw.headers.entries());
+    let body: unknown = raw.text === '' || method === 'HEAD' ? null : raw.text;
+    if (typeof body === 'string' && /[/+]json\b/i.test(raw.headers.get('content-type') ?? '')) {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        // Not JSON after all: hand the text back as it came.
+      }
+    }
+    return { status: raw.status, headers, body };
+  }
+
+  #toError(request: OutboundRequest, attempt: Attempt): ConnectorError {
+    const { failure, response } = attempt;
+    const connector = this.#options.connector;
+    if (!failure || failure.kind === 'unusableResponse') {
+      return new ConnectorError('UPSTREAM_ERROR', failure?.reason ?? 'The upstream answered unexpectedly.', {
+        retryable: false,
+        ...(response ? { upstreamStatus: response.status } : {}),
+      });
+    }
+    if (failure.kind === 'timeout') {
+      return attempt.deadlineHit
+        ? this.#deadlineError(request)
+        : new ConnectorError(
+            'API_TIMEOUT',
+            `The upstream did not answer within ${this.#options.timeoutMs} ms.`,
+          );
+    }
+    if (failure.kind === 'connectionRefused' || failure.kind === 'network') {
+      return new ConnectorError(
+        'UPSTREAM_ERROR',
+        `Connector '${connector}' could not reach the upstream (${String(attempt.cause)}).`,
+      );
+    }
+    const status = failure.status;
+    const retryAfterMs = response ? parseRetryAfterMs(response.headers.get('retry-after')) : undefined;
+    const retryAfter =
+      retryAfterMs === undefined ? {} : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) };
+    const excerpt = response?.text
+      ? { details: { upstreamBody: bodyExcerpt(response.text, this.#redactor) } }
+      : {};
+    let code: ErrorCode;
+    let message: string;
+    if (status === 401 || status === 403) {
+      code = 'AUTHENTICATION_ERROR';
+      message = `The upstream rejected the credentials of connector '${connector}' (${status}).`;
+    } else if (status === 429) {
+      code = 'RATE_LIMIT_EXCEEDED';
+      message = 'The upstream is rate limiting (429).';
+    } else if (status === 408 || status >= 500) {
+      code = 'UPSTREAM_ERROR';
+      message = `The upstream failed (${status}).`;
+    } else {
+      code = 'UPSTREAM_REJECTED';
+      message = `The upstream rejected the request (${status}).`;
+    }
+    return new ConnectorError(code, message, { upstreamStatus: status, ...retryAfter, ...excerpt });
+  }
+
+  #deadlineError(request: OutboundRequest): ConnectorError {
+    return new ConnectorError(
+      'API_TIMEOUT',
+      `The call to ${request.method} ${request.path} ran out of time before the upstream answered.`,
+    );
+  }
+
+  #logAttempt(
+    request: OutboundRequest,
+    url: URL,
+    context: CallContext,
+    fields: {
+      attempt: number;
+      status: number | undefined;
+      durationMs: number;
+      outcome: 'success' | 'retry' | 'failure';
+      error?: ConnectorError;
+      retryInMs?: number;
+    },
+  ): void {
+    const { logger } = this.#options.powertools;
+    const line = {
+      connector: this.#options.connector,
+      operation: request.operation,
+      method: request.method,
+      host: url.host,
+      path: this.#redactor.loggablePath(url),
+      status: fields.status ?? null,
+      attempt: fields.attempt,
+      durationMs: fields.durationMs,
+      outcome: fields.outcome,
+      ...(fields.error ? { errorCode: fields.error.code, errorSource: fields.error.source } : {}),
+      ...(fields.retryInMs === undefined ? {} : { retryInMs: fields.retryInMs }),
+      requestId: context.requestId,
+    };
+    if (fields.outcome === 'success') logger.info('upstream attempt', line);
+    else logger.warn('upstream attempt', line);
+  }
+
+  #count(metric: string): void {
+    this.#options.powertools.metrics.addMetric(metric, MetricUnit.Count, 1);
+  }
+
+  #countCall(outcome: string): void {
+    const single = this.#options.powertools.metrics.singleMetric();
+    single.addDimension('connector', this.#options.connector);
+    single.addDimension('outcome', outcome);
+    single.addMetric(METRIC.upstreamCalls, MetricUnit.Count, 1);
+  }
+}
+
+class ResponseTooLargeError extends Error {}
+
+async function readText(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new ResponseTooLargeError(`The upstream response is larger than ${maxBytes} bytes.`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function networkErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Waits `ms`, or rejects with `API_TIMEOUT` when `signal` aborts first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ConnectorError('API_TIMEOUT', 'The call was aborted while waiting to retry.'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

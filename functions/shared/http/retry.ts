@@ -1,0 +1,92 @@
+/**
+ * Retry rules: which failures may be retried for which method (DESIGN §3, retry safety), the
+ * backoff between attempts (exponential with full jitter) and the `Retry-After` header
+ * (RFC 9110 §10.2.3).
+ */
+import type { HttpMethod } from '../config.js';
+
+/** Methods RFC 9110 §9.2.2 defines as idempotent (TRACE is never sent by this suite). */
+const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+
+/** How one attempt failed. */
+export type AttemptFailure =
+  /** No connection was made: the request certainly did not reach the vendor. */
+  | { kind: 'connectionRefused' }
+  /** The connection failed or broke after it was made (reset, DNS, TLS, closed early). */
+  | { kind: 'network' }
+  /** The per-attempt timeout ran out. */
+  | { kind: 'timeout' }
+  /** The vendor answered with an error status. */
+  | { kind: 'status'; status: number };
+
+/**
+ * Whether a failed attempt may be sent again (DESIGN §3):
+ * GET, HEAD, PUT, DELETE and OPTIONS retry on network errors, timeouts, 408, 429 and 5xx; POST and
+ * PATCH do so only when an idempotency key goes upstream with them, and otherwise only on failures
+ * that prove the request was not processed: a refused connection, 429 and 503.
+ *
+ * @param idempotencyKeySent - whether the request carries an `Idempotency-Key` header upstream
+ */
+export function isRetryable(
+  method: HttpMethod,
+  failure: AttemptFailure,
+  idempotencyKeySent: boolean,
+): boolean {
+  const safeToRepeat = IDEMPOTENT_METHODS.has(method) || idempotencyKeySent;
+  switch (failure.kind) {
+    case 'connectionRefused':
+      return true;
+    case 'network':
+    case 'timeout':
+      return safeToRepeat;
+    case 'status': {
+      const { status } = failure;
+      if (status === 429 || status === 503) return true;
+      return safeToRepeat && (status === 408 || status >= 500);
+    }
+  }
+}
+
+/**
+ * The wait before retry number `retry` (1 for the first retry): exponential backoff with full
+ * jitter, a uniform draw in `[0, min(maxDelayMs, baseDelayMs * 2^(retry-1)))`.
+ * See "Exponential Backoff And Jitter", AWS Architecture Blog (2015).
+ *
+ * @param random - a number in [0, 1); @default Math.random
+ * @returns milliseconds
+ */
+export function backoffDelayMs(
+  retry: number,
+  policy: { baseDelayMs: number; maxDelayMs: number },
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Parses a `Retry-After` header (RFC 9110 §10.2.3): either delta-seconds (`120`) or an HTTP-date
+ * (`Wed, 21 Oct 2015 07:28:00 GMT`).
+ *
+ * @param nowMs - the current time, for HTTP-dates; @default Date.now()
+ * @returns milliseconds to wait (0 for a date in the past), or `undefined` when the header is
+ *   absent or malformed
+ */
+export function parseRetryAfterMs(
+  value: string | null | undefined,
+  nowMs: number = Date.now(),
+): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP-date always names a weekday and GMT; Date.parse alone accepts far too much.
+  if (
+    !/^[A-Za-z]{3},? .+ GMT$/.test(trimmed) &&
+    !/^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} .+ GMT$/.test(trimmed)
+  ) {
+    return undefined;
+  }
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}

@@ -1,0 +1,57 @@
+/**
+ * What a connector is: a kind, and operations made of an input schema, an optional output schema
+ * and a `run` that calls the vendor through the runtime's HTTP client.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { z } from 'zod';
+import type { ConnectorConfig } from '../config.js';
+import type { OutboundRequest, OutboundResponse } from '../http/client.js';
+
+/** A request as an operation sends it: the runtime adds the operation name and idempotency key. */
+export type OperationRequest = Omit<OutboundRequest, 'operation' | 'idempotencyKey'>;
+
+/** What an operation's `run` gets besides its input. */
+export interface OperationContext<C extends ConnectorConfig = ConnectorConfig> {
+  /** The connector's validated config (no secrets in it). */
+  readonly config: C;
+  /** The request id the caller sees. */
+  readonly requestId: string;
+  /** The caller's `Idempotency-Key`, if any. */
+  readonly idempotencyKey: string | undefined;
+  /** The connector's redacting logger. */
+  readonly logger: Logger;
+  /**
+   * Sends a request to the vendor with every policy of the connector (auth, timeout, retries,
+   * breaker, rate limit, cache, logs, traces, metrics).
+   * @throws ConnectorError as {@link HttpClient.request}
+   */
+  send(request: OperationRequest): Promise<OutboundResponse>;
+}
+
+/** One operation of a connector. */
+export interface Operation<C extends ConnectorConfig = ConnectorConfig, I = unknown, O = unknown> {
+  /** One sentence for docs and the NOT_FOUND answer. */
+  readonly description: string;
+  /** Validates the caller's JSON body; failures answer `VALIDATION_ERROR` listing the fields. */
+  readonly input: z.ZodType<I>;
+  /** When set, the result must match it, or the call answers `RESPONSE_VALIDATION_ERROR`. */
+  readonly output?: z.ZodType<O>;
+  /** Does the work; throws `ConnectorError`s of the contract. */
+  run(input: I, context: OperationContext<C>): Promise<O>;
+}
+
+/** A connector kind: its name and how its operations are built from one connector's config. */
+export interface ConnectorDefinition<C extends ConnectorConfig = ConnectorConfig> {
+  /** The `kind` of the config entries this connector serves. */
+  readonly kind: C['kind'];
+  /** The operations, by name (the `{operation}` of the route), built once per connector instance. */
+  // biome-ignore lint/suspicious/noExplicitAny: operations differ in input and output types
+  operations(config: C): Readonly<Record<string, Operation<C, any, any>>>;
+}
+
+/** Typed helper for one operation: infers input and output types from the schemas. */
+export function defineOperation<C extends ConnectorConfig, I, O>(
+  operation: Operation<C, I, O>,
+): Operation<C, I, O> {
+  return operation;
+}

@@ -1,0 +1,59 @@
+/**
+ * The environment a deployed connector reads, once, at cold start. Set by the CDK stack.
+ */
+import { ConfigValidationError, type ConnectorConfig, parseConnectorConfig } from '../config.js';
+import { configurationError } from '../errors.js';
+
+/** The environment variables of a deployed connector. */
+export const ENV = {
+  /** The connector's config entry as JSON (no secrets in it). */
+  connectorConfig: 'CONNECTOR_CONFIG',
+  /** The DynamoDB idempotency table. */
+  idempotencyTable: 'IDEMPOTENCY_TABLE_NAME',
+  /** The Secrets Manager id (ARN) of the connector's `auth.secret`. */
+  secretId: 'CONNECTOR_SECRET_ID',
+  /** Seconds a secret is served from memory. */
+  secretMaxAgeSeconds: 'SECRET_MAX_AGE_SECONDS',
+} as const;
+
+/** What {@link readConnectorEnvironment} returns. */
+export interface ConnectorEnvironment {
+  config: ConnectorConfig;
+  idempotencyTableName: string;
+  /** Secret ids by `auth.secret` name. */
+  secretIds: Record<string, string>;
+  secretMaxAgeSeconds: number;
+}
+
+/**
+ * Reads and validates the connector's environment.
+ * @param env - @default process.env
+ * @throws ConnectorError `CONFIGURATION_ERROR` naming the variable that is missing or malformed
+ */
+export function readConnectorEnvironment(env: NodeJS.ProcessEnv = process.env): ConnectorEnvironment {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw configurationError(`Environment variable ${name} is not set.`);
+    return value;
+  };
+  let config: ConnectorConfig;
+  try {
+    config = parseConnectorConfig(JSON.parse(required(ENV.connectorConfig)), ENV.connectorConfig);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) throw configurationError(error.message);
+    if (error instanceof SyntaxError) throw configurationError(`${ENV.connectorConfig} is not valid JSON.`);
+    throw error;
+  }
+  const secretIds: Record<string, string> = {};
+  if (config.auth.type !== 'none') secretIds[config.auth.secret] = env[ENV.secretId] || config.auth.secret;
+  const maxAge = Number(env[ENV.secretMaxAgeSeconds] ?? 300);
+  if (!Number.isFinite(maxAge) || maxAge < 0) {
+    throw configurationError(`${ENV.secretMaxAgeSeconds} must be a number of seconds.`);
+  }
+  return {
+    config,
+    idempotencyTableName: required(ENV.idempotencyTable),
+    secretIds,
+    secretMaxAgeSeconds: maxAge,
+  };
+}

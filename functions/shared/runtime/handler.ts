@@ -1,0 +1,391 @@
+/**
+ * The Lambda entry of every connector: API Gateway REST proxy events on
+ * `POST /v1/connectors/{connector}/{operation}` in, the envelopes of DESIGN §3 out.
+ *
+ * The handler stays thin: parse the event, validate the input, run the operation (through
+ * Powertools idempotency when the caller sent an `Idempotency-Key`), validate the output and map
+ * the result or the error to the envelope.
+ */
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { createAuthScheme } from '../auth/index.js';
+import { type ConnectorConfig, formatPath } from '../config.js';
+import type { CredentialStore } from '../credentials/store.js';
+import { ConnectorError, type FieldIssue, toConnectorError } from '../errors.js';
+import { HttpClient } from '../http/client.js';
+import { createPowertools, METRIC, MetricUnit, type Powertools } from '../powertools.js';
+import { type Redactor, redactor } from '../redaction.js';
+import type { ConnectorDefinition, Operation, OperationContext } from './connector.js';
+
+/** Where idempotency records are kept. */
+export type IdempotencyStore =
+  /** A DynamoDB table with partition key `id` and TTL attribute `expiration`. */
+  | { dynamoClient: DynamoDBClient; tableName: string }
+  /** Any Powertools persistence layer (tests may use a fake). */
+  | { persistenceStore: BasePersistenceLayer };
+
+/** What a connector handler is built from. */
+export interface ConnectorDependencies<C extends ConnectorConfig = ConnectorConfig> {
+  /** The connector's validated config. */
+  config: C;
+  /** Where its secrets come from. */
+  credentials: CredentialStore;
+  /** Idempotency records; without it, `Idempotency-Key` is not honoured (local tests only). */
+  idempotency?: IdempotencyStore;
+  /** @default Logger, Tracer and Metrics named after the connector */
+  powertools?: Powertools;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Jitter source in [0, 1). @default Math.random */
+  random?: () => number;
+  /** Accept `http://` loopback base URLs (the local gateway). @default false */
+  allowLoopbackHttp?: boolean;
+  /** @default the process-wide redactor */
+  redactor?: Redactor;
+}
+
+/** The success envelope. */
+export interface SuccessBody {
+  data: unknown;
+  meta: {
+    connector: string;
+    operation: string;
+    requestId: string;
+    attempts: number;
+    cached: boolean;
+    idempotentReplay: boolean;
+    upstreamStatus: number | null;
+    durationMs: number;
+  };
+}
+
+/** A Lambda handler for API Gateway REST proxy events, with the connector's HTTP client at hand. */
+export interface ConnectorHandler {
+  (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult>;
+  /** The connector's outbound client (its breaker state is useful in tests). */
+  readonly client: HttpClient;
+}
+
+/** What an operation's run leaves for the envelope (and for the idempotency record). */
+interface ExecutionResult {
+  data: unknown;
+  attempts: number;
+  cached: boolean;
+  upstreamStatus: number | null;
+  idempotentReplay?: boolean;
+}
+
+/** The idempotency payload: a fresh object, never the event (Powertools 2.35.0 bug #5715). */
+interface IdempotencyPayload {
+  connector: string;
+  operation: string;
+  idempotencyKey: string;
+  input: unknown;
+}
+
+interface Invocation {
+  operationName: string;
+  operation: Operation;
+  input: unknown;
+  requestId: string;
+  idempotencyKey: string | undefined;
+  deadlineAtMs: number;
+}
+
+/** `Idempotency-Key`: 1 to 255 visible ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Builds a connector's Lambda handler. Build it once per process (module scope): the breaker,
+ * rate limit, cache, tokens and secrets it holds live as long as the warm instance.
+ *
+ * @throws ConnectorError `CONFIGURATION_ERROR` for a config the runtime cannot use (e.g. an http base URL)
+ */
+export function createConnectorHandler<C extends ConnectorConfig>(
+  definition: ConnectorDefinition<C>,
+  deps: ConnectorDependencies<C>,
+): ConnectorHandler {
+  const { config } = deps;
+  const target = deps.redactor ?? redactor;
+  const powertools = deps.powertools ?? createPowertools({ serviceName: config.name, redactor: target });
+  const { logger, metrics } = powertools;
+  const client = new HttpClient({
+    connector: config.name,
+    baseUrl: config.baseUrl,
+    timeoutMs: config.timeoutMs,
+    retry: config.retry,
+    circuitBreaker: config.circuitBreaker,
+    rateLimit: config.rateLimit,
+    cacheTtlSeconds: config.cacheTtlSeconds,
+    forwardIdempotencyKey: config.forwardIdempotencyKey,
+    auth: createAuthScheme(config.auth, {
+      credentials: deps.credentials,
+      redactor: target,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      tokenTimeoutMs: config.timeoutMs,
+    }),
+    powertools,
+    redactor: target,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+    allowLoopbackHttp: deps.allowLoopbackHttp ?? false,
+  });
+  const operations = definition.operations(config) as Readonly<Record<string, Operation>>;
+
+  const execute = async (invocation: Invocation): Promise<ExecutionResult> => {
+    let attempts = 0;
+    let calls = 0;
+    let cachedCalls = 0;
+    let upstreamStatus: number | null = null;
+    const context: OperationContext<C> = {
+      config,
+      requestId: invocation.requestId,
+      idempotencyKey: invocation.idempotencyKey,
+      logger,
+      async send(request) {
+        try {
+          const response = await client.request(
+            {
+              ...request,
+              operation: invocation.operationName,
+              ...(invocation.idempotencyKey === undefined
+                ? {}
+                : { idempotencyKey: invocation.idempotencyKey }),
+            },
+            { requestId: invocation.requestId, deadlineAtMs: invocation.deadlineAtMs },
+          );
+          calls += 1;
+          attempts += response.attempts;
+          if (response.cached) cachedCalls += 1;
+          upstreamStatus = response.status;
+          return response;
+        } catch (error) {
+          if (error instanceof ConnectorError) {
+            error.attempts = attempts + (error.attempts ?? 0);
+          }
+          throw error;
+        }
+      },
+    };
+    const data = await invocation.operation.run(invocation.input, context as OperationContext);
+    let output = data;
+    if (invocation.operation.output) {
+      const checked = invocation.operation.output.safeParse(data);
+      if (!checked.success) {
+        throw new ConnectorError(
+          'RESPONSE_VALIDATION_ERROR',
+          'The upstream answer does not match the operation output schema.',
+          {
+            details: toFieldIssues(checked.error),
+            ...(upstreamStatus === null ? {} : { upstreamStatus }),
+            attempts,
+          },
+        );
+      }
+      output = checked.data;
+    }
+    return { data: output, attempts, cached: calls > 0 && cachedCalls === calls, upstreamStatus };
+  };
+
+  const idempotency = deps.idempotency ? makeIdempotency(deps.idempotency, config, execute) : undefined;
+
+  const handler = async (
+    event: APIGatewayProxyEvent,
+    lambdaContext: Context,
+  ): Promise<APIGatewayProxyResult> => {
+    const startedAt = Date.now();
+    const requestId = event.requestContext?.requestId || lambdaContext.awsRequestId;
+    const operationName = event.pathParameters?.operation ?? '';
+    try {
+      const invocation = parseInvocation(event, requestId, operationName);
+      const result =
+        invocation.idempotencyKey !== undefined && idempotency
+          ? await idempotency.run(invocation, lambdaContext)
+          : await execute(invocation);
+      if (result.idempotentReplay) metrics.addMetric(METRIC.idempotentReplays, MetricUnit.Count, 1);
+      const body: SuccessBody = {
+        data: result.data,
+        meta: {
+          connector: config.name,
+          operation: operationName,
+          requestId,
+          attempts: result.idempotentReplay ? 0 : result.attempts,
+          cached: result.cached,
+          idempotentReplay: result.idempotentReplay === true,
+          upstreamStatus: result.upstreamStatus,
+          durationMs: Date.now() - startedAt,
+        },
+      };
+      return respond(200, body, requestId);
+    } catch (thrown) {
+      const error = mapIdempotencyError(thrown);
+      logFailure(powertools, error, { requestId, connector: config.name, operation: operationName });
+      const headers: Record<string, string> =
+        error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
+      return respond(error.httpStatus, target.redact(error.toBody(requestId)), requestId, headers);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+
+    function parseInvocation(
+      event: APIGatewayProxyEvent,
+      requestId: string,
+      operationName: string,
+    ): Invocation {
+      const connectorName = event.pathParameters?.connector;
+      const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
+      if (connectorName !== config.name || !operation) {
+        throw new ConnectorError(
+          'NOT_FOUND',
+          connectorName !== config.name
+            ? `No connector named '${connectorName ?? ''}' here.`
+            : `Connector '${config.name}' has no operation '${operationName}'.`,
+          { details: { operations: Object.keys(operations) } },
+        );
+      }
+      const idempotencyKey = header(event, 'idempotency-key');
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw validationError([
+          { path: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' },
+        ]);
+      }
+      const parsed = operation.input.safeParse(parseBody(event));
+      if (!parsed.success) throw validationError(toFieldIssues(parsed.error));
+      const remainingMs = lambdaContext.getRemainingTimeInMillis();
+      return {
+        operationName,
+        operation,
+        input: parsed.data,
+        requestId,
+        idempotencyKey,
+        deadlineAtMs: Date.now() + remainingMs - config.deadlineMarginMs,
+      };
+    }
+  };
+  return Object.assign(handler, { client });
+}
+
+function makeIdempotency(
+  store: IdempotencyStore,
+  config: ConnectorConfig,
+  execute: (invocation: Invocation) => Promise<ExecutionResult>,
+) {
+  const persistenceStore =
+    'persistenceStore' in store
+      ? store.persistenceStore
+      : new DynamoDBPersistenceLayer({ tableName: store.tableName, awsSdkV3Client: store.dynamoClient });
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: '[connector, operation, idempotencyKey]',
+    payloadValidationJmesPath: 'input',
+    throwOnNoIdempotencyKey: true,
+    expiresAfterSeconds: config.idempotencyTtlSeconds,
+    // Called only when the answer comes from the store: mark it as a replay.
+    responseHook: (response) => ({ ...(response as object), idempotentReplay: true }),
+  });
+  const run = makeIdempotent(
+    async (_payload: IdempotencyPayload, invocation: Invocation): Promise<ExecutionResult> =>
+      execute(invocation),
+    {
+      persistenceStore,
+      config: idempotencyConfig,
+      keyPrefix: `connector-suite#${config.name}`,
+      dataIndexArgument: 0,
+    },
+  );
+  return {
+    async run(invocation: Invocation, lambdaContext: Context): Promise<ExecutionResult> {
+      idempotencyConfig.registerLambdaContext(lambdaContext);
+      const payload: IdempotencyPayload = {
+        connector: config.name,
+        operation: invocation.operationName,
+        idempotencyKey: invocation.idempotencyKey ?? '',
+        input: invocation.input,
+      };
+      return (await run(payload, invocation)) as ExecutionResult;
+    },
+  };
+}
+
+function mapIdempotencyError(thrown: unknown): ConnectorError {
+  if (thrown instanceof IdempotencyValidationError) {
+    return new ConnectorError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used with a different body.',
+    );
+  }
+  if (thrown instanceof IdempotencyAlreadyInProgressError) {
+    return new ConnectorError(
+      'REQUEST_IN_PROGRESS',
+      'A request with this Idempotency-Key is still running; retry later.',
+      {
+        retryAfterSeconds: 1,
+      },
+    );
+  }
+  return toConnectorError(thrown);
+}
+
+function logFailure(powertools: Powertools, error: ConnectorError, fields: Record<string, string>): void {
+  const line = { ...fields, errorCode: error.code, errorSource: error.source, httpStatus: error.httpStatus };
+  if (error.code === 'INTERNAL_ERROR' || error.code === 'CONFIGURATION_ERROR') {
+    powertools.logger.error(error.message, { ...line, error: error.cause ?? error });
+  } else if (error.source === 'client') {
+    powertools.logger.info(error.message, line);
+  } else {
+    powertools.logger.warn(error.message, line);
+  }
+}
+
+function respond(
+  statusCode: number,
+  body: unknown,
+  requestId: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A request header by case-insensitive name. */
+function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+function parseBody(event: APIGatewayProxyEvent): unknown {
+  if (event.body === null || event.body === undefined || event.body === '') return {};
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw validationError([{ path: '', message: 'the body is not valid JSON' }]);
+  }
+}
+
+function validationError(details: FieldIssue[]): ConnectorError {
+  return new ConnectorError(
+    'VALIDATION_ERROR',
+    `Invalid request: ${details.map((d) => d.path || 'body').join(', ')}.`,
+    {
+      details,
+    },
+  );
+}
+
+function toFieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}

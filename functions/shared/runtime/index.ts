@@ -1,0 +1,80 @@
+/**
+ * `defineConnector`: the one call that turns a connector kind's operations into a Lambda handler.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { ConnectorConfig } from '../config.js';
+import { SecretsManagerCredentialStore } from '../credentials/secrets-manager.js';
+import { configurationError, toConnectorError } from '../errors.js';
+import { createPowertools } from '../powertools.js';
+import { redactor } from '../redaction.js';
+import type { ConnectorDefinition } from './connector.js';
+import { readConnectorEnvironment } from './environment.js';
+import { type ConnectorDependencies, type ConnectorHandler, createConnectorHandler } from './handler.js';
+
+export * from './connector.js';
+export * from './environment.js';
+export * from './handler.js';
+
+/** A connector kind, ready to serve. */
+export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDefinition<C> {
+  /** A handler built from explicit dependencies (the local gateway and tests). */
+  createHandler(deps: ConnectorDependencies<C>): ConnectorHandler;
+  /**
+   * The deployed handler: reads the environment once (see {@link readConnectorEnvironment}) and
+   * wires Secrets Manager and the DynamoDB idempotency table. A bad environment does not crash the
+   * function: every request answers `CONFIGURATION_ERROR` naming the variable, and it is logged.
+   */
+  lambdaHandler(): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+}
+
+/**
+ * Defines a connector kind from its operations.
+ *
+ * @example
+ * export const httpConnector = defineConnector({ kind: 'http', operations: (config) => ({ request: ... }) });
+ * // functions/http/handler.ts
+ * export const handler = httpConnector.lambdaHandler();
+ */
+export function defineConnector<C extends ConnectorConfig>(
+  definition: ConnectorDefinition<C>,
+): DefinedConnector<C> {
+  return {
+    ...definition,
+    createHandler: (deps) => createConnectorHandler(definition, deps),
+    lambdaHandler() {
+      try {
+        const env = readConnectorEnvironment();
+        if (env.config.kind !== definition.kind) {
+          throw configurationError(
+            `CONNECTOR_CONFIG is of kind '${env.config.kind}', but this function serves '${definition.kind}'.`,
+          );
+        }
+        // SDK retries stay at their defaults for AWS's own services; vendor calls retry in our client only.
+        return createConnectorHandler(definition, {
+          config: env.config as C,
+          credentials: new SecretsManagerCredentialStore({
+            client: new SecretsManagerClient({}),
+            secretIds: env.secretIds,
+            maxAgeSeconds: env.secretMaxAgeSeconds,
+          }),
+          idempotency: { dynamoClient: new DynamoDBClient({}), tableName: env.idempotencyTableName },
+        });
+      } catch (thrown) {
+        const error = toConnectorError(thrown);
+        const { logger } = createPowertools({ serviceName: 'connector-suite', redactor });
+        logger.error('The connector cannot start', { errorCode: error.code, error: error.message });
+        return async (event) => {
+          const requestId = event.requestContext?.requestId ?? '';
+          logger.error(error.message, { errorCode: error.code, requestId });
+          return {
+            statusCode: error.httpStatus,
+            headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+            body: JSON.stringify(error.toBody(requestId)),
+          };
+        };
+      }
+    },
+  };
+}
