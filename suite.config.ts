@@ -1,0 +1,35 @@
+/**
+ * The connectors of this deployment: the one source of truth for `cdk deploy` and `npm start`
+ * (DESIGN §6). `SUITE_CONFIG` may name another `.ts`, `.js` or `.json` file with the same shape.
+ */
+import { defineSuite } from './functions/shared/config.js';
+
+export default defineSuite({
+  connectors: [
+    {
+      name: 'httpbin',
+      kind: 'http',
+      // Run httpbin yourself and point HTTPBIN_URL at it (see README); loopback http is accepted by `npm start` only.
+      baseUrl: process.env.HTTPBIN_URL || 'https://httpbin.org',
+      auth: { type: 'bearer', secret: 'httpbin' },
+      allowedMethods: ['GET', 'POST'],
+      allowedPathPrefixes: [
+        '/anything',
+        '/status',
+        '/delay',
+        '/bearer',
+        '/uuid',
+        '/headers',
+        '/get',
+        '/post',
+        '/response-headers',
+      ],
+      timeoutMs: 2_000,
+      retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 },
+      circuitBreaker: { failureRateThreshold: 0.5, minimumCalls: 10, windowSeconds: 60, openSeconds: 30 },
+      rateLimit: { requestsPerSecond: 50, burst: 100 },
+      cacheTtlSeconds: 0,
+      forwardIdempotencyKey: true,
+    },
+  ],
+});
