@@ -203,6 +203,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
     lambdaContext: Context,
   ): Promise<APIGatewayProxyResult> => {
     const startedAt = Date.now();
+    logger.addContext(lambdaContext);
     const requestId = event.requestContext?.requestId || lambdaContext.awsRequestId;
     const operationName = event.pathParameters?.operation ?? '';
     try {
