@@ -225,6 +225,12 @@ export function formatIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
 }
 
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ConfigValidationError(source, formatIssues(result.error));
+  return result.data;
+}
+
 /**
  * Validates a suite configuration and applies defaults.
  * @param value - the parsed file content or default export
@@ -236,9 +242,7 @@ export function parseSuiteConfig(
   source: string,
   options: ConfigSchemaOptions = {},
 ): SuiteConfig {
-  const result = suiteConfigSchema(options).safeParse(value);
-  if (!result.success) throw new ConfigValidationError(source, formatIssues(result.error));
-  return result.data;
+  return parseWith(suiteConfigSchema(options), value, source);
 }
 
 /**
@@ -250,9 +254,7 @@ export function parseConnectorConfig(
   source: string,
   options: ConfigSchemaOptions = {},
 ): ConnectorConfig {
-  const result = connectorConfigSchema(options).safeParse(value);
-  if (!result.success) throw new ConfigValidationError(source, formatIssues(result.error));
-  return result.data;
+  return parseWith(connectorConfigSchema(options), value, source);
 }
 
 /** Typed helper for `suite.config.ts`: returns its argument, checked by the compiler. */
