@@ -79,14 +79,17 @@ export function parseRetryAfterMs(
   if (value === null || value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  // An HTTP-date always names a weekday and GMT; Date.parse alone accepts far too much.
+  // An HTTP-date always names a weekday and GMT, but for the obsolete asctime format, which names no
+  // zone and is GMT all the same (RFC 9110 §5.6.7); Date.parse alone accepts far too much.
+  const asctime = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/.test(trimmed);
   if (
+    !asctime &&
     !/^[A-Za-z]{3},? .+ GMT$/.test(trimmed) &&
     !/^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} .+ GMT$/.test(trimmed)
   ) {
     return undefined;
   }
-  const at = Date.parse(trimmed);
+  const at = Date.parse(asctime ? `${trimmed} GMT` : trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
 }
