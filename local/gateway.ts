@@ -82,8 +82,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = CONNECTOR_ROUTE.exec(url.pathname);
-    const connector = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
-    const operation = match?.[2] === undefined ? undefined : decodeURIComponent(match[2]);
+    const connector = match?.[1] === undefined ? undefined : decodeSegment(match[1]);
+    const operation = match?.[2] === undefined ? undefined : decodeSegment(match[2]);
     const handler = connector === undefined ? undefined : handlers.get(connector);
     let status: number;
     if (!match || req.method !== 'POST' || !handler || connector === undefined || operation === undefined) {
@@ -251,6 +251,15 @@ function lambdaContext(connector: string, timeoutMs: number): Context {
     fail: () => {},
     succeed: () => {},
   };
+}
+
+/** A path segment, percent-decoded; kept as sent when its encoding is malformed (it then matches nothing). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
