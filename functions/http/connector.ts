@@ -32,8 +32,8 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * Why `path` may not be sent, or `undefined` when it may: it must be an absolute path with no dot
- * segments, no encoded slash, backslash, dot or percent, no query or fragment, and lie within one
- * of `prefixes` on a segment boundary (`/a` allows `/a` and `/a/b`, not `/ab`).
+ * segments (`..;x` included), no encoded slash, backslash, dot or percent, no query or fragment, and
+ * lie within one of `prefixes` on a segment boundary (`/a` allows `/a` and `/a/b`, not `/ab`).
  */
 export function pathProblem(path: string, prefixes: readonly string[]): string | undefined {
   if (!path.startsWith('/') || path.startsWith('//'))
@@ -43,7 +43,8 @@ export function pathProblem(path: string, prefixes: readonly string[]): string |
   if (path.includes('\\')) return 'must not contain a backslash';
   if (/[?#]/.test(path)) return 'must not contain ? or #; put query parameters in query';
   if (/%(2f|5c|2e|25)/i.test(path)) return 'must not contain an encoded slash, backslash, dot or percent';
-  if (path.split('/').some((segment) => segment === '.' || segment === '..'))
+  // A `;` starts path parameters, which Tomcat, Jetty and Spring strip: `..;x` is `..` to them.
+  if (path.split('/').some((segment) => /^\.\.?(;|$)/.test(segment)))
     return 'must not contain . or .. segments';
   const allowed = prefixes.some((prefix) => {
     const base = prefix.replace(/\/+$/, '');

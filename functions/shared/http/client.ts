@@ -151,7 +151,8 @@ export class HttpClient {
     const { tracer } = this.#options.powertools;
     const startedAt = Date.now();
     const url = this.#buildUrl(request);
-    const cacheKey = request.method === 'GET' && this.#cache.enabled ? url.href : undefined;
+    const cacheKey =
+      request.method === 'GET' && this.#cache.enabled ? cacheKeyOf(url, request.headers) : undefined;
     const hit = cacheKey === undefined ? undefined : this.#cache.get(cacheKey);
     if (hit) {
       this.#count(METRIC.cacheHits);
@@ -377,6 +378,8 @@ export class HttpClient {
           headers.delete('content-type');
         }
         target.href = next.href;
+        // The Location URL carries its own query: put a query-borne credential back on it.
+        await this.#options.auth.authorize({ headers, url: target }, { forceRefresh: false, signal });
       }
     } catch (error) {
       if (error instanceof ConnectorError) throw error;
@@ -560,6 +563,17 @@ async function readText(response: Response, maxBytes: number): Promise<string> {
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The cache key of a GET: its URL and the caller's headers, which may select what the vendor answers
+ * (an account, a version, a language); two callers share an entry only when both are the same.
+ */
+function cacheKeyOf(url: URL, headers: Readonly<Record<string, string>> | undefined): string {
+  const entries = Object.entries(headers ?? {})
+    .map(([name, value]) => [name.toLowerCase(), value] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([url.href, entries]);
 }
 
 function networkErrorCode(error: unknown): string | undefined {
