@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import type { ConnectorConfig, SuiteConfig } from '../functions/shared/config.js';
 import type { CredentialStore } from '../functions/shared/credentials/store.js';
 import { ConnectorError } from '../functions/shared/errors.js';
@@ -15,6 +14,7 @@ import { createPowertools } from '../functions/shared/powertools.js';
 import type { ConnectorHandler } from '../functions/shared/runtime/index.js';
 import { CONNECTOR_KINDS } from './connectors.js';
 import { type LocalDynamoDB, startLocalDynamoDB } from './dynamodb.js';
+import { connectorProxyEvent, lambdaContext } from './lambda-events.js';
 
 /** The largest request body accepted, in bytes (a Lambda request payload is at most 6 MB). */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -107,8 +107,21 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         );
         send(res, status, error.toBody(requestId), { 'x-request-id': requestId });
       } else {
-        const event = toProxyEvent(req, url, connector, operation, body, requestId);
-        const result = await handler(event, lambdaContext(connector, timeouts.get(connector) ?? 29_000));
+        const event = connectorProxyEvent({
+          connector,
+          operation,
+          headers: pairs(req.rawHeaders),
+          query: [...url.searchParams],
+          body,
+          requestId,
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          protocol: `HTTP/${req.httpVersion}`,
+        });
+        const context = lambdaContext(
+          `connector-suite-local-${connector}`,
+          timeouts.get(connector) ?? 29_000,
+        );
+        const result = await handler(event, context);
         status = result.statusCode;
         res.writeHead(result.statusCode, flattenHeaders(result.headers));
         res.end(result.body);
@@ -159,107 +172,11 @@ function buildHandler(
   });
 }
 
-/** The REST API proxy event API Gateway sends for this request (payload format 1.0). */
-function toProxyEvent(
-  req: IncomingMessage,
-  url: URL,
-  connector: string,
-  operation: string,
-  body: string,
-  requestId: string,
-): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] ?? '';
-    const value = req.rawHeaders[i + 1] ?? '';
-    headers[name] = value;
-    const values = multiValueHeaders[name] ?? [];
-    values.push(value);
-    multiValueHeaders[name] = values;
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [key, value] of url.searchParams) {
-    query[key] = value;
-    const values = multiQuery[key] ?? [];
-    values.push(value);
-    multiQuery[key] = values;
-  }
-  const now = new Date();
-  const resource = '/v1/connectors/{connector}/{operation}';
-  return {
-    resource,
-    path: url.pathname,
-    httpMethod: 'POST',
-    headers,
-    multiValueHeaders,
-    queryStringParameters: url.searchParams.size ? query : null,
-    multiValueQueryStringParameters: url.searchParams.size ? multiQuery : null,
-    pathParameters: { connector, operation },
-    stageVariables: null,
-    body: body === '' ? null : body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      authorizer: null,
-      protocol: `HTTP/${req.httpVersion}`,
-      httpMethod: 'POST',
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        user: null,
-        userAgent: req.headers['user-agent'] ?? null,
-        userArn: null,
-      },
-      path: `/local${url.pathname}`,
-      stage: 'local',
-      requestId,
-      requestTimeEpoch: now.getTime(),
-      resourceId: 'local',
-      resourcePath: resource,
-    },
-  };
-}
-
-/** A Lambda context whose remaining time counts down from the connector's function timeout. */
-function lambdaContext(connector: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  const functionName = `connector-suite-local-${connector}`;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
-/** A path segment, percent-decoded; kept as sent when its encoding is malformed (it then matches nothing). */
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+/** `[name, value]` pairs of Node's flat `rawHeaders`. */
+function pairs(raw: readonly string[]): Array<[string, string]> {
+  const result: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) result.push([raw[i] as string, raw[i + 1] as string]);
+  return result;
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -297,4 +214,13 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+}
+
+/** A path segment, percent-decoded; kept as sent when its encoding is malformed (it then matches nothing). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { vi } from 'vitest';
 import { ConnectorError } from '../../functions/shared/errors.js';
+import { connectorProxyEvent, lambdaContext as makeLambdaContext } from '../../local/lambda-events.js';
 
 /** One scripted upstream answer. */
 export interface UpstreamAnswer {
@@ -155,78 +156,24 @@ export interface EventOptions {
 
 /** An API Gateway REST proxy event for `POST /v1/connectors/{connector}/{operation}`. */
 export function apiGatewayEvent(options: EventOptions = {}): APIGatewayProxyEvent {
-  const connector = options.connector ?? 'httpbin';
-  const operation = options.operation ?? 'request';
-  const requestId = options.requestId ?? 'req-0001';
-  const headers = { 'content-type': 'application/json', ...options.headers };
-  const body =
-    options.body === null || options.body === undefined
-      ? null
-      : typeof options.body === 'string'
-        ? options.body
-        : JSON.stringify(options.body);
-  const path = `/v1/connectors/${connector}/${operation}`;
-  const resource = '/v1/connectors/{connector}/{operation}';
-  return {
-    resource,
-    path,
-    httpMethod: 'POST',
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { connector, operation },
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'test',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: 'POST',
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '203.0.113.1',
-        user: null,
-        userAgent: 'vitest',
-        userArn: null,
-      },
-      path: `/test${path}`,
-      stage: 'test',
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: 'test',
-      resourcePath: resource,
-    },
-  };
+  return connectorProxyEvent({
+    connector: options.connector ?? 'httpbin',
+    operation: options.operation ?? 'request',
+    headers: Object.entries({ 'content-type': 'application/json', ...options.headers }),
+    body: jsonBody(options.body),
+    requestId: options.requestId ?? 'req-0001',
+    sourceIp: '203.0.113.1',
+    stage: 'test',
+  });
+}
+
+/** A string is sent as is (e.g. malformed JSON); anything else as JSON; `null`/`undefined` for no body. */
+export function jsonBody(body: unknown): string | null {
+  if (body === null || body === undefined) return null;
+  return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
 /** A Lambda context with `remainingMs` left, counted from when it is created. */
 export function lambdaContext(remainingMs = 29_000): Context {
-  const endsAt = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'connector-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:000000000000:function:connector-test',
-    memoryLimitInMB: '512',
-    awsRequestId: 'lambda-req-0001',
-    logGroupName: '/aws/lambda/connector-test',
-    logStreamName: '2025/01/01/[$LATEST]0000',
-    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return makeLambdaContext('connector-test', remainingMs);
 }

@@ -1,9 +1,3 @@
-/**
- * Helpers shared by the integration tests: suite configs, a temporary secrets file, API Gateway
- * events and Lambda contexts as the local gateway builds them, in-test upstream servers and a
- * capture of everything the process prints.
- */
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -14,6 +8,7 @@ import { parseSuiteConfig, type SuiteConfig } from '../../functions/shared/confi
 import { LocalFileCredentialStore } from '../../functions/shared/credentials/local-file.js';
 import type { ErrorBody } from '../../functions/shared/errors.js';
 import type { SuccessBody } from '../../functions/shared/runtime/index.js';
+import { connectorProxyEvent, lambdaContext as makeLambdaContext } from '../../local/lambda-events.js';
 
 /** The project's example token (obviously fake); httpbin's `/bearer` accepts it. */
 export const EXAMPLE_TOKEN = 'tok-example';
@@ -78,81 +73,27 @@ export interface ProxyEventOptions {
 
 /** The API Gateway REST proxy event of `POST /v1/connectors/{connector}/{operation}`. */
 export function proxyEvent(options: ProxyEventOptions): APIGatewayProxyEvent {
-  const operation = options.operation ?? 'request';
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
-  const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
-  const body =
-    options.body === undefined
-      ? null
-      : typeof options.body === 'string'
-        ? options.body
-        : JSON.stringify(options.body);
-  const resource = '/v1/connectors/{connector}/{operation}';
-  const path = `/v1/connectors/${options.connector}/${operation}`;
-  const requestId = randomUUID();
-  return {
-    resource,
-    path,
-    httpMethod: 'POST',
-    headers,
-    multiValueHeaders,
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { connector: options.connector, operation },
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'integration',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: 'POST',
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
-        user: null,
-        userAgent: 'integration-test',
-        userArn: null,
-      },
-      path: `/test${path}`,
-      stage: 'test',
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: 'integration',
-      resourcePath: resource,
-    },
-  };
+  return connectorProxyEvent({
+    connector: options.connector,
+    operation: options.operation ?? 'request',
+    headers: Object.entries({
+      'content-type': 'application/json',
+      'user-agent': 'integration-test',
+      ...options.headers,
+    }),
+    body:
+      options.body === undefined
+        ? null
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body),
+    stage: 'test',
+  });
 }
 
 /** A Lambda context whose remaining time counts down from `timeoutMs`. */
 export function lambdaContext(timeoutMs = 29_000): Context {
-  const deadline = Date.now() + timeoutMs;
-  const functionName = 'connector-suite-integration';
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'integration',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
+  return makeLambdaContext('connector-suite-integration', timeoutMs);
 }
 
 /** A handler's answer, with its body parsed. */
