@@ -45,15 +45,17 @@ export interface PowertoolsOptions {
 }
 
 /**
- * Creates a connector's Logger (JSON, redacting), Tracer (X-Ray; a no-op outside Lambda) and
- * Metrics (EMF; off when `POWERTOOLS_METRICS_DISABLED=true`).
+ * Creates a connector's Logger (JSON, redacting), Tracer (X-Ray, automatic HTTP capture off; a no-op
+ * outside Lambda) and Metrics (EMF; off when `POWERTOOLS_METRICS_DISABLED=true`).
  */
 export function createPowertools(options: PowertoolsOptions): Powertools {
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME || options.serviceName;
   const target = options.redactor ?? redactor;
   return {
     logger: new Logger({ serviceName, jsonReplacerFn: target.jsonReplacer }),
-    tracer: new Tracer({ serviceName }),
+    // Automatic fetch capture would put whole URLs, query-borne API keys included, into traces: the
+    // HTTP client opens one redacted subsegment per outbound call instead.
+    tracer: new Tracer({ serviceName, captureHTTPsRequests: false }),
     metrics: new Metrics({
       serviceName,
       namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || options.namespace || 'ConnectorSuite',

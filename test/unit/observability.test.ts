@@ -1,0 +1,196 @@
+/**
+ * Traces and metrics of outbound calls: one X-Ray subsegment per call, annotated with connector,
+ * operation, status and attempts, whose recorded URL carries no query values (and so no query-borne
+ * API key); EMF metrics for latency, calls by outcome, retries and circuit-open rejections.
+ */
+import {
+  getNamespace,
+  Segment,
+  type Subsegment,
+  setSegment,
+  type Segment as XraySegment,
+} from 'aws-xray-sdk-core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HttpClient } from '../../functions/shared/http/client.js';
+import { createPowertools } from '../../functions/shared/powertools.js';
+import { Redactor } from '../../functions/shared/redaction.js';
+import { captureOutput } from '../support/fakes.js';
+
+interface RecordedSubsegment {
+  name: string;
+  annotations: Record<string, unknown>;
+  namespace?: string;
+  http?: { request?: { method?: string; url?: string }; response?: { status?: number } };
+  error?: boolean;
+  fault?: boolean;
+}
+
+function clientWith(responses: Response[], minimumCalls = 100) {
+  const redactor = new Redactor();
+  const powertools = createPowertools({ serviceName: 'tracing-test', redactor });
+  powertools.logger.setLogLevel('SILENT');
+  const fetch = vi.fn(async () => responses.shift() ?? new Response(null, { status: 500 }));
+  const client = new HttpClient({
+    connector: 'example',
+    baseUrl: 'https://api.example.com',
+    timeoutMs: 5_000,
+    retry: { maxAttempts: 3, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterSeconds: 20 },
+    circuitBreaker: { failureRateThreshold: 0.5, minimumCalls, windowSeconds: 60, openSeconds: 30 },
+    rateLimit: { requestsPerSecond: 100, burst: 100 },
+    cacheTtlSeconds: 0,
+    forwardIdempotencyKey: false,
+    auth: {
+      authorize: async ({ url }) => {
+        url.searchParams.set('api_key', 'fake-api-key-example');
+      },
+    },
+    powertools,
+    redactor,
+    fetch,
+  });
+  return { client, powertools, fetch };
+}
+
+/** Runs `act` inside an X-Ray context whose current segment is a fresh facade segment. */
+async function traced(act: (segment: XraySegment) => Promise<unknown>): Promise<RecordedSubsegment[]> {
+  const segment = new Segment('facade');
+  await getNamespace().runPromise(async () => {
+    setSegment(segment);
+    await act(segment).catch(() => undefined);
+  });
+  return ((segment.subsegments ?? []) as Subsegment[]).map(
+    (s) => JSON.parse(JSON.stringify(s)) as RecordedSubsegment,
+  );
+}
+
+describe('X-Ray subsegments of outbound calls', () => {
+  beforeEach(() => {
+    // Tracing is on only inside Lambda; this makes the Tracer believe it is there.
+    vi.stubEnv('AWS_EXECUTION_ENV', 'AWS_Lambda_nodejs24.x');
+    vi.stubEnv('AWS_XRAY_CONTEXT_MISSING', 'IGNORE_ERROR');
+    vi.stubEnv('AWS_XRAY_DAEMON_ADDRESS', '127.0.0.1:2000');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('records one annotated subsegment for a call that needed two attempts', async () => {
+    // Prepare
+    const { client, fetch } = clientWith([
+      new Response('busy', { status: 503 }),
+      new Response('{}', { status: 200 }),
+    ]);
+
+    // Act
+    const subsegments = await traced(() =>
+      client.request(
+        { operation: 'listItems', method: 'GET', path: '/items', query: { cursor: 'c-123' } },
+        { requestId: 'req-1', deadlineAtMs: Date.now() + 10_000 },
+      ),
+    );
+
+    // Assess
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(subsegments).toHaveLength(1);
+    const [subsegment] = subsegments;
+    expect(subsegment?.name).toBe('## example.listItems');
+    expect(subsegment?.annotations).toMatchObject({
+      connector: 'example',
+      operation: 'listItems',
+      status: 200,
+      attempts: 2,
+      outcome: 'success',
+    });
+    expect(subsegment?.namespace).toBe('remote');
+    expect(subsegment?.http?.request).toEqual({
+      method: 'GET',
+      url: 'https://api.example.com/items?cursor=',
+    });
+  });
+
+  it('flags a failed call and never records the query-borne API key', async () => {
+    // Prepare
+    const { client } = clientWith([new Response('nope', { status: 404 })]);
+
+    // Act
+    const subsegments = await traced(() =>
+      client.request(
+        { operation: 'getItem', method: 'GET', path: '/items/1' },
+        { requestId: 'req-2', deadlineAtMs: Date.now() + 10_000 },
+      ),
+    );
+
+    // Assess
+    expect(subsegments).toHaveLength(1);
+    expect(subsegments[0]?.annotations).toMatchObject({
+      status: 404,
+      attempts: 1,
+      outcome: 'UPSTREAM_REJECTED',
+    });
+    expect(subsegments[0]?.error || subsegments[0]?.fault).toBe(true);
+    expect(JSON.stringify(subsegments)).not.toContain('fake-api-key-example');
+  });
+});
+
+/** The EMF documents printed, as `{metric name: value}` with their dimensions. */
+function emfDocuments(lines: Array<Record<string, unknown>>) {
+  return lines.filter((line) => '_aws' in line);
+}
+
+describe('EMF metrics of outbound calls', () => {
+  beforeEach(() => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('emits latency per attempt, one retry and the call by outcome', async () => {
+    // Prepare
+    const output = captureOutput();
+    const { client, powertools } = clientWith([
+      new Response('busy', { status: 503 }),
+      new Response('{}', { status: 200 }),
+    ]);
+
+    // Act
+    await client.request(
+      { operation: 'listItems', method: 'GET', path: '/items' },
+      { requestId: 'req-3', deadlineAtMs: Date.now() + 10_000 },
+    );
+    powertools.metrics.publishStoredMetrics();
+
+    // Assess
+    const documents = emfDocuments(output.lines());
+    const calls = documents.find((d) => 'UpstreamCalls' in d);
+    expect(calls).toMatchObject({ UpstreamCalls: 1, connector: 'example', outcome: 'success' });
+    const stored = documents.find((d) => 'UpstreamLatency' in d);
+    expect(stored?.UpstreamLatency).toHaveLength(2);
+    expect(stored?.UpstreamRetries).toBe(1);
+  });
+
+  it('counts calls refused by an open circuit breaker', async () => {
+    // Prepare
+    const output = captureOutput();
+    const { client, powertools, fetch } = clientWith([new Response('down', { status: 500 })], 1);
+    const call = () =>
+      client.request(
+        { operation: 'listItems', method: 'GET', path: '/items' },
+        { requestId: 'req-4', deadlineAtMs: Date.now() + 10_000 },
+      );
+    // The first call's failure opens the breaker, which then refuses that call's own retry.
+    const first = await call().catch((e: unknown) => e);
+
+    // Act
+    const error = await call().catch((e: unknown) => e);
+    powertools.metrics.publishStoredMetrics();
+
+    // Assess
+    expect(first).toMatchObject({ code: 'UPSTREAM_ERROR', attempts: 1 });
+    expect(error).toMatchObject({ code: 'CIRCUIT_BREAKER_OPEN' });
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const documents = emfDocuments(output.lines());
+    expect(documents.find((d) => 'CircuitOpenRejections' in d)?.CircuitOpenRejections).toEqual([1, 1]);
+    expect(documents.filter((d) => d.outcome === 'CIRCUIT_BREAKER_OPEN')).toHaveLength(1);
+  });
+});
