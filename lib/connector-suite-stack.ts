@@ -1,31 +1,133 @@
 /**
- * The Connector Suite stack. This first version validates the suite at synth; the resources
- * (REST API, one function per connector, secrets, idempotency table) are built by the deploy issue.
+ * The Connector Suite stack: for every connector of the suite, its function, secret and route;
+ * one idempotency table and one REST API for them all.
  */
-import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { SuiteConfig } from '../functions/shared/config.js';
+import { handlerEntry, PROJECT_ROOT } from './connector-kinds.js';
+import { Connector } from './constructs/connector.js';
+import { ConnectorApi, type ConnectorRoute } from './constructs/connector-api.js';
+import { IdempotencyTable } from './constructs/idempotency-table.js';
+import { pascalCase } from './names.js';
+import { STAGE_SETTINGS, type Stage } from './stage.js';
 
 /** Props of {@link ConnectorSuiteStack}. */
 export interface ConnectorSuiteStackProps extends StackProps {
   /** The validated suite configuration (`suite.config.ts` or `SUITE_CONFIG`). */
   readonly suite: SuiteConfig;
   /**
-   * Deployment stage, part of the stack name and tags.
+   * Deployment stage: the API stage name, tags, log retention and removal policies.
    * @default 'dev'
    */
-  readonly stage?: string;
+  readonly stage?: Stage;
+  /**
+   * CloudWatch metrics namespace of every connector.
+   * @default 'ConnectorSuite'
+   */
+  readonly metricsNamespace?: string;
 }
 
-/** One stack for every connector of the suite. */
+/** One stack for every connector of the suite. No physical names, so stages deploy side by side. */
 export class ConnectorSuiteStack extends Stack {
-  /** The suite this stack was built from. */
-  readonly suite: SuiteConfig;
+  /** The REST API. */
+  readonly api: ConnectorApi;
+  /** The idempotency table. */
+  readonly idempotencyTable: IdempotencyTable;
+  /** Each connector, by name. */
+  readonly connectors: ReadonlyMap<string, Connector>;
 
   constructor(scope: Construct, id: string, props: ConnectorSuiteStackProps) {
     super(scope, id, props);
-    this.suite = props.suite;
+    const stage = props.stage ?? 'dev';
+    const settings = STAGE_SETTINGS[stage];
     Tags.of(this).add('project', 'connector-suite');
-    Tags.of(this).add('stage', props.stage ?? 'dev');
+    Tags.of(this).add('stage', stage);
+
+    this.idempotencyTable = new IdempotencyTable(this, 'Idempotency', {
+      removalPolicy: settings.removalPolicy,
+      deletionProtection: settings.deletionProtection,
+    });
+
+    const secrets = new Map<string, { secret: ISecret; secretId: string }>();
+    const secretFor = (name: string) => {
+      const known = secrets.get(name);
+      if (known) return known;
+      const imported = props.suite.secrets[name];
+      const id = `Secret${pascalCase(name)}`;
+      let entry: { secret: ISecret; secretId: string };
+      if (imported && 'arn' in imported) {
+        const complete = /-[A-Za-z0-9]{6}$/.test(imported.arn);
+        const secret = Secret.fromSecretAttributes(
+          this,
+          id,
+          complete ? { secretCompleteArn: imported.arn } : { secretPartialArn: imported.arn },
+        );
+        entry = { secret, secretId: imported.arn };
+      } else if (imported) {
+        entry = { secret: Secret.fromSecretNameV2(this, id, imported.name), secretId: imported.name };
+      } else {
+        // Created holding `{}`: the runtime answers CONFIGURATION_ERROR until you put the real value.
+        const secret = new Secret(this, id, {
+          description: `Connector Suite (${stage}): credentials '${name}'; put the JSON value after deploy`,
+          secretObjectValue: {},
+          removalPolicy: settings.removalPolicy,
+        });
+        Validations.of(secret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason:
+            'Vendor API credentials are issued and rotated at the vendor, not by a rotation Lambda; the connectors re-read the secret on an upstream 401, so a value put after rotation is picked up',
+        });
+        entry = { secret, secretId: secret.secretArn };
+      }
+      secrets.set(name, entry);
+      return entry;
+    };
+
+    const connectors = new Map<string, Connector>();
+    const routes: ConnectorRoute[] = [];
+    for (const config of props.suite.connectors) {
+      const secret = config.auth.type === 'none' ? undefined : secretFor(config.auth.secret);
+      const connector = new Connector(this, `Connector${pascalCase(config.name)}`, {
+        config,
+        entry: handlerEntry(config.kind),
+        projectRoot: PROJECT_ROOT,
+        idempotencyTable: this.idempotencyTable.table,
+        ...(secret ? { secret: secret.secret, secretId: secret.secretId } : {}),
+        metricsNamespace: props.metricsNamespace ?? 'ConnectorSuite',
+        logRetention: settings.logRetention,
+        removalPolicy: settings.removalPolicy,
+      });
+      connectors.set(config.name, connector);
+      routes.push({ name: config.name, function: connector.function });
+      new CfnOutput(this, `${pascalCase(config.name)}FunctionName`, {
+        description: `Lambda function of connector ${config.name}`,
+        value: connector.function.functionName,
+      });
+      if (secret) {
+        new CfnOutput(this, `${pascalCase(config.name)}SecretName`, {
+          description: `Secret of connector ${config.name}: aws secretsmanager put-secret-value --secret-id <this>`,
+          value: secret.secret.secretName,
+        });
+      }
+    }
+    this.connectors = connectors;
+
+    this.api = new ConnectorApi(this, 'Api', {
+      connectors: routes,
+      stageName: stage,
+      authorization: props.suite.api.authorization,
+      throttlingRateLimit: props.suite.api.throttlingRateLimit,
+      throttlingBurstLimit: props.suite.api.throttlingBurstLimit,
+      logRetention: settings.logRetention,
+      removalPolicy: settings.removalPolicy,
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Base URL: POST {ApiUrl}v1/connectors/{connector}/{operation}',
+      value: this.api.api.url,
+    });
   }
 }
+
+/** `my-api` → `MyApi`, for construct ids and output names. */

@@ -130,6 +130,8 @@ function commonConnectorFields(options: ConfigSchemaOptions) {
     timeoutMs: z.int().min(1).max(900_000).default(5_000),
     /** The Lambda function's timeout, in seconds; the deadline of a call is derived from it. */
     functionTimeoutSeconds: z.int().min(1).max(900).default(29),
+    /** The Lambda function's memory, in MB (CPU grows with it). */
+    memorySizeMb: z.int().min(128).max(10_240).default(512),
     /** Time kept back from the function's remaining time to answer the caller, in ms. */
     deadlineMarginMs: z.int().min(0).max(60_000).default(500),
     retry: retrySchema.default(retrySchema.parse({})),
@@ -174,20 +176,61 @@ export function connectorConfigSchema(options: ConfigSchemaOptions = {}) {
  * The schema of the suite: `{connectors: [...]}` with unique connector names.
  * @param options - see {@link ConfigSchemaOptions}
  */
+const apiSchema = z.strictObject({
+  /** How callers authenticate: SigV4 (`iam`) or an API key with a usage plan (`apiKey`). */
+  authorization: z.enum(['iam', 'apiKey']).default('iam'),
+  /** Stage-wide steady request rate, per second. */
+  throttlingRateLimit: z.number().gt(0).max(10_000).default(100),
+  /** Stage-wide burst, in requests. */
+  throttlingBurstLimit: z.int().min(1).max(5_000).default(200),
+});
+
+/** A secret the stack imports instead of creating: by complete or partial ARN, or by name. */
+const secretImportSchema = z.union([
+  z.strictObject({
+    arn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+        'must be a Secrets Manager secret ARN',
+      ),
+  }),
+  z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name'),
+  }),
+]);
+
 export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
-  return z.strictObject({ connectors: z.array(connectorConfigSchema(options)) }).superRefine((suite, ctx) => {
-    const seen = new Set<string>();
-    suite.connectors.forEach((c, i) => {
-      if (seen.has(c.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `duplicate connector name '${c.name}'`,
-          path: ['connectors', i, 'name'],
-        });
+  return z
+    .strictObject({
+      connectors: z.array(connectorConfigSchema(options)),
+      /** The REST API in front of the connectors. */
+      api: apiSchema.default(apiSchema.parse({})),
+      /**
+       * Secrets to import rather than create, by `auth.secret` name; a secret not listed here is
+       * created (empty) by the stack.
+       */
+      secrets: z.record(z.string(), secretImportSchema).default({}),
+    })
+    .superRefine((suite, ctx) => {
+      const seen = new Set<string>();
+      suite.connectors.forEach((c, i) => {
+        if (seen.has(c.name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `duplicate connector name '${c.name}'`,
+            path: ['connectors', i, 'name'],
+          });
+        }
+        seen.add(c.name);
+      });
+      const used = new Set(suite.connectors.flatMap((c) => (c.auth.type === 'none' ? [] : [c.auth.secret])));
+      for (const name of Object.keys(suite.secrets)) {
+        if (!used.has(name)) {
+          ctx.addIssue({ code: 'custom', message: 'no connector uses this secret', path: ['secrets', name] });
+        }
       }
-      seen.add(c.name);
     });
-  });
 }
 
 /** A validated connector entry, defaults applied. */

@@ -50,6 +50,7 @@ describe('parseSuiteConfig', () => {
         auth: { type: 'none' },
         timeoutMs: 5_000,
         functionTimeoutSeconds: 29,
+        memorySizeMb: 512,
         deadlineMarginMs: 500,
         retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000, maxRetryAfterSeconds: 20 },
         circuitBreaker: { failureRateThreshold: 0.5, minimumCalls: 10, windowSeconds: 60, openSeconds: 30 },
@@ -59,6 +60,30 @@ describe('parseSuiteConfig', () => {
         idempotencyTtlSeconds: 3_600,
       },
     ]);
+    expect(config.api).toEqual({ authorization: 'iam', throttlingRateLimit: 100, throttlingBurstLimit: 200 });
+    expect(config.secrets).toEqual({});
+  });
+
+  it('accepts secrets to import by ARN or name, and refuses one no connector uses', () => {
+    // Prepare
+    const bearer = (name: string, secret: string) => connector({ name, auth: { type: 'bearer', secret } });
+    const input = {
+      connectors: [bearer('one', 'one-secret'), bearer('two', 'two-secret')],
+      secrets: {
+        'one-secret': { arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:one-secret-AbCdEf' },
+        'two-secret': { name: 'prod/two-secret' },
+        unused: { name: 'prod/unused' },
+      },
+    };
+
+    // Act
+    const act = () => parseSuiteConfig(input, 'suite.json');
+
+    // Assess
+    expect(act).toThrow(ConfigValidationError);
+    expect(act).toThrow(/secrets\.unused: no connector uses this secret/);
+    const { unused: _unused, ...used } = input.secrets;
+    expect(parseSuiteConfig({ ...input, secrets: used }, 'suite.json').secrets).toEqual(used);
   });
 
   it('fills the defaults of a partly given block', () => {

@@ -234,7 +234,8 @@ export function createConnectorHandler<C extends ConnectorConfig>(
         error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
       return respond(error.httpStatus, target.redact(error.toBody(requestId)), requestId, headers);
     } finally {
-      metrics.publishStoredMetrics();
+      // Requests refused before any outbound call have no metrics; publishing none only logs a warning.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
 
     function parseInvocation(
@@ -242,7 +243,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       requestId: string,
       operationName: string,
     ): Invocation {
-      const connectorName = event.pathParameters?.connector;
+      const connectorName = event.pathParameters?.connector ?? connectorOfResource(event.resource);
       const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
       if (connectorName !== config.name || !operation) {
         throw new ConnectorError(
@@ -357,6 +358,15 @@ function respond(
     headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...headers },
     body: JSON.stringify(body),
   };
+}
+
+/**
+ * The connector named by a per-connector API Gateway resource, `/v1/connectors/{name}/{operation}`,
+ * where the name is a literal path part rather than a `{connector}` parameter (each connector has
+ * its own function, hence its own resource).
+ */
+function connectorOfResource(resource: string | undefined): string | undefined {
+  return /^\/v1\/connectors\/([^/{}]+)\/\{operation\}$/.exec(resource ?? '')?.[1];
 }
 
 /** A request header by case-insensitive name. */

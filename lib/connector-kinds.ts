@@ -1,0 +1,20 @@
+/**
+ * Where each connector kind's Lambda entry lives: the only thing `lib/` knows of `functions/`
+ * besides the config schema.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConnectorConfig } from '../functions/shared/config.js';
+
+/** The project root (the directory holding `package-lock.json`). */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Handler file of each kind, relative to the project root. */
+export const HANDLER_ENTRIES: { readonly [K in ConnectorConfig['kind']]: string } = {
+  http: 'functions/http/handler.ts',
+};
+
+/** The absolute handler path of a connector kind. */
+export function handlerEntry(kind: ConnectorConfig['kind']): string {
+  return path.join(PROJECT_ROOT, HANDLER_ENTRIES[kind]);
+}

@@ -1,0 +1,151 @@
+/**
+ * One connector: its Lambda function (bundled locally by esbuild), log group, role and grants.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { ConnectorConfig } from '../../functions/shared/config.js';
+
+/**
+ * The ESM banner the bundle needs: the X-Ray SDK (through Powertools Tracer) and other CommonJS
+ * dependencies call `require`, which an ES module lacks.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __connectorSuiteCreateRequire } from 'node:module'; const require = __connectorSuiteCreateRequire(import.meta.url);";
+
+/** Props of {@link Connector}. */
+export interface ConnectorProps {
+  /** The connector's validated config entry; its non-secret settings become `CONNECTOR_CONFIG`. */
+  readonly config: ConnectorConfig;
+  /** Absolute path of the handler file of the connector's kind, e.g. `functions/http/handler.ts`. */
+  readonly entry: string;
+  /** The idempotency table; the function may only get, put, update and delete items in it. */
+  readonly idempotencyTable: ITable;
+  /**
+   * The connector's secret; the function may only `GetSecretValue` on it.
+   * @default none (for `auth.type: none`)
+   */
+  readonly secret?: ISecret;
+  /**
+   * The id the runtime reads the secret by (an ARN, or a name for a secret imported by name).
+   * @default `secret.secretArn`
+   */
+  readonly secretId?: string;
+  /**
+   * CloudWatch metrics namespace (`POWERTOOLS_METRICS_NAMESPACE`).
+   * @default 'ConnectorSuite'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Retention of the function's log group.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the log group when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The project root holding `package-lock.json`, for esbuild.
+   * @default the directory above `lib/`
+   */
+  readonly projectRoot?: string;
+}
+
+/**
+ * A connector's Lambda function: Node.js 24 on arm64, bundled locally by esbuild as minified ESM
+ * with source maps (enabled at run time), X-Ray tracing active, JSON logs into its own log group,
+ * and a role that may write those logs, read its own secret and use the idempotency table, nothing
+ * more.
+ */
+export class Connector extends Construct {
+  /** The function. */
+  readonly function: NodejsFunction;
+  /** Its log group. */
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ConnectorProps) {
+    super(scope, id);
+    const { config } = props;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Connector ${config.name}: its logs, its secret and the idempotency table`,
+    });
+    this.logGroup.grantWrite(role);
+
+    const environment: Record<string, string> = {
+      POWERTOOLS_SERVICE_NAME: config.name,
+      POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'ConnectorSuite',
+      CONNECTOR_CONFIG: JSON.stringify(config),
+      IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const secretId = props.secretId ?? props.secret?.secretArn;
+    if (secretId) environment.CONNECTOR_SECRET_ID = secretId;
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      ...(props.projectRoot ? { projectRoot: props.projectRoot } : {}),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: config.memorySizeMb,
+      timeout: Duration.seconds(config.functionTimeoutSeconds),
+      tracing: Tracing.ACTIVE,
+      role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      description: `Connector ${config.name} (${config.kind})`,
+      environment,
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        forceDockerBundling: false,
+      },
+    });
+
+    if (props.secret) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.secret.secretArn],
+        }),
+      );
+    }
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [props.idempotencyTable.tableArn],
+      }),
+    );
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the statement that tracing Active adds: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their Resource must be *; every other statement names its log group, secret or table',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'API Gateway invokes this function synchronously and the caller receives every error; a dead-letter queue only receives failed asynchronous invocations, which this function never gets',
+    });
+  }
+}
