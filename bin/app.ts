@@ -23,12 +23,7 @@ try {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   app.synth();
 } catch (error) {
-  if (
-    !(error instanceof ConfigValidationError) &&
-    !String((error as Error).message).startsWith("Context value 'stage'")
-  ) {
-    throw error;
-  }
-  console.error((error as Error).message);
+  if (!(error instanceof ConfigValidationError || error instanceof StageContextError)) throw error;
+  console.error(error.message);
   process.exit(1);
 }
