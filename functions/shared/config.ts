@@ -22,9 +22,17 @@ export interface ConfigSchemaOptions {
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
+/**
+ * Whether `url` names a loopback host: `localhost`, any IPv4 address in 127.0.0.0/8, or `[::1]`
+ * (the WHATWG URL parser has already normalized forms such as `127.1`).
+ */
+export function isLoopbackUrl(url: URL): boolean {
+  return LOOPBACK_HOSTS.test(url.hostname.toLowerCase());
+}
+
 /** Whether `url` is `http:` on a loopback host. */
 export function isLoopbackHttpUrl(url: URL): boolean {
-  return url.protocol === 'http:' && LOOPBACK_HOSTS.test(url.hostname);
+  return url.protocol === 'http:' && isLoopbackUrl(url);
 }
 
 function secureUrl(options: ConfigSchemaOptions) {
