@@ -129,5 +129,3 @@ export class ConnectorSuiteStack extends Stack {
     });
   }
 }
-
-/** `my-api` → `MyApi`, for construct ids and output names. */

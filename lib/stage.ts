@@ -46,7 +46,7 @@ export class StageContextError extends Error {
 export function parseStage(value: unknown): Stage {
   if (value === undefined) return 'dev';
   if (typeof value === 'string' && (STAGES as readonly string[]).includes(value)) return value as Stage;
-  throw new Error(
+  throw new StageContextError(
     `Context value 'stage' must be one of ${STAGES.join(', ')} (got ${JSON.stringify(value)}); use -c stage=dev`,
   );
 }

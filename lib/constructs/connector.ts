@@ -121,11 +121,14 @@ export class Connector extends Construct {
     });
 
     if (props.secret) {
+      // A secret known only by name or partial ARN: IAM matches the full ARN, which ends in `-` and six
+      // random characters, so the policy names it with the `-??????` wildcard (as `grantRead` would).
+      const secretResource = props.secret.secretFullArn ?? `${props.secret.secretArn}-??????`;
       role.addToPrincipalPolicy(
         new PolicyStatement({
           effect: Effect.ALLOW,
           actions: ['secretsmanager:GetSecretValue'],
-          resources: [props.secret.secretArn],
+          resources: [secretResource],
         }),
       );
     }

@@ -1,0 +1,344 @@
+/**
+ * The CDK app as `cdk synth` runs it: bin/app.ts in a child process (tsx, as cdk.json's "app"), given
+ * its output directory in CDK_OUTDIR and its context (cdk.json's flags, `-c` values) in
+ * CDK_CONTEXT_JSON, as the cdk CLI passes them. Bundling is on for the default config, so the real
+ * esbuild bundle is checked; the other runs skip it.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSuiteConfig } from '../../functions/shared/config.js';
+import {
+  CDK_JSON_CONTEXT,
+  findingsOf,
+  httpConnector,
+  loadDefaultSuiteInput,
+  newOutdir,
+  PROJECT_ROOT,
+  readValidationReport,
+  removeOutdirs,
+  SKIP_BUNDLING_CONTEXT,
+  TWO_CONNECTORS_FIXTURE,
+} from '../support/infra-helpers.js';
+import {
+  type CfnTemplate,
+  connectorFunction,
+  refTarget,
+  resourcesOfType,
+} from '../support/infra-template.js';
+
+afterAll(removeOutdirs);
+
+/** tsx's CLI, what `node_modules/.bin/tsx` runs; started with this Node (24), not whatever `node` is on PATH. */
+const TSX_CLI = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')),
+  'dist/cli.mjs',
+);
+const RUN_TIMEOUT_MS = 90_000;
+const STACK_TRACE_LINE = /^ {4}at /m;
+
+/** A finished run of the app. */
+interface AppRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** CDK_OUTDIR: the cloud assembly directory. */
+  readonly outdir: string;
+}
+
+/** Options of {@link runApp}. */
+interface RunOptions {
+  /** Environment changes; `undefined` removes a variable. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** `-c key=value` context, over cdk.json's. */
+  readonly context?: Readonly<Record<string, unknown>>;
+  /** Bundle the functions with esbuild. @default false */
+  readonly bundling?: boolean;
+}
+
+/** Runs `tsx bin/app.ts` as the cdk CLI does for `cdk synth`, in a fresh output directory. */
+function runApp(options: RunOptions = {}): Promise<AppRun> {
+  const outdir = newOutdir();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // What a user's shell has: no test-runner variables, no config of an earlier run.
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('VITEST') || name.startsWith('CDK_') || name === 'NODE_ENV' || name === 'TEST') {
+      delete env[name];
+    }
+  }
+  delete env.SUITE_CONFIG;
+  delete env.HTTPBIN_URL;
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  env.CDK_OUTDIR = outdir;
+  env.CDK_CONTEXT_JSON = JSON.stringify({
+    ...CDK_JSON_CONTEXT,
+    ...(options.bundling ? {} : SKIP_BUNDLING_CONTEXT),
+    ...options.context,
+  });
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TSX_CLI, 'bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, outdir });
+    });
+  });
+}
+
+/** The synthesized template of a stack in a run's output directory. */
+function templateIn(run: AppRun, stackName: string): CfnTemplate {
+  return JSON.parse(readFileSync(path.join(run.outdir, `${stackName}.template.json`), 'utf8')) as CfnTemplate;
+}
+
+/** The connector functions of a template (the Node.js 24 ones). */
+function connectorFunctions(template: CfnTemplate) {
+  return resourcesOfType(template, 'AWS::Lambda::Function').filter(
+    ([, fn]) => fn.Properties.Runtime === 'nodejs24.x',
+  );
+}
+
+describe('cdk synth of the default suite.config.ts, bundling on', () => {
+  let run: AppRun;
+  let connectorNames: string[];
+
+  beforeAll(async () => {
+    connectorNames = parseSuiteConfig(await loadDefaultSuiteInput(), 'suite.config.ts').connectors.map(
+      (c) => c.name,
+    );
+    run = await runApp({ bundling: true });
+  }, RUN_TIMEOUT_MS + 10_000);
+
+  it('exits 0 with no stack trace and zero unacknowledged nag findings', () => {
+    // Prepare
+    const output = run.stdout + run.stderr;
+
+    // Act
+    const findings = findingsOf(readValidationReport(run.outdir));
+
+    // Assess
+    expect(run.code, output).toBe(0);
+    expect(output).not.toMatch(STACK_TRACE_LINE);
+    expect(findings).toEqual([]);
+  });
+
+  it('writes the ConnectorSuite-dev template with each connector function: nodejs24.x, arm64, tracing Active', () => {
+    // Prepare
+    const stackName = 'ConnectorSuite-dev';
+
+    // Act
+    const template = templateIn(run, stackName);
+
+    // Assess
+    expect(connectorFunctions(template)).toHaveLength(connectorNames.length);
+    for (const name of connectorNames) {
+      expect(connectorFunction(template, name)[1].Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+      });
+    }
+  });
+
+  it('bundles each function as ESM with the createRequire banner and a source map of our sources', () => {
+    // Prepare
+    const template = templateIn(run, 'ConnectorSuite-dev');
+    const assets = JSON.parse(
+      readFileSync(path.join(run.outdir, 'ConnectorSuite-dev.assets.json'), 'utf8'),
+    ) as {
+      files: Record<string, { source: { path: string; packaging?: string } }>;
+    };
+
+    // Act
+    const bundles = connectorNames.map((name) => {
+      const code = connectorFunction(template, name)[1].Properties.Code as { S3Key: string };
+      const hash = code.S3Key.replace(/\.zip$/, '');
+      return { hash, source: assets.files[hash]?.source };
+    });
+
+    // Assess
+    for (const { hash, source } of bundles) {
+      expect(source).toEqual({ path: `asset.${hash}`, packaging: 'zip' });
+      const directory = path.join(run.outdir, `asset.${hash}`);
+      expect(readdirSync(directory).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      const firstLine = readFileSync(path.join(directory, 'index.mjs'), 'utf8').split('\n', 1)[0];
+      expect(firstLine).toContain('createRequire');
+      const map = JSON.parse(readFileSync(path.join(directory, 'index.mjs.map'), 'utf8')) as {
+        version: number;
+        sources: string[];
+      };
+      expect(map.version).toBe(3);
+      expect(map.sources.some((source) => source.endsWith('functions/http/handler.ts'))).toBe(true);
+    }
+  });
+});
+
+describe('cdk synth of other configs and stages, bundling skipped', () => {
+  it(
+    'SUITE_CONFIG naming a JSON config with two http connectors: two connector functions and two secrets',
+    async () => {
+      // Prepare
+      const env = { SUITE_CONFIG: TWO_CONNECTORS_FIXTURE };
+
+      // Act
+      const run = await runApp({ env });
+
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
+      const template = templateIn(run, 'ConnectorSuite-dev');
+      const functions = connectorFunctions(template);
+      expect(functions).toHaveLength(2);
+      expect(
+        functions
+          .map(
+            ([, fn]) =>
+              (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables
+                .POWERTOOLS_SERVICE_NAME,
+          )
+          .sort(),
+      ).toEqual(['crm', 'payments']);
+      expect(resourcesOfType(template, 'AWS::SecretsManager::Secret')).toHaveLength(2);
+      expect(findingsOf(readValidationReport(run.outdir))).toEqual([]);
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
+    '-c stage=prod: the ConnectorSuite-prod stack with a prod API stage and zero nag findings',
+    async () => {
+      // Prepare
+      const context = { stage: 'prod' };
+
+      // Act
+      const run = await runApp({ context, env: { SUITE_CONFIG: TWO_CONNECTORS_FIXTURE } });
+
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
+      expect(existsSync(path.join(run.outdir, 'ConnectorSuite-dev.template.json'))).toBe(false);
+      const template = templateIn(run, 'ConnectorSuite-prod');
+      const [stage] = resourcesOfType(template, 'AWS::ApiGateway::Stage');
+      expect(stage?.[1].Properties.StageName).toBe('prod');
+      const [table] = resourcesOfType(template, 'AWS::DynamoDB::Table');
+      expect(table?.[1].DeletionPolicy).toBe('Retain');
+      expect(findingsOf(readValidationReport(run.outdir))).toEqual([]);
+      expect(refTarget(template.Outputs?.PaymentsFunctionName?.Value)).toBe(
+        connectorFunction(template, 'payments')[0],
+      );
+    },
+    RUN_TIMEOUT_MS,
+  );
+});
+
+describe('cdk synth of a bad config or stage: exit code 1, one message naming the field, no stack trace', () => {
+  let configDir: string;
+
+  /** Writes a suite config JSON file and returns its path. */
+  function configFile(name: string, value: unknown): string {
+    const file = path.join(configDir, name);
+    writeFileSync(file, JSON.stringify(value, null, 2));
+    return file;
+  }
+
+  beforeAll(() => {
+    configDir = newOutdir();
+  });
+
+  it.concurrent.for([
+    {
+      problem: 'an unknown kind',
+      file: 'unknown-kind.json',
+      config: { connectors: [httpConnector('vendor', { kind: 'soap' })] },
+      field: 'connectors[0].kind',
+    },
+    {
+      problem: 'a baseUrl that is not https',
+      file: 'http-base-url.json',
+      config: { connectors: [httpConnector('vendor', { baseUrl: 'http://api.example.com' })] },
+      field: 'connectors[0].baseUrl',
+    },
+    {
+      problem: 'a duplicate connector name',
+      file: 'duplicate-name.json',
+      config: { connectors: [httpConnector('vendor'), httpConnector('vendor')] },
+      field: 'connectors[1].name',
+    },
+  ])(
+    'SUITE_CONFIG with $problem names $field',
+    { timeout: RUN_TIMEOUT_MS },
+    async ({ file, config, field }, { expect }) => {
+      // Prepare
+      const suiteConfig = configFile(file, config);
+
+      // Act
+      const run = await runApp({ env: { SUITE_CONFIG: suiteConfig } });
+
+      // Assess
+      const output = run.stdout + run.stderr;
+      expect(run.code, output).toBe(1);
+      expect(run.stderr).toContain(`Invalid configuration in ${suiteConfig}:`);
+      expect(run.stderr).toContain(`  - ${field}: `);
+      expect(output).not.toMatch(STACK_TRACE_LINE);
+      expect(readdirSync(run.outdir).filter((f) => f.endsWith('.template.json'))).toEqual([]);
+    },
+  );
+
+  it.concurrent(
+    "-c stage=qa names the 'stage' context value and the stages allowed",
+    async ({ expect }) => {
+      // Prepare
+      const context = { stage: 'qa' };
+
+      // Act
+      const run = await runApp({ context });
+
+      // Assess
+      const output = run.stdout + run.stderr;
+      expect(run.code, output).toBe(1);
+      expect(run.stderr.trim()).toBe(
+        `Context value 'stage' must be one of dev, prod (got "qa"); use -c stage=dev`,
+      );
+      expect(output).not.toMatch(STACK_TRACE_LINE);
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it.concurrent(
+    'SUITE_CONFIG naming a missing file says so, naming the file',
+    async ({ expect }) => {
+      // Prepare
+      const missing = path.join(configDir, 'no-such-suite.json');
+
+      // Act
+      const run = await runApp({ env: { SUITE_CONFIG: missing } });
+
+      // Assess
+      const output = run.stdout + run.stderr;
+      expect(run.code, output).toBe(1);
+      expect(run.stderr).toContain(`Invalid configuration in ${missing}:`);
+      expect(run.stderr).toContain('cannot be read: file not found');
+      expect(output).not.toMatch(STACK_TRACE_LINE);
+    },
+    RUN_TIMEOUT_MS,
+  );
+});
