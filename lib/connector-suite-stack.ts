@@ -5,12 +5,11 @@
 import { CfnOutput, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { SuiteConfig } from '../functions/shared/config.js';
+import { resourceId, type SuiteConfig } from '../functions/shared/config.js';
 import { handlerEntry, PROJECT_ROOT } from './connector-kinds.js';
 import { Connector } from './constructs/connector.js';
 import { ConnectorApi, type ConnectorRoute } from './constructs/connector-api.js';
 import { IdempotencyTable } from './constructs/idempotency-table.js';
-import { pascalCase } from './names.js';
 import { STAGE_SETTINGS, type Stage } from './stage.js';
 
 /** Props of {@link ConnectorSuiteStack}. */
@@ -55,7 +54,7 @@ export class ConnectorSuiteStack extends Stack {
       const known = secrets.get(name);
       if (known) return known;
       const imported = props.suite.secrets[name];
-      const id = `Secret${pascalCase(name)}`;
+      const id = `Secret${resourceId(name)}`;
       let entry: { secret: ISecret; secretId: string };
       if (imported && 'arn' in imported) {
         const complete = /-[A-Za-z0-9]{6}$/.test(imported.arn);
@@ -89,7 +88,7 @@ export class ConnectorSuiteStack extends Stack {
     const routes: ConnectorRoute[] = [];
     for (const config of props.suite.connectors) {
       const secret = config.auth.type === 'none' ? undefined : secretFor(config.auth.secret);
-      const connector = new Connector(this, `Connector${pascalCase(config.name)}`, {
+      const connector = new Connector(this, `Connector${resourceId(config.name)}`, {
         config,
         entry: handlerEntry(config.kind),
         projectRoot: PROJECT_ROOT,
@@ -101,12 +100,12 @@ export class ConnectorSuiteStack extends Stack {
       });
       connectors.set(config.name, connector);
       routes.push({ name: config.name, function: connector.function });
-      new CfnOutput(this, `${pascalCase(config.name)}FunctionName`, {
+      new CfnOutput(this, `${resourceId(config.name)}FunctionName`, {
         description: `Lambda function of connector ${config.name}`,
         value: connector.function.functionName,
       });
       if (secret) {
-        new CfnOutput(this, `${pascalCase(config.name)}SecretName`, {
+        new CfnOutput(this, `${resourceId(config.name)}SecretName`, {
           description: `Secret of connector ${config.name}: aws secretsmanager put-secret-value --secret-id <this>`,
           value: secret.secret.secretName,
         });

@@ -208,10 +208,22 @@ const secretImportSchema = z.union([
   }),
 ]);
 
+/**
+ * The resource id a name becomes in the stack (construct ids, output names): `my-api` → `MyApi`.
+ * Two names with the same id would collide, so the schema refuses them.
+ */
+export function resourceId(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]/)
+    .filter(Boolean)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
 export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
   return z
     .strictObject({
-      connectors: z.array(connectorConfigSchema(options)),
+      connectors: z.array(connectorConfigSchema(options)).min(1, 'must list at least one connector'),
       /** The REST API in front of the connectors. */
       api: apiSchema.default(apiSchema.parse({})),
       /**
@@ -221,16 +233,31 @@ export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
       secrets: z.record(z.string(), secretImportSchema).default({}),
     })
     .superRefine((suite, ctx) => {
-      const seen = new Set<string>();
+      const names = new Map<string, string>();
+      const secretIds = new Map<string, string>();
       suite.connectors.forEach((c, i) => {
-        if (seen.has(c.name)) {
+        const clash = names.get(resourceId(c.name));
+        if (clash !== undefined) {
           ctx.addIssue({
             code: 'custom',
-            message: `duplicate connector name '${c.name}'`,
+            message:
+              clash === c.name
+                ? `duplicate connector name '${c.name}'`
+                : `'${c.name}' and '${clash}' would share the resource id ${resourceId(c.name)}; rename one`,
             path: ['connectors', i, 'name'],
           });
         }
-        seen.add(c.name);
+        names.set(resourceId(c.name), c.name);
+        if (c.auth.type === 'none') return;
+        const secretClash = secretIds.get(resourceId(c.auth.secret));
+        if (secretClash !== undefined && secretClash !== c.auth.secret) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `'${c.auth.secret}' and '${secretClash}' would share the resource id ${resourceId(c.auth.secret)}; rename one`,
+            path: ['connectors', i, 'auth', 'secret'],
+          });
+        }
+        secretIds.set(resourceId(c.auth.secret), c.auth.secret);
       });
       const used = new Set(suite.connectors.flatMap((c) => (c.auth.type === 'none' ? [] : [c.auth.secret])));
       for (const name of Object.keys(suite.secrets)) {

@@ -20,7 +20,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { pascalCase } from '../names.js';
+import { resourceId } from '../../functions/shared/config.js';
 
 /** How callers authenticate to the API. */
 export type ApiAuthorization = 'iam' | 'apiKey';
@@ -146,7 +146,7 @@ export class ConnectorApi extends Construct {
       operation.addMethod('POST', new LambdaIntegration(route.function, { proxy: true }), {
         requestValidator: validator,
         requestModels: {
-          'application/json': this.api.addModel(`${pascalCase(route.name)}Body`, jsonObjectModel()),
+          'application/json': this.api.addModel(`${resourceId(route.name)}Body`, jsonObjectModel()),
         },
         requestParameters: { 'method.request.path.operation': true },
       });

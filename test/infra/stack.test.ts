@@ -8,10 +8,10 @@ import {
   ConfigValidationError,
   type ConnectorConfig,
   parseSuiteConfig,
+  resourceId,
   type SuiteConfig,
 } from '../../functions/shared/config.js';
 import { readConnectorEnvironment } from '../../functions/shared/runtime/environment.js';
-import { pascalCase } from '../../lib/names.js';
 import {
   httpConnector,
   loadDefaultSuiteInput,
@@ -417,7 +417,7 @@ describe.for(SUITES)('the stack of $label', ({ load }) => {
     );
     for (const connector of connectors) {
       const [functionId] = connectorFunction(json, connector.name);
-      const prefix = pascalCase(connector.name);
+      const prefix = resourceId(connector.name);
       expect(json.Outputs?.[`${prefix}FunctionName`]?.Value).toEqual(ref(functionId));
       const secretName = json.Outputs?.[`${prefix}SecretName`]?.Value;
       if (withAuthSecret(connector) === undefined) expect(secretName).toBeUndefined();

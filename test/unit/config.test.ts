@@ -64,6 +64,27 @@ describe('parseSuiteConfig', () => {
     expect(config.secrets).toEqual({});
   });
 
+  it('refuses an empty suite, and names that would share a resource id', () => {
+    // Prepare
+    const clashing = {
+      connectors: [
+        connector({ name: 'a1b', auth: { type: 'bearer', secret: 'my-secret' } }),
+        connector({ name: 'a-1b', auth: { type: 'bearer', secret: 'my.secret' } }),
+      ],
+    };
+
+    // Act
+    const empty = () => parseSuiteConfig({ connectors: [] }, 'suite.json');
+    const clash = () => parseSuiteConfig(clashing, 'suite.json');
+
+    // Assess
+    expect(empty).toThrow(/connectors: must list at least one connector/);
+    expect(clash).toThrow(/connectors\[1\]\.name: 'a-1b' and 'a1b' would share the resource id A1b/);
+    expect(clash).toThrow(
+      /connectors\[1\]\.auth\.secret: 'my\.secret' and 'my-secret' would share the resource id MySecret/,
+    );
+  });
+
   it('accepts secrets to import by ARN or name, and refuses one no connector uses', () => {
     // Prepare
     const bearer = (name: string, secret: string) => connector({ name, auth: { type: 'bearer', secret } });
