@@ -119,6 +119,8 @@ export class ConnectorApi extends Construct {
       defaultMethodOptions:
         authorization === 'iam' ? { authorizationType: AuthorizationType.IAM } : { apiKeyRequired: true },
     });
+    // RestApi adds an `Endpoint` output of its own; the stack outputs `ApiUrl` once, with a description.
+    this.api.node.tryRemoveChild('Endpoint');
     const validator = this.api.addRequestValidator('RequestValidator', {
       validateRequestBody: true,
       validateRequestParameters: true,
