@@ -2,13 +2,13 @@
  * The Connector Suite stack: for every connector of the suite, its function, secret and route;
  * one idempotency table and one REST API for them all.
  */
-import { CfnOutput, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
-import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { resourceId, type SuiteConfig } from '../functions/shared/config.js';
 import { handlerEntry, PROJECT_ROOT } from './connector-kinds.js';
 import { Connector } from './constructs/connector.js';
 import { ConnectorApi, type ConnectorRoute } from './constructs/connector-api.js';
+import { ConnectorSecret } from './constructs/connector-secret.js';
 import { IdempotencyTable } from './constructs/idempotency-table.js';
 import { STAGE_SETTINGS, type Stage } from './stage.js';
 
@@ -49,39 +49,19 @@ export class ConnectorSuiteStack extends Stack {
       deletionProtection: settings.deletionProtection,
     });
 
-    const secrets = new Map<string, { secret: ISecret; secretId: string }>();
-    const secretFor = (name: string) => {
+    const secrets = new Map<string, ConnectorSecret>();
+    const secretFor = (name: string): ConnectorSecret => {
       const known = secrets.get(name);
       if (known) return known;
-      const imported = props.suite.secrets[name];
-      const id = `Secret${resourceId(name)}`;
-      let entry: { secret: ISecret; secretId: string };
-      if (imported && 'arn' in imported) {
-        const complete = /-[A-Za-z0-9]{6}$/.test(imported.arn);
-        const secret = Secret.fromSecretAttributes(
-          this,
-          id,
-          complete ? { secretCompleteArn: imported.arn } : { secretPartialArn: imported.arn },
-        );
-        entry = { secret, secretId: imported.arn };
-      } else if (imported) {
-        entry = { secret: Secret.fromSecretNameV2(this, id, imported.name), secretId: imported.name };
-      } else {
-        // Created holding `{}`: the runtime answers CONFIGURATION_ERROR until you put the real value.
-        const secret = new Secret(this, id, {
-          description: `Connector Suite (${stage}): credentials '${name}'; put the JSON value after deploy`,
-          secretObjectValue: {},
-          removalPolicy: settings.removalPolicy,
-        });
-        Validations.of(secret).acknowledge({
-          id: 'AwsSolutions-SMG4',
-          reason:
-            'Vendor API credentials are issued and rotated at the vendor, not by a rotation Lambda; the connectors re-read the secret on an upstream 401, so a value put after rotation is picked up',
-        });
-        entry = { secret, secretId: secret.secretArn };
-      }
-      secrets.set(name, entry);
-      return entry;
+      const existing = props.suite.secrets[name];
+      const secret = new ConnectorSecret(this, `Secret${resourceId(name)}`, {
+        name,
+        stage,
+        removalPolicy: settings.removalPolicy,
+        ...(existing ? { existing } : {}),
+      });
+      secrets.set(name, secret);
+      return secret;
     };
 
     const connectors = new Map<string, Connector>();

@@ -59,7 +59,7 @@ const ACKNOWLEDGEMENTS: ReadonlyArray<{
   {
     id: 'AwsSolutions-SMG4',
     authorizations: ['iam', 'apiKey'],
-    paths: ['SecretPaymentsApiKey/Resource', 'SecretCrmOauth/Resource'],
+    paths: ['SecretPaymentsApiKey/Secret/Resource', 'SecretCrmOauth/Secret/Resource'],
   },
   {
     id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
