@@ -117,11 +117,31 @@ const rateLimitSchema = z.strictObject({
   burst: z.int().min(1).default(100),
 });
 
-const asyncSchema = z.strictObject({
-  maxReceiveCount: z.int().min(1).max(1_000).default(5),
-  backoffBaseSeconds: z.number().gt(0).default(2),
-  backoffMaxSeconds: z.number().gt(0).max(43_200).default(900),
-});
+const asyncSchema = z
+  .strictObject({
+    /** Deliveries of an event before it is dead-lettered (also the inbox redrive policy's backstop). */
+    maxReceiveCount: z.int().min(1).max(1_000).default(5),
+    /** Base of the backoff between deliveries, in seconds. */
+    backoffBaseSeconds: z.number().gt(0).default(2),
+    /** Cap of one backoff between deliveries, in seconds (SQS visibility allows 12 hours at most). */
+    backoffMaxSeconds: z.number().gt(0).max(43_200).default(900),
+    /** Messages per invocation of the event source mapping. */
+    batchSize: z.int().min(1).max(10_000).default(10),
+    /** How long the mapping gathers a batch, in seconds (required above 10 messages). */
+    maxBatchingWindowSeconds: z.number().min(0).max(300).default(0),
+    /** Concurrent invocations the mapping may run: the suite's global rate control for a vendor. */
+    maxConcurrency: z.int().min(2).max(1_000).default(5),
+    /** Publish `Connector Invocation Succeeded` / `Failed` after each event. */
+    resultEvents: z.boolean().default(true),
+  })
+  .refine((a) => a.backoffMaxSeconds >= a.backoffBaseSeconds, {
+    message: 'backoffMaxSeconds must be >= backoffBaseSeconds',
+    path: ['backoffMaxSeconds'],
+  })
+  .refine((a) => a.batchSize <= 10 || a.maxBatchingWindowSeconds >= 1, {
+    message: 'a batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS rule)',
+    path: ['maxBatchingWindowSeconds'],
+  });
 
 function commonConnectorFields(options: ConfigSchemaOptions) {
   return {
@@ -151,7 +171,8 @@ function commonConnectorFields(options: ConfigSchemaOptions) {
     forwardIdempotencyKey: z.boolean().default(false),
     /** How long an idempotent result is kept and replayed, in seconds. */
     idempotencyTtlSeconds: z.int().min(1).max(2_592_000).default(3_600),
-    async: asyncSchema.optional(),
+    /** The asynchronous path: EventBridge → SQS inbox → connector. */
+    async: asyncSchema.default(asyncSchema.parse({})),
   };
 }
 
@@ -224,6 +245,11 @@ export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
   return z
     .strictObject({
       connectors: z.array(connectorConfigSchema(options)).min(1, 'must list at least one connector'),
+      /**
+       * The bus the request rules listen on and result events go to: a bus the stack creates
+       * (`suite`) or the account's `default` bus.
+       */
+      eventBus: z.enum(['suite', 'default']).default('suite'),
       /** The REST API in front of the connectors. */
       api: apiSchema.default(apiSchema.parse({})),
       /**

@@ -58,8 +58,18 @@ describe('parseSuiteConfig', () => {
         cacheTtlSeconds: 0,
         forwardIdempotencyKey: false,
         idempotencyTtlSeconds: 3_600,
+        async: {
+          maxReceiveCount: 5,
+          backoffBaseSeconds: 2,
+          backoffMaxSeconds: 900,
+          batchSize: 10,
+          maxBatchingWindowSeconds: 0,
+          maxConcurrency: 5,
+          resultEvents: true,
+        },
       },
     ]);
+    expect(config.eventBus).toBe('suite');
     expect(config.api).toEqual({ authorization: 'iam', throttlingRateLimit: 100, throttlingBurstLimit: 200 });
     expect(config.secrets).toEqual({});
   });

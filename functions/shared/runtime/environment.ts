@@ -3,6 +3,7 @@
  */
 import { ConfigValidationError, type ConnectorConfig, parseConnectorConfig } from '../config.js';
 import { configurationError } from '../errors.js';
+import { ASYNC_ENV } from './async-contract.js';
 
 /** The environment variables of a deployed connector. */
 export const ENV = {
@@ -14,6 +15,12 @@ export const ENV = {
   secretId: 'CONNECTOR_SECRET_ID',
   /** Seconds a secret is served from memory. */
   secretMaxAgeSeconds: 'SECRET_MAX_AGE_SECONDS',
+  /** The connector's SQS inbox (the asynchronous path). */
+  inboxQueueUrl: ASYNC_ENV.inboxQueueUrl,
+  /** The connector's dead-letter queue. */
+  deadLetterQueueUrl: ASYNC_ENV.deadLetterQueueUrl,
+  /** The bus result events go to; unset when they are off. */
+  eventBusName: ASYNC_ENV.eventBusName,
 } as const;
 
 /** What {@link readConnectorEnvironment} returns. */
@@ -23,6 +30,10 @@ export interface ConnectorEnvironment {
   /** Secret ids by `auth.secret` name. */
   secretIds: Record<string, string>;
   secretMaxAgeSeconds: number;
+  /** The queues, when the function serves the asynchronous path. */
+  queues?: { inbox: string; deadLetter: string };
+  /** The bus result events go to. */
+  eventBusName?: string;
 }
 
 /**
@@ -50,8 +61,16 @@ export function readConnectorEnvironment(env: NodeJS.ProcessEnv = process.env): 
   if (!Number.isFinite(maxAge) || maxAge < 0) {
     throw configurationError(`${ENV.secretMaxAgeSeconds} must be a number of seconds.`);
   }
+  const inbox = env[ENV.inboxQueueUrl];
+  const deadLetter = env[ENV.deadLetterQueueUrl];
+  if (Boolean(inbox) !== Boolean(deadLetter)) {
+    throw configurationError(`${ENV.inboxQueueUrl} and ${ENV.deadLetterQueueUrl} must be set together.`);
+  }
+  const eventBusName = env[ENV.eventBusName];
   return {
     config,
+    ...(inbox && deadLetter ? { queues: { inbox, deadLetter } } : {}),
+    ...(eventBusName ? { eventBusName } : {}),
     idempotencyTableName: required(ENV.idempotencyTable),
     secretIds,
     secretMaxAgeSeconds: maxAge,

@@ -15,7 +15,13 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  Context,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
 import type { z } from 'zod';
 import { createAuthScheme } from '../auth/index.js';
 import { type ConnectorConfig, formatPath } from '../config.js';
@@ -24,7 +30,10 @@ import { ConnectorError, type FieldIssue, toConnectorError } from '../errors.js'
 import { HttpClient } from '../http/client.js';
 import { createPowertools, METRIC, MetricUnit, type Powertools } from '../powertools.js';
 import { type Redactor, redactor } from '../redaction.js';
+import type { QueuePort, RequestEvent, ResultDetail, ResultPublisher } from './async-contract.js';
+import { handleEventBridgeEvent, handleSqsBatch, isEventBridgeEvent, isSqsEvent } from './async-handler.js';
 import type { ConnectorDefinition, Operation, OperationContext } from './connector.js';
+import { logFailure } from './log-failure.js';
 
 /** Where idempotency records are kept. */
 export type IdempotencyStore =
@@ -51,6 +60,10 @@ export interface ConnectorDependencies<C extends ConnectorConfig = ConnectorConf
   allowLoopbackHttp?: boolean;
   /** @default the process-wide redactor */
   redactor?: Redactor;
+  /** The connector's queues, for SQS batches (the asynchronous path). */
+  queue?: QueuePort;
+  /** Where result events of the asynchronous path go. */
+  results?: ResultPublisher;
 }
 
 /** The success envelope. */
@@ -68,15 +81,22 @@ export interface SuccessBody {
   };
 }
 
-/** A Lambda handler for API Gateway REST proxy events, with the connector's HTTP client at hand. */
+/**
+ * A connector's Lambda handler: API Gateway REST proxy events answer with the envelopes of DESIGN §3;
+ * SQS batches of request events answer with a partial batch response; a request event invoked
+ * directly answers with its result. The connector's HTTP client is at hand (its breaker state is
+ * useful in tests).
+ */
 export interface ConnectorHandler {
   (event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult>;
-  /** The connector's outbound client (its breaker state is useful in tests). */
+  (event: SQSEvent, context: Context): Promise<SQSBatchResponse>;
+  (event: RequestEvent, context: Context): Promise<ResultDetail>;
+  /** The connector's outbound client. */
   readonly client: HttpClient;
 }
 
 /** What an operation's run leaves for the envelope (and for the idempotency record). */
-interface ExecutionResult {
+export interface ExecutionResult {
   data: unknown;
   attempts: number;
   cached: boolean;
@@ -99,6 +119,32 @@ interface Invocation {
   requestId: string;
   idempotencyKey: string | undefined;
   deadlineAtMs: number;
+}
+
+/** One operation to run, from any entry point. */
+export interface InvokeRequest {
+  operationName: string;
+  /** The caller's input, not yet validated. */
+  input: unknown;
+  requestId: string;
+  idempotencyKey: string | undefined;
+  lambdaContext: Context;
+}
+
+/**
+ * Runs one operation: validates the input, then runs it through idempotency when a key is given.
+ * @throws ConnectorError of the contract (idempotency errors mapped to their codes)
+ */
+export type Invoke = (request: InvokeRequest) => Promise<ExecutionResult>;
+
+/** What the event adapters need of a connector handler. */
+export interface ConnectorCore {
+  config: ConnectorConfig;
+  powertools: Powertools;
+  redactor: Redactor;
+  invoke: Invoke;
+  queue: QueuePort | undefined;
+  results: ResultPublisher | undefined;
 }
 
 /** `Idempotency-Key`: 1 to 255 visible ASCII characters. */
@@ -198,21 +244,78 @@ export function createConnectorHandler<C extends ConnectorConfig>(
 
   const idempotency = deps.idempotency ? makeIdempotency(deps.idempotency, config, execute) : undefined;
 
-  const handler = async (
+  /** Validates and runs one operation, through idempotency when a key is given. */
+  const invoke: Invoke = async (request) => {
+    const operation = Object.hasOwn(operations, request.operationName)
+      ? operations[request.operationName]
+      : undefined;
+    if (!operation) {
+      throw new ConnectorError(
+        'NOT_FOUND',
+        `Connector '${config.name}' has no operation '${request.operationName}'.`,
+        {
+          details: { operations: Object.keys(operations) },
+        },
+      );
+    }
+    const parsed = operation.input.safeParse(request.input);
+    if (!parsed.success) throw validationError(toFieldIssues(parsed.error));
+    const invocation: Invocation = {
+      operationName: request.operationName,
+      operation,
+      input: parsed.data,
+      requestId: request.requestId,
+      idempotencyKey: request.idempotencyKey,
+      deadlineAtMs: Date.now() + request.lambdaContext.getRemainingTimeInMillis() - config.deadlineMarginMs,
+    };
+    try {
+      const result =
+        invocation.idempotencyKey !== undefined && idempotency
+          ? await idempotency.run(invocation, request.lambdaContext)
+          : await execute(invocation);
+      if (result.idempotentReplay) metrics.addMetric(METRIC.idempotentReplays, MetricUnit.Count, 1);
+      return result;
+    } catch (thrown) {
+      throw mapIdempotencyError(thrown);
+    }
+  };
+
+  const core: ConnectorCore = {
+    config,
+    powertools,
+    redactor: target,
+    invoke,
+    queue: deps.queue,
+    results: deps.results,
+  };
+
+  const apiGateway = async (
     event: APIGatewayProxyEvent,
     lambdaContext: Context,
   ): Promise<APIGatewayProxyResult> => {
     const startedAt = Date.now();
-    logger.addContext(lambdaContext);
     const requestId = event.requestContext?.requestId || lambdaContext.awsRequestId;
     const operationName = event.pathParameters?.operation ?? '';
     try {
-      const invocation = parseInvocation(event, requestId, operationName);
-      const result =
-        invocation.idempotencyKey !== undefined && idempotency
-          ? await idempotency.run(invocation, lambdaContext)
-          : await execute(invocation);
-      if (result.idempotentReplay) metrics.addMetric(METRIC.idempotentReplays, MetricUnit.Count, 1);
+      const connectorName = event.pathParameters?.connector ?? connectorOfResource(event.resource);
+      if (connectorName !== config.name) {
+        throw new ConnectorError('NOT_FOUND', `No connector named '${connectorName ?? ''}' here.`, {
+          details: { operations: Object.keys(operations) },
+        });
+      }
+      const idempotencyKey = header(event, 'idempotency-key');
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw validationError([
+          { path: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' },
+        ]);
+      }
+      const result = await invoke({
+        operationName,
+        input: parseBody(event),
+        requestId,
+        idempotencyKey,
+        lambdaContext,
+      });
       const body: SuccessBody = {
         data: result.data,
         meta: {
@@ -228,52 +331,26 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       };
       return respond(200, body, requestId);
     } catch (thrown) {
-      const error = mapIdempotencyError(thrown);
+      const error = toConnectorError(thrown);
       logFailure(powertools, error, { requestId, connector: config.name, operation: operationName });
       const headers: Record<string, string> =
         error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) };
       return respond(error.httpStatus, target.redact(error.toBody(requestId)), requestId, headers);
+    }
+  };
+
+  const handler = async (event: unknown, lambdaContext: Context): Promise<unknown> => {
+    logger.addContext(lambdaContext);
+    try {
+      if (isSqsEvent(event)) return await handleSqsBatch(core, event, lambdaContext);
+      if (isEventBridgeEvent(event)) return await handleEventBridgeEvent(core, event, lambdaContext);
+      return await apiGateway(event as APIGatewayProxyEvent, lambdaContext);
     } finally {
       // Requests refused before any outbound call have no metrics; publishing none only logs a warning.
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
-
-    function parseInvocation(
-      event: APIGatewayProxyEvent,
-      requestId: string,
-      operationName: string,
-    ): Invocation {
-      const connectorName = event.pathParameters?.connector ?? connectorOfResource(event.resource);
-      const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
-      if (connectorName !== config.name || !operation) {
-        throw new ConnectorError(
-          'NOT_FOUND',
-          connectorName !== config.name
-            ? `No connector named '${connectorName ?? ''}' here.`
-            : `Connector '${config.name}' has no operation '${operationName}'.`,
-          { details: { operations: Object.keys(operations) } },
-        );
-      }
-      const idempotencyKey = header(event, 'idempotency-key');
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw validationError([
-          { path: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' },
-        ]);
-      }
-      const parsed = operation.input.safeParse(parseBody(event));
-      if (!parsed.success) throw validationError(toFieldIssues(parsed.error));
-      const remainingMs = lambdaContext.getRemainingTimeInMillis();
-      return {
-        operationName,
-        operation,
-        input: parsed.data,
-        requestId,
-        idempotencyKey,
-        deadlineAtMs: Date.now() + remainingMs - config.deadlineMarginMs,
-      };
-    }
   };
-  return Object.assign(handler, { client });
+  return Object.assign(handler, { client }) as ConnectorHandler;
 }
 
 function makeIdempotency(
@@ -336,17 +413,6 @@ function mapIdempotencyError(thrown: unknown): ConnectorError {
   return toConnectorError(thrown);
 }
 
-function logFailure(powertools: Powertools, error: ConnectorError, fields: Record<string, string>): void {
-  const line = { ...fields, errorCode: error.code, errorSource: error.source, httpStatus: error.httpStatus };
-  if (error.code === 'INTERNAL_ERROR' || error.code === 'CONFIGURATION_ERROR') {
-    powertools.logger.error(error.message, { ...line, error: error.cause ?? error });
-  } else if (error.source === 'client') {
-    powertools.logger.info(error.message, line);
-  } else {
-    powertools.logger.warn(error.message, line);
-  }
-}
-
 function respond(
   statusCode: number,
   body: unknown,
@@ -387,7 +453,7 @@ function parseBody(event: APIGatewayProxyEvent): unknown {
   }
 }
 
-function validationError(details: FieldIssue[]): ConnectorError {
+export function validationError(details: FieldIssue[]): ConnectorError {
   return new ConnectorError(
     'VALIDATION_ERROR',
     `Invalid request: ${details.map((d) => d.path || 'body').join(', ')}.`,

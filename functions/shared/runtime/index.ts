@@ -3,16 +3,20 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ConnectorConfig } from '../config.js';
 import { SecretsManagerCredentialStore } from '../credentials/secrets-manager.js';
 import { configurationError, toConnectorError } from '../errors.js';
 import { createPowertools } from '../powertools.js';
 import { redactor } from '../redaction.js';
+import { isEventBridgeEvent, isSqsEvent } from './async-handler.js';
+import { EventBridgeClient, EventBridgeResultPublisher, SqsQueuePort } from './aws-ports.js';
 import type { ConnectorDefinition } from './connector.js';
 import { readConnectorEnvironment } from './environment.js';
 import { type ConnectorDependencies, type ConnectorHandler, createConnectorHandler } from './handler.js';
 
+export * from './async-contract.js';
 export * from './connector.js';
 export * from './environment.js';
 export * from './handler.js';
@@ -26,7 +30,9 @@ export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDe
    * wires Secrets Manager and the DynamoDB idempotency table. A bad environment does not crash the
    * function: every request answers `CONFIGURATION_ERROR` naming the variable, and it is logged.
    */
-  lambdaHandler(): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+  lambdaHandler():
+    | ConnectorHandler
+    | ((event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>);
 }
 
 /**
@@ -60,12 +66,18 @@ export function defineConnector<C extends ConnectorConfig>(
             maxAgeSeconds: env.secretMaxAgeSeconds,
           }),
           idempotency: { dynamoClient: new DynamoDBClient({}), tableName: env.idempotencyTableName },
+          ...(env.queues ? { queue: new SqsQueuePort(new SQSClient({}), env.queues) } : {}),
+          ...(env.eventBusName
+            ? { results: new EventBridgeResultPublisher(new EventBridgeClient({}), env.eventBusName) }
+            : {}),
         });
       } catch (thrown) {
         const error = toConnectorError(thrown);
         const { logger } = createPowertools({ serviceName: 'connector-suite', redactor });
         logger.error('The connector cannot start', { errorCode: error.code, error: error.message });
-        return async (event) => {
+        return async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => {
+          // A batch (or event) that cannot run is retried and, past maxReceiveCount, dead-lettered: never lost.
+          if (isSqsEvent(event) || isEventBridgeEvent(event)) throw error;
           const requestId = event.requestContext?.requestId ?? '';
           logger.error(error.message, { errorCode: error.code, requestId });
           return {

@@ -1,0 +1,597 @@
+/**
+ * The asynchronous entry points: SQS batches of request events (partial batch responses, backoff by
+ * visibility, dead letters with their reason, requeues that spend no attempt, result events) and
+ * request events invoked directly.
+ */
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { httpConnector } from '../../functions/http/connector.js';
+import { parseConnectorConfig } from '../../functions/shared/config.js';
+import type { CredentialStore } from '../../functions/shared/credentials/store.js';
+import { ConnectorError, type ErrorCode } from '../../functions/shared/errors.js';
+import { createPowertools } from '../../functions/shared/powertools.js';
+import { Redactor } from '../../functions/shared/redaction.js';
+import { redeliveryDelaySeconds } from '../../functions/shared/runtime/async-handler.js';
+import {
+  type ConnectorHandler,
+  defineConnector,
+  defineOperation,
+  INVOCATION_FAILED,
+  INVOCATION_REQUESTED,
+  INVOCATION_SUCCEEDED,
+  type QueueMessage,
+  type QueuePort,
+  type RequestEvent,
+  type ResultEvent,
+} from '../../functions/shared/runtime/index.js';
+import { captureOutput, lambdaContext } from '../support/fakes.js';
+
+const ASYNC = { maxReceiveCount: 3, backoffBaseSeconds: 2, backoffMaxSeconds: 60 };
+
+/** A connector whose `act` operation does whatever the test scripts: return a value or throw. */
+function scriptedConnector(
+  behaviour: (input: { n: number }, idempotencyKey: string | undefined) => Promise<unknown>,
+) {
+  return defineConnector({
+    kind: 'http',
+    operations: () => ({
+      act: defineOperation({
+        description: 'Scripted by the test.',
+        input: z.strictObject({ n: z.number() }),
+        run: (input, context) => behaviour(input, context.idempotencyKey),
+      }),
+    }),
+  });
+}
+
+function config(asyncOverrides: Record<string, unknown> = {}) {
+  return parseConnectorConfig(
+    {
+      kind: 'http',
+      name: 'vendor',
+      baseUrl: 'https://api.example.com',
+      allowedPathPrefixes: ['/items'],
+      async: { ...ASYNC, ...asyncOverrides },
+    },
+    'test',
+  );
+}
+
+/** A queue port that records what the runtime asked of it. */
+function fakeQueue(options: { failDeadLetter?: boolean } = {}) {
+  const calls: Array<{
+    kind: string;
+    message: QueueMessage;
+    seconds?: number;
+    attributes?: Record<string, string>;
+  }> = [];
+  const queue: QueuePort = {
+    async changeVisibility(message, seconds) {
+      calls.push({ kind: 'changeVisibility', message, seconds });
+    },
+    async deadLetter(message, attributes) {
+      if (options.failDeadLetter) throw new Error('SQS is unavailable');
+      calls.push({ kind: 'deadLetter', message, attributes: { ...attributes } });
+    },
+    async requeue(message, seconds, attributes) {
+      calls.push({ kind: 'requeue', message, seconds, attributes: { ...attributes } });
+    },
+  };
+  return { queue, calls };
+}
+
+const credentials: CredentialStore = { getSecret: async () => ({ token: 'tok-example' }) };
+
+function build(
+  behaviour: Parameters<typeof scriptedConnector>[0],
+  options: { asyncOverrides?: Record<string, unknown>; failDeadLetter?: boolean } = {},
+) {
+  const { queue, calls } = fakeQueue(options);
+  const published: ResultEvent[] = [];
+  const powertools = createPowertools({ serviceName: 'vendor', redactor: new Redactor() });
+  const handler = scriptedConnector(behaviour).createHandler({
+    config: config(options.asyncOverrides),
+    credentials,
+    powertools,
+    queue,
+    results: { publish: async (events) => void published.push(...events) },
+  });
+  return { handler, calls, published };
+}
+
+let sequence = 0;
+
+/** A request event as the EventBridge rule delivers it to the inbox. */
+function requestEvent(detail: Record<string, unknown> = {}): RequestEvent {
+  sequence += 1;
+  return {
+    version: '0',
+    id: `evt-${sequence}`,
+    'detail-type': INVOCATION_REQUESTED,
+    source: 'orders.service',
+    account: '123456789012',
+    time: '2026-11-21T12:00:00Z',
+    region: 'eu-west-1',
+    resources: [],
+    detail: { connector: 'vendor', operation: 'act', input: { n: 1 }, ...detail },
+  } as RequestEvent;
+}
+
+function sqsRecord(body: unknown, receiveCount = 1, priorAttempts?: number): SQSRecord {
+  sequence += 1;
+  return {
+    messageId: `msg-${sequence}`,
+    receiptHandle: `rh-${sequence}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: '1795270000000',
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: '1795270000001',
+    },
+    messageAttributes:
+      priorAttempts === undefined
+        ? {}
+        : {
+            PriorAttempts: {
+              stringValue: String(priorAttempts),
+              dataType: 'String',
+              stringListValues: [],
+              binaryListValues: [],
+            },
+          },
+    md5OfBody: 'not-checked',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:vendor-inbox',
+    awsRegion: 'eu-west-1',
+  };
+}
+
+async function deliver(handler: ConnectorHandler, ...records: SQSRecord[]): Promise<SQSBatchResponse> {
+  return handler({ Records: records } as SQSEvent, lambdaContext());
+}
+
+beforeEach(() => {
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  captureOutput();
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('SQS batches: success', () => {
+  it('runs the operation, reports no failure and publishes the result with the output', async () => {
+    // Prepare
+    const { handler, calls, published } = build(async (input) => ({ doubled: input.n * 2 }));
+    const record = sqsRecord(requestEvent({ input: { n: 21 } }), 2);
+
+    // Act
+    const response = await deliver(handler, record);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.detailType).toBe(INVOCATION_SUCCEEDED);
+    expect(published[0]?.detail).toMatchObject({
+      connector: 'vendor',
+      operation: 'act',
+      requestId: record.messageId,
+      attempts: 2,
+      output: { doubled: 42 },
+    });
+  });
+
+  it('uses the event id as idempotency key unless the detail names one', async () => {
+    // Prepare
+    const keys: Array<string | undefined> = [];
+    const { handler, published } = build(async (_input, key) => {
+      keys.push(key);
+      return null;
+    });
+    const plain = requestEvent();
+    const keyed = requestEvent({ idempotencyKey: 'order-1234' });
+
+    // Act
+    await deliver(handler, sqsRecord(plain), sqsRecord(keyed));
+
+    // Assess
+    expect(keys.sort()).toEqual([plain.id, 'order-1234'].sort());
+    expect(published.map((e) => e.detail.idempotencyKey).sort()).toEqual([plain.id, 'order-1234'].sort());
+  });
+
+  it('leaves a large output out of the result event and says so', async () => {
+    // Prepare
+    const { handler, published } = build(async () => ({ blob: 'x'.repeat(70 * 1024) }));
+
+    // Act
+    await deliver(handler, sqsRecord(requestEvent()));
+
+    // Assess
+    expect(published[0]?.detail.outputTruncated).toBe(true);
+    expect(published[0]?.detail).not.toHaveProperty('output');
+  });
+
+  it('publishes nothing when the connector has result events off', async () => {
+    // Prepare
+    const { handler, published } = build(async () => 'ok', { asyncOverrides: { resultEvents: false } });
+
+    // Act
+    const response = await deliver(handler, sqsRecord(requestEvent()));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(published).toEqual([]);
+  });
+
+  it('fails only the failing record of a batch, running each sibling exactly once', async () => {
+    // Prepare
+    const runs: number[] = [];
+    const { handler } = build(async (input) => {
+      runs.push(input.n);
+      if (input.n === 2) throw new ConnectorError('UPSTREAM_ERROR', 'down', { upstreamStatus: 503 });
+      return input.n;
+    });
+    const records = [1, 2, 3].map((n) => sqsRecord(requestEvent({ input: { n } })));
+
+    // Act
+    const response = await deliver(handler, ...records);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[1]?.messageId }]);
+    expect(runs.sort()).toEqual([1, 2, 3]);
+  });
+});
+
+describe('SQS batches: retryable failures', () => {
+  it('hides the message for a jittered exponential backoff and reports it failed', async () => {
+    // Prepare
+    const { handler, calls, published } = build(async () => {
+      throw new ConnectorError('UPSTREAM_ERROR', 'down', { upstreamStatus: 502 });
+    });
+    const record = sqsRecord(requestEvent(), 2);
+
+    // Act
+    const response = await deliver(handler, record);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.kind).toBe('changeVisibility');
+    expect(calls[0]?.message.receiptHandle).toBe(record.receiptHandle);
+    // Second attempt: ceiling 2 × 2^1 = 4 s, equal jitter puts the wait in [2, 4].
+    expect(calls[0]?.seconds).toBeGreaterThanOrEqual(2);
+    expect(calls[0]?.seconds).toBeLessThanOrEqual(4);
+    expect(published).toEqual([]);
+  });
+
+  it("waits at least the vendor's Retry-After", async () => {
+    // Prepare
+    const { handler, calls } = build(async () => {
+      throw new ConnectorError('RATE_LIMIT_EXCEEDED', 'slow down', {
+        upstreamStatus: 429,
+        retryAfterSeconds: 45,
+      });
+    });
+
+    // Act
+    await deliver(handler, sqsRecord(requestEvent(), 1));
+
+    // Assess
+    expect(calls).toEqual([expect.objectContaining({ kind: 'changeVisibility', seconds: 45 })]);
+  });
+
+  it('dead-letters on the last allowed attempt, with the reason as attributes, and publishes the failure', async () => {
+    // Prepare
+    const { handler, calls, published } = build(async () => {
+      throw new ConnectorError('UPSTREAM_ERROR', 'The upstream failed (500).', { upstreamStatus: 500 });
+    });
+    const record = sqsRecord(requestEvent(), ASYNC.maxReceiveCount);
+
+    // Act
+    const response = await deliver(handler, record);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ kind: 'deadLetter', message: { body: record.body } });
+    expect(calls[0]?.attributes).toMatchObject({
+      ErrorCode: 'UPSTREAM_ERROR',
+      ErrorMessage: 'The upstream failed (500).',
+      ErrorSource: 'upstream',
+      Attempts: String(ASYNC.maxReceiveCount),
+      UpstreamStatus: '500',
+    });
+    expect(Date.parse(calls[0]?.attributes?.DeadLetteredAt ?? '')).not.toBeNaN();
+    expect(published).toEqual([
+      expect.objectContaining({
+        detailType: INVOCATION_FAILED,
+        detail: expect.objectContaining({
+          attempts: ASYNC.maxReceiveCount,
+          error: expect.objectContaining({ code: 'UPSTREAM_ERROR', upstreamStatus: 500 }),
+        }),
+      }),
+    ]);
+  });
+
+  it('counts the attempts carried by a requeued message', async () => {
+    // Prepare
+    const { handler, calls } = build(async () => {
+      throw new ConnectorError('API_TIMEOUT', 'slow');
+    });
+
+    // Act
+    await deliver(handler, sqsRecord(requestEvent(), 1, ASYNC.maxReceiveCount - 1));
+
+    // Assess
+    expect(calls[0]).toMatchObject({
+      kind: 'deadLetter',
+      attributes: { Attempts: String(ASYNC.maxReceiveCount) },
+    });
+  });
+
+  it('reports the message failed when the dead-letter queue cannot take it, so it is not lost', async () => {
+    // Prepare
+    const { handler } = build(
+      async () => {
+        throw new ConnectorError('UPSTREAM_REJECTED', 'no', { upstreamStatus: 400 });
+      },
+      { failDeadLetter: true },
+    );
+    const record = sqsRecord(requestEvent());
+
+    // Act
+    const response = await deliver(handler, record);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+  });
+});
+
+describe('SQS batches: failures that cannot succeed later are dead-lettered at once', () => {
+  it.each<[ErrorCode, () => ConnectorError | Error]>([
+    ['UPSTREAM_REJECTED', () => new ConnectorError('UPSTREAM_REJECTED', 'rejected', { upstreamStatus: 422 })],
+    [
+      'AUTHENTICATION_ERROR',
+      () => new ConnectorError('AUTHENTICATION_ERROR', 'bad key', { upstreamStatus: 401 }),
+    ],
+    ['RESPONSE_VALIDATION_ERROR', () => new ConnectorError('RESPONSE_VALIDATION_ERROR', 'odd answer')],
+    ['CONFIGURATION_ERROR', () => new ConnectorError('CONFIGURATION_ERROR', "Secret 'vendor' not found.")],
+    ['INTERNAL_ERROR', () => new Error('a bug')],
+  ])('%s', async (code, makeError) => {
+    // Prepare
+    const { handler, calls, published } = build(async () => {
+      throw makeError();
+    });
+
+    // Act
+    const response = await deliver(handler, sqsRecord(requestEvent(), 1));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(calls).toEqual([expect.objectContaining({ kind: 'deadLetter' })]);
+    expect(calls[0]?.attributes).toMatchObject({ ErrorCode: code, Attempts: '1' });
+    expect(published[0]?.detail.error?.code).toBe(code);
+  });
+
+  it('VALIDATION_ERROR: an input the operation refuses', async () => {
+    // Prepare
+    const { handler, calls, published } = build(async () => 'never');
+
+    // Act
+    await deliver(handler, sqsRecord(requestEvent({ input: { n: 'one' } })));
+
+    // Assess
+    expect(calls[0]?.attributes).toMatchObject({ ErrorCode: 'VALIDATION_ERROR', ErrorSource: 'client' });
+    expect(published[0]?.detailType).toBe(INVOCATION_FAILED);
+  });
+
+  it('VALIDATION_ERROR: a body that is not a request event, without a result event', async () => {
+    // Prepare
+    const { handler, calls, published } = build(async () => 'never');
+
+    // Act
+    await deliver(handler, sqsRecord('not json'), sqsRecord({ 'detail-type': 'Something Else', detail: {} }));
+
+    // Assess
+    expect(calls.map((c) => [c.kind, c.attributes?.ErrorCode])).toEqual([
+      ['deadLetter', 'VALIDATION_ERROR'],
+      ['deadLetter', 'VALIDATION_ERROR'],
+    ]);
+    expect(published).toEqual([]);
+  });
+
+  it('NOT_FOUND: an unknown operation, or an event for another connector', async () => {
+    // Prepare
+    const { handler, calls } = build(async () => 'never');
+
+    // Act
+    await deliver(
+      handler,
+      sqsRecord(requestEvent({ operation: 'nope' })),
+      sqsRecord(requestEvent({ connector: 'someone-else' })),
+    );
+
+    // Assess
+    expect(calls.map((c) => c.attributes?.ErrorCode)).toEqual(['NOT_FOUND', 'NOT_FOUND']);
+  });
+
+  it('IDEMPOTENCY_KEY_REUSED', async () => {
+    // Prepare
+    const { handler, calls } = build(async () => {
+      throw new ConnectorError('IDEMPOTENCY_KEY_REUSED', 'reused');
+    });
+
+    // Act
+    await deliver(handler, sqsRecord(requestEvent()));
+
+    // Assess
+    expect(calls[0]?.attributes).toMatchObject({
+      ErrorCode: 'IDEMPOTENCY_KEY_REUSED',
+      ErrorSource: 'client',
+    });
+  });
+});
+
+describe('SQS batches: waits that spend no attempt', () => {
+  it.each<[ErrorCode, number]>([
+    ['CIRCUIT_BREAKER_OPEN', 25],
+    ['REQUEST_IN_PROGRESS', 1],
+  ])(
+    '%s puts the event back in the inbox, delayed, with the attempts spent so far',
+    async (code, retryAfter) => {
+      // Prepare
+      const { handler, calls, published } = build(async () => {
+        throw new ConnectorError(code, 'wait', { retryAfterSeconds: retryAfter });
+      });
+      const record = sqsRecord(requestEvent(), 2, 1);
+
+      // Act
+      const response = await deliver(handler, record);
+
+      // Assess
+      expect(response.batchItemFailures).toEqual([]);
+      expect(calls).toEqual([
+        {
+          kind: 'requeue',
+          message: { body: record.body, receiptHandle: record.receiptHandle },
+          seconds: Math.max(retryAfter, ASYNC.backoffBaseSeconds),
+          attributes: { PriorAttempts: '2' },
+        },
+      ]);
+      expect(published).toEqual([]);
+    },
+  );
+
+  it('keeps an open breaker from dead-lettering even on what would be the last attempt', async () => {
+    // Prepare
+    const { handler, calls } = build(async () => {
+      throw new ConnectorError('CIRCUIT_BREAKER_OPEN', 'open', { retryAfterSeconds: 10 });
+    });
+
+    // Act
+    await deliver(handler, sqsRecord(requestEvent(), ASYNC.maxReceiveCount));
+
+    // Assess
+    expect(calls.map((c) => c.kind)).toEqual(['requeue']);
+  });
+});
+
+describe('redeliveryDelaySeconds', () => {
+  it('grows exponentially from the base, is capped, and keeps at least half the ceiling', () => {
+    // Prepare
+    const settings = { backoffBaseSeconds: 2, backoffMaxSeconds: 20 };
+
+    // Act
+    const lowest = [1, 2, 3, 4, 5].map((attempt) => redeliveryDelaySeconds(attempt, settings, () => 0));
+    const highest = [1, 2, 3, 4, 5].map((attempt) =>
+      redeliveryDelaySeconds(attempt, settings, () => 0.999999),
+    );
+
+    // Assess
+    expect(lowest).toEqual([1, 2, 4, 8, 10]);
+    highest.forEach((value, i) => {
+      expect(value).toBeCloseTo([2, 4, 8, 16, 20][i] ?? 0, 3);
+    });
+  });
+});
+
+describe('request events invoked directly', () => {
+  it('returns and publishes the success', async () => {
+    // Prepare
+    const { handler, published } = build(async () => 'done');
+    const event = requestEvent();
+
+    // Act
+    const detail = await handler(event, lambdaContext());
+
+    // Assess
+    expect(detail).toMatchObject({
+      eventId: event.id,
+      idempotencyKey: event.id,
+      attempts: 1,
+      output: 'done',
+    });
+    expect(published[0]?.detailType).toBe(INVOCATION_SUCCEEDED);
+  });
+
+  it('throws a retryable failure so that Lambda retries the event', async () => {
+    // Prepare
+    const { handler, published } = build(async () => {
+      throw new ConnectorError('UPSTREAM_ERROR', 'down', { upstreamStatus: 503 });
+    });
+
+    // Act
+    const act = handler(requestEvent(), lambdaContext());
+
+    // Assess
+    await expect(act).rejects.toMatchObject({ code: 'UPSTREAM_ERROR' });
+    expect(published).toEqual([]);
+  });
+
+  it('returns and publishes a failure that cannot succeed later', async () => {
+    // Prepare
+    const { handler, published } = build(async () => {
+      throw new ConnectorError('UPSTREAM_REJECTED', 'no', { upstreamStatus: 400 });
+    });
+
+    // Act
+    const detail = await handler(requestEvent(), lambdaContext());
+
+    // Assess
+    expect(detail.error).toMatchObject({ code: 'UPSTREAM_REJECTED', upstreamStatus: 400 });
+    expect(published[0]?.detailType).toBe(INVOCATION_FAILED);
+  });
+});
+
+describe('the http connector on the asynchronous path', () => {
+  it('calls the vendor once per event, and redacts credentials echoed into the result event', async () => {
+    // Prepare
+    const { queue } = fakeQueue();
+    const published: ResultEvent[] = [];
+    const fetch = vi.fn(async () =>
+      Response.json(
+        { echoed: 'Bearer tok-example' },
+        { status: 200, headers: { 'content-type': 'application/json' } },
+      ),
+    );
+    const redactor = new Redactor();
+    // Like the real stores, hand the secret out registered with the redactor.
+    const registering: CredentialStore = {
+      getSecret: async () => {
+        const secret = { token: 'tok-example' };
+        redactor.addSecretValues(secret);
+        return secret;
+      },
+    };
+    const handler = httpConnector.createHandler({
+      config: parseConnectorConfig(
+        {
+          kind: 'http',
+          name: 'vendor',
+          baseUrl: 'https://api.example.com',
+          auth: { type: 'bearer', secret: 'vendor' },
+          allowedPathPrefixes: ['/items'],
+        },
+        'test',
+      ),
+      credentials: registering,
+      redactor,
+      powertools: createPowertools({ serviceName: 'vendor', redactor }),
+      fetch,
+      queue,
+      results: { publish: async (events) => void published.push(...events) },
+    });
+    const event = requestEvent({ operation: 'request', input: { method: 'GET', path: '/items/1' } });
+
+    // Act
+    const response = await deliver(handler, sqsRecord(event));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(published[0]?.detail.output).toMatchObject({ status: 200, body: { echoed: 'Bearer [REDACTED]' } });
+  });
+});
