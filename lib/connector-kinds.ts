@@ -1,6 +1,7 @@
 /**
  * Where each connector kind's Lambda entry lives: the only thing `lib/` knows of `functions/`
- * besides the config schema.
+ * besides the config schema and the names of the asynchronous contract (detail-type, environment
+ * variables).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

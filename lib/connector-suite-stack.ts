@@ -1,13 +1,17 @@
 /**
- * The Connector Suite stack: for every connector of the suite, its function, secret and route;
- * one idempotency table and one REST API for them all.
+ * The Connector Suite stack: for every connector of the suite, its function, secret, route, and
+ * asynchronous path (request rule, inbox, dead-letter queue, event source mapping, alarm); one
+ * idempotency table, one REST API and one event bus for them all.
  */
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
 import { resourceId, type SuiteConfig } from '../functions/shared/config.js';
+import { INVOCATION_REQUESTED } from '../functions/shared/runtime/async-contract.js';
 import { handlerEntry, PROJECT_ROOT } from './connector-kinds.js';
 import { Connector } from './constructs/connector.js';
 import { ConnectorApi, type ConnectorRoute } from './constructs/connector-api.js';
+import { ConnectorEvents } from './constructs/connector-events.js';
 import { ConnectorSecret } from './constructs/connector-secret.js';
 import { IdempotencyTable } from './constructs/idempotency-table.js';
 import { STAGE_SETTINGS, type Stage } from './stage.js';
@@ -36,6 +40,13 @@ export class ConnectorSuiteStack extends Stack {
   readonly idempotencyTable: IdempotencyTable;
   /** Each connector, by name. */
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** Each connector's asynchronous path (rule, queues, mapping, alarm), by name. */
+  readonly connectorEvents: ReadonlyMap<string, ConnectorEvents>;
+  /**
+   * The bus request rules listen on and result events go to: one the stack creates (`eventBus:
+   * 'suite'`, the default) or the account's `default` bus.
+   */
+  readonly eventBus: IEventBus;
 
   constructor(scope: Construct, id: string, props: ConnectorSuiteStackProps) {
     super(scope, id, props);
@@ -64,7 +75,19 @@ export class ConnectorSuiteStack extends Stack {
       return secret;
     };
 
+    this.eventBus =
+      props.suite.eventBus === 'suite'
+        ? new EventBus(this, 'Bus', {
+            description: `Connector Suite (${stage}): connector invocation requests and their results`,
+          })
+        : EventBus.fromEventBusName(this, 'Bus', 'default');
+    new CfnOutput(this, 'EventBusName', {
+      description: `Bus to put '${INVOCATION_REQUESTED}' events on; result events arrive there too`,
+      value: this.eventBus.eventBusName,
+    });
+
     const connectors = new Map<string, Connector>();
+    const connectorEvents = new Map<string, ConnectorEvents>();
     const routes: ConnectorRoute[] = [];
     for (const config of props.suite.connectors) {
       const secret = config.auth.type === 'none' ? undefined : secretFor(config.auth.secret);
@@ -80,6 +103,32 @@ export class ConnectorSuiteStack extends Stack {
       });
       connectors.set(config.name, connector);
       routes.push({ name: config.name, function: connector.function });
+      const events = new ConnectorEvents(this, `Async${resourceId(config.name)}`, {
+        connectorName: config.name,
+        async: config.async,
+        function: connector.function,
+        eventBus: this.eventBus,
+        removalPolicy: settings.removalPolicy,
+      });
+      connectorEvents.set(config.name, events);
+      const { inbox, deadLetterQueue } = events.queues;
+      // The redrive CLI reads <Name>DeadLetterQueueArn and <Name>InboxQueueArn of ConnectorSuite-{stage}.
+      new CfnOutput(this, `${resourceId(config.name)}InboxQueueUrl`, {
+        description: `Inbox of connector ${config.name}`,
+        value: inbox.queueUrl,
+      });
+      new CfnOutput(this, `${resourceId(config.name)}InboxQueueArn`, {
+        description: `Inbox of connector ${config.name} (ARN)`,
+        value: inbox.queueArn,
+      });
+      new CfnOutput(this, `${resourceId(config.name)}DeadLetterQueueUrl`, {
+        description: `Dead-letter queue of connector ${config.name}`,
+        value: deadLetterQueue.queueUrl,
+      });
+      new CfnOutput(this, `${resourceId(config.name)}DeadLetterQueueArn`, {
+        description: `Dead-letter queue of connector ${config.name} (ARN): npm run redrive moves its messages back to the inbox`,
+        value: deadLetterQueue.queueArn,
+      });
       new CfnOutput(this, `${resourceId(config.name)}FunctionName`, {
         description: `Lambda function of connector ${config.name}`,
         value: connector.function.functionName,
@@ -92,6 +141,7 @@ export class ConnectorSuiteStack extends Stack {
       }
     }
     this.connectors = connectors;
+    this.connectorEvents = connectorEvents;
 
     this.api = new ConnectorApi(this, 'Api', {
       connectors: routes,

@@ -1,5 +1,6 @@
 /**
- * One connector: its Lambda function (bundled locally by esbuild), log group, role and grants.
+ * One connector: its Lambda function (bundled locally by esbuild), log group, role and grants. Its
+ * asynchronous path (queues, rule, mapping) is a {@link ConnectorEvents} on this function.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -10,6 +11,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { ConnectorConfig } from '../../functions/shared/config.js';
+import type { ConnectorEvents } from './connector-events.js';
 
 /**
  * The ESM banner the bundle needs: the X-Ray SDK (through Powertools Tracer) and other CommonJS
@@ -61,8 +63,8 @@ export interface ConnectorProps {
 /**
  * A connector's Lambda function: Node.js 24 on arm64, bundled locally by esbuild as minified ESM
  * with source maps (enabled at run time), X-Ray tracing active, JSON logs into its own log group,
- * and a role that may write those logs, read its own secret and use the idempotency table, nothing
- * more.
+ * and a role that may write those logs, read its own secret and use the idempotency table (its
+ * {@link ConnectorEvents} adds its queues and the bus), nothing more.
  */
 export class Connector extends Construct {
   /** The function. */
@@ -81,7 +83,7 @@ export class Connector extends Construct {
     });
     const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Connector ${config.name}: its logs, its secret and the idempotency table`,
+      description: `Connector ${config.name}: its logs, its secret, the idempotency table, its queues and the event bus`,
     });
     this.logGroup.grantWrite(role);
 
@@ -143,12 +145,12 @@ export class Connector extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'Only the statement that tracing Active adds: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their Resource must be *; every other statement names its log group, secret or table',
+        'Only the statement that tracing Active adds: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their Resource must be *; every other statement names its log group, secret, table, queues or event bus',
     });
     Validations.of(this.function).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason:
-        'API Gateway invokes this function synchronously and the caller receives every error; a dead-letter queue only receives failed asynchronous invocations, which this function never gets',
+        "API Gateway invokes this function synchronously and the caller receives every error, and so does the SQS event source mapping, whose failed messages go to the connector's dead-letter queue through the inbox; a function's dead-letter queue only receives failed asynchronous invocations, which this function never gets",
     });
   }
 }

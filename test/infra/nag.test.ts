@@ -37,14 +37,24 @@ function firstConnector(stack: ConnectorSuiteStack) {
   return connector;
 }
 
+/** The construct path of a connector's event source mapping (its id embeds the inbox's unique id). */
+function mappingPath(name: string): (stack: ConnectorSuiteStack) => string {
+  return (stack) => {
+    const events = stack.connectorEvents.get(name);
+    if (!events) throw new Error(`the stack has no connector ${name}`);
+    return `${events.mapping.node.path}/Resource`;
+  };
+}
+
 /**
  * Every acknowledgement the stack makes, where its finding would show without it (construct paths
- * under the stack, for the two-connector fixture), and under which authorization it is made.
+ * under the stack, for the two-connector fixture, or a function of the stack giving the full path),
+ * and under which authorization it is made.
  */
 const ACKNOWLEDGEMENTS: ReadonlyArray<{
   id: string;
   authorizations: readonly Authorization[];
-  paths: readonly string[];
+  paths: ReadonlyArray<string | ((stack: ConnectorSuiteStack) => string)>;
 }> = [
   {
     id: 'AwsSolutions-IAM5[Resource::*]',
@@ -55,6 +65,16 @@ const ACKNOWLEDGEMENTS: ReadonlyArray<{
     id: 'Serverless-LambdaDLQ',
     authorizations: ['iam', 'apiKey'],
     paths: ['ConnectorPayments/Function/Resource', 'ConnectorCrm/Function/Resource'],
+  },
+  {
+    id: 'Serverless-SQSRedrivePolicy',
+    authorizations: ['iam', 'apiKey'],
+    paths: ['AsyncPayments/Queues/DeadLetterQueue/Resource', 'AsyncCrm/Queues/DeadLetterQueue/Resource'],
+  },
+  {
+    id: 'Serverless-LambdaEventSourceMappingDestination',
+    authorizations: ['iam', 'apiKey'],
+    paths: [mappingPath('payments'), mappingPath('crm')],
   },
   {
     id: 'AwsSolutions-SMG4',
@@ -240,7 +260,11 @@ describe('every acknowledgement', () => {
       const stackPath = run.stack.node.path;
       expect(run.findings.map((f) => f.rule)).toEqual([ack.id]);
       expect([...(run.findings[0]?.constructPaths ?? [])].sort()).toEqual(
-        ack.paths.map((p) => `${stackPath}/${p.replace('{stage}', ack.stage)}`).sort(),
+        ack.paths
+          .map((p) =>
+            typeof p === 'string' ? `${stackPath}/${p.replace('{stage}', ack.stage)}` : p(run.stack),
+          )
+          .sort(),
       );
       expect(run.synthError?.message).toContain(ack.id);
     },

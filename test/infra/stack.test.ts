@@ -25,6 +25,7 @@ import {
   apiMethods,
   type CfnTemplate,
   connectorFunction,
+  connectorQueues,
   environmentOf,
   getAtt,
   getAttTarget,
@@ -43,6 +44,19 @@ afterAll(removeOutdirs);
 
 const XRAY_ACTIONS = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const TABLE_ACTIONS = ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/** What the SQS event source mapping needs on the inbox (SqsEventSource grants them to the function's role). */
+const MAPPING_ACTIONS = [
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'sqs:ReceiveMessage',
+];
+
+/** Orders statements by their resource, for order-free comparison. */
+function byResource(a: { Resource?: unknown }, b: { Resource?: unknown }): number {
+  return JSON.stringify(a.Resource).localeCompare(JSON.stringify(b.Resource));
+}
 
 /** A statement as `{effect, actions (sorted), resources}`, for order-free comparison. */
 function normalized(statement: IamStatement): { effect: string; actions: string[]; resources: unknown[] } {
@@ -217,7 +231,7 @@ describe.for(SUITES)('the stack of $label', ({ load }) => {
     }
   });
 
-  it('allows each role nothing but its own log group, X-Ray, its secret and item access to the table', () => {
+  it('allows each role nothing but its own log group, X-Ray, its secret, item access to the table, its queues and the bus', () => {
     // Prepare
     const connectors = suite.connectors;
 
@@ -226,11 +240,13 @@ describe.for(SUITES)('the stack of $label', ({ load }) => {
 
     // Assess
     const [tableId] = single(json, 'AWS::DynamoDB::Table');
+    const [busId] = single(json, 'AWS::Events::EventBus');
     for (const connector of connectors) {
       const [, fn] = connectorFunction(json, connector.name);
       const roleId = roleOf(fn);
       const logGroupId = refTarget((fn.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup);
       expect(resource(json, logGroupId).Type).toBe('AWS::Logs::LogGroup');
+      const { inboxId, deadLetterQueueId } = connectorQueues(json, connector.name);
       const expected = [
         {
           effect: 'Allow',
@@ -239,6 +255,17 @@ describe.for(SUITES)('the stack of $label', ({ load }) => {
         },
         { effect: 'Allow', actions: XRAY_ACTIONS, resources: ['*'] },
         { effect: 'Allow', actions: TABLE_ACTIONS, resources: [getAtt(tableId, 'Arn')] },
+        // The asynchronous path (test/infra/async.test.ts has the details).
+        { effect: 'Allow', actions: MAPPING_ACTIONS, resources: [getAtt(inboxId, 'Arn')] },
+        {
+          effect: 'Allow',
+          actions: ['sqs:ChangeMessageVisibility', 'sqs:SendMessage'],
+          resources: [getAtt(inboxId, 'Arn')],
+        },
+        { effect: 'Allow', actions: ['sqs:SendMessage'], resources: [getAtt(deadLetterQueueId, 'Arn')] },
+        ...(connector.async.resultEvents
+          ? [{ effect: 'Allow', actions: ['events:PutEvents'], resources: [getAtt(busId, 'Arn')] }]
+          : []),
         ...(withAuthSecret(connector) === undefined
           ? []
           : [
@@ -273,9 +300,35 @@ describe.for(SUITES)('the stack of $label', ({ load }) => {
     const statements = allStatements(json);
     expect(statements.length).toBeGreaterThan(0);
     const offending = statements.filter(
-      ({ statement }) => actionsOf(statement).some(isWildcard) || statement.NotAction !== undefined,
+      ({ statement }) =>
+        statement.Effect === 'Allow' &&
+        (actionsOf(statement).some(isWildcard) || statement.NotAction !== undefined),
     );
     expect(offending).toEqual([]);
+  });
+
+  it("denies only one thing, on each queue: any sqs:* request that is not TLS (the queues' enforceSSL)", () => {
+    // Prepare
+    const queueCount = 2 * suite.connectors.length;
+
+    // Act
+    const { json } = synthSuite(input);
+
+    // Assess
+    const queueIds = resourcesOfType(json, 'AWS::SQS::Queue').map(([id]) => id);
+    const denies = allStatements(json).filter(({ statement }) => statement.Effect === 'Deny');
+    expect(queueIds).toHaveLength(queueCount);
+    expect(denies.map(({ statement }) => statement).sort(byResource)).toEqual(
+      queueIds
+        .map((id) => ({
+          Action: 'sqs:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Resource: getAtt(id, 'Arn'),
+        }))
+        .sort(byResource),
+    );
   });
 
   it('uses * resources only in the X-Ray statements tracing needs, one per connector role', () => {
@@ -320,6 +373,10 @@ describe.for(SUITES)('the stack of $label', ({ load }) => {
           'NODE_OPTIONS',
           'POWERTOOLS_METRICS_NAMESPACE',
           'POWERTOOLS_SERVICE_NAME',
+          // The asynchronous path (test/infra/async.test.ts has the details).
+          'INBOX_QUEUE_URL',
+          'DEAD_LETTER_QUEUE_URL',
+          ...(connector.async.resultEvents ? ['EVENT_BUS_NAME'] : []),
         ].sort(),
       );
       expect(JSON.parse(String(env.CONNECTOR_CONFIG))).toEqual(connector);
@@ -351,6 +408,8 @@ describe.for(SUITES)('the stack of $label', ({ load }) => {
       expect(read.idempotencyTableName).toBe('<IDEMPOTENCY_TABLE_NAME>');
       const secret = withAuthSecret(connector);
       expect(read.secretIds).toEqual(secret === undefined ? {} : { [secret]: '<CONNECTOR_SECRET_ID>' });
+      expect(read.queues).toEqual({ inbox: '<INBOX_QUEUE_URL>', deadLetter: '<DEAD_LETTER_QUEUE_URL>' });
+      expect(read.eventBusName).toBe(connector.async.resultEvents ? '<EVENT_BUS_NAME>' : undefined);
     }
   });
 
@@ -435,6 +494,9 @@ describe.for(SUITES)('the stack of $label', ({ load }) => {
       'AWS::Logs::LogGroup': 'LogGroupName',
       'AWS::SecretsManager::Secret': 'Name',
       'AWS::IAM::ManagedPolicy': 'ManagedPolicyName',
+      'AWS::SQS::Queue': 'QueueName',
+      'AWS::Events::Rule': 'Name',
+      'AWS::CloudWatch::Alarm': 'AlarmName',
     };
 
     // Act

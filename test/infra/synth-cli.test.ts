@@ -2,7 +2,8 @@
  * The CDK app as `cdk synth` runs it: bin/app.ts in a child process (tsx, as cdk.json's "app"), given
  * its output directory in CDK_OUTDIR and its context (cdk.json's flags, `-c` values) in
  * CDK_CONTEXT_JSON, as the cdk CLI passes them. Bundling is on for the default config, so the real
- * esbuild bundle is checked; the other runs skip it.
+ * esbuild bundle is checked (and the asynchronous path's resources of every connector); the other
+ * runs skip it.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,10 @@ import {
 import {
   type CfnTemplate,
   connectorFunction,
+  connectorMapping,
+  connectorQueues,
+  connectorRules,
+  queuePolicyStatements,
   refTarget,
   resourcesOfType,
 } from '../support/infra-template.js';
@@ -159,6 +164,40 @@ describe('cdk synth of the default suite.config.ts, bundling on', () => {
         Handler: 'index.handler',
       });
     }
+  });
+
+  it('writes for each connector its inbox, dead-letter queue, rule, queue policies, mapping with partial batch responses, and alarm', () => {
+    // Prepare
+    const template = templateIn(run, 'ConnectorSuite-dev');
+
+    // Act
+    const found = connectorNames.map((name) => {
+      const [, mapping] = connectorMapping(template, name);
+      const { inboxId, deadLetterQueueId } = connectorQueues(template, name);
+      return {
+        name,
+        mapping: mapping.Properties.FunctionResponseTypes,
+        rules: connectorRules(template, name).length,
+        inboxPolicies: queuePolicyStatements(template, inboxId).length > 0,
+        deadLetterPolicies: queuePolicyStatements(template, deadLetterQueueId).length > 0,
+        alarms: resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(([, alarm]) =>
+          JSON.stringify(alarm.Properties.Dimensions).includes(deadLetterQueueId),
+        ).length,
+      };
+    });
+
+    // Assess
+    expect(resourcesOfType(template, 'AWS::Events::EventBus')).toHaveLength(1);
+    expect(found).toEqual(
+      connectorNames.map((name) => ({
+        name,
+        mapping: ['ReportBatchItemFailures'],
+        rules: 1,
+        inboxPolicies: true,
+        deadLetterPolicies: true,
+        alarms: 1,
+      })),
+    );
   });
 
   it('bundles each function as ESM with the createRequire banner and a source map of our sources', () => {

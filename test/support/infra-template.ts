@@ -1,6 +1,7 @@
 /**
  * Queries over a synthesized CloudFormation template, for the infrastructure tests: a connector's
- * function, role statements, secret, API path; every IAM statement of the template.
+ * function, role statements, secret, API path, event source mapping, queues and rules; every IAM
+ * statement of the template.
  */
 
 /** One resource of a template. */
@@ -25,6 +26,7 @@ export interface IamStatement {
   readonly Resource?: unknown;
   readonly NotResource?: unknown;
   readonly Principal?: unknown;
+  readonly Condition?: unknown;
 }
 
 /** `{Ref: id}`. */
@@ -189,4 +191,61 @@ function methodPath(template: CfnTemplate, resourceId: unknown): string {
   if (typeof target === 'string') return apiPathOf(template, target);
   getAttTarget(resourceId, 'RootResourceId');
   return '/';
+}
+
+/** The event source mapping of a connector's function, as `[logicalId, resource]`; throws unless exactly one. */
+export function connectorMapping(template: CfnTemplate, name: string): [string, CfnResource] {
+  const [functionId] = connectorFunction(template, name);
+  const found = resourcesOfType(template, 'AWS::Lambda::EventSourceMapping').filter(
+    ([, mapping]) => refTarget(mapping.Properties.FunctionName) === functionId,
+  );
+  if (found.length !== 1) throw new Error(`expected one mapping of connector ${name}, found ${found.length}`);
+  return found[0] as [string, CfnResource];
+}
+
+/**
+ * A connector's queues, found from its function: the inbox is the source of its event source
+ * mapping, the dead-letter queue the target of the inbox's redrive policy.
+ */
+export function connectorQueues(
+  template: CfnTemplate,
+  name: string,
+): { inboxId: string; deadLetterQueueId: string } {
+  const [, mapping] = connectorMapping(template, name);
+  const inboxId = getAttTarget(mapping.Properties.EventSourceArn, 'Arn');
+  const inbox = resource(template, inboxId);
+  if (inbox.Type !== 'AWS::SQS::Queue')
+    throw new Error(`the mapping of ${name} reads ${inbox.Type}, not a queue`);
+  const redrive = inbox.Properties.RedrivePolicy as { deadLetterTargetArn?: unknown } | undefined;
+  const deadLetterQueueId = getAttTarget(redrive?.deadLetterTargetArn, 'Arn');
+  if (resource(template, deadLetterQueueId).Type !== 'AWS::SQS::Queue') {
+    throw new Error(`the redrive target of ${name}'s inbox is not a queue`);
+  }
+  return { inboxId, deadLetterQueueId };
+}
+
+/** The EventBridge rules whose pattern names a connector in `detail.connector`, as `[logicalId, resource]`. */
+export function connectorRules(template: CfnTemplate, name: string): Array<[string, CfnResource]> {
+  return resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) => {
+    const pattern = rule.Properties.EventPattern as { detail?: { connector?: unknown } } | undefined;
+    return asList(pattern?.detail?.connector as string | string[] | undefined).includes(name);
+  });
+}
+
+/** The statements of every `AWS::SQS::QueuePolicy` that applies to a queue. */
+export function queuePolicyStatements(template: CfnTemplate, queueId: string): IamStatement[] {
+  return resourcesOfType(template, 'AWS::SQS::QueuePolicy')
+    .filter(([, policy]) => asList(policy.Properties.Queues).some((queue) => refTarget(queue) === queueId))
+    .flatMap(([, policy]) => statementsIn(policy.Properties.PolicyDocument));
+}
+
+/** Every logical id a value refers to with `Ref` or `Fn::GetAtt`. */
+export function referencedIds(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(referencedIds);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    if (key === 'Ref' && typeof child === 'string') return [child];
+    if (key === 'Fn::GetAtt' && Array.isArray(child) && typeof child[0] === 'string') return [child[0]];
+    return referencedIds(child);
+  });
 }

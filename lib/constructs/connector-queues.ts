@@ -1,0 +1,108 @@
+/**
+ * A connector's queues on the asynchronous path (DESIGN §2): the inbox its request rule delivers to
+ * and its event source mapping reads, the dead-letter queue behind it, and an alarm on the latter.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { ConnectorConfig } from '../../functions/shared/config.js';
+
+/** The connector's `async` settings (defaults applied by the config schema). */
+export type ConnectorAsyncSettings = ConnectorConfig['async'];
+
+/** Retention of a dead letter: 14 days, the most SQS keeps a message. */
+export const DEAD_LETTER_RETENTION = Duration.days(14);
+
+/** The least visibility timeout of an inbox: the SQS default. */
+export const MIN_INBOX_VISIBILITY = Duration.seconds(30);
+
+/**
+ * The visibility timeout of an inbox read by a function with `functionTimeout`: six times that
+ * timeout (what AWS advises for a Lambda event source, so a batch that is retried after a throttle
+ * or a timeout is not delivered again while still running), at least 30 seconds, in whole seconds
+ * (SQS counts whole seconds only; a fraction is rounded up).
+ */
+export function inboxVisibilityTimeout(functionTimeout: Duration): Duration {
+  const seconds = Math.ceil(6 * functionTimeout.toSeconds({ integral: false }));
+  return Duration.seconds(Math.max(seconds, MIN_INBOX_VISIBILITY.toSeconds()));
+}
+
+/** Props of {@link ConnectorQueues}. */
+export interface ConnectorQueuesProps {
+  /** The connector's name, for the alarm's description. */
+  readonly connectorName: string;
+  /**
+   * The connector's `async` settings; `maxReceiveCount` becomes the inbox's redrive policy.
+   * @default the schema's defaults (`maxReceiveCount` 5)
+   */
+  readonly async?: Pick<ConnectorAsyncSettings, 'maxReceiveCount'>;
+  /** The timeout of the function that reads the inbox; the inbox's visibility timeout is derived from it. */
+  readonly functionTimeout: Duration;
+  /**
+   * How long the inbox keeps a message nobody has received.
+   * @default Duration.days(4) (the SQS default)
+   */
+  readonly inboxRetention?: Duration;
+  /**
+   * What happens to both queues (and the messages in them) when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The inbox and dead-letter queue of one connector, both encrypted with SQS-managed keys (SSE-SQS,
+ * so neither EventBridge nor the function needs a KMS grant) and refusing requests that are not
+ * TLS. The inbox's redrive policy moves a message to the dead-letter queue after
+ * `maxReceiveCount` receives, a backstop behind the runtime, which dead-letters a failing event
+ * itself with its error. A CloudWatch alarm fires when the dead-letter queue holds any message. No
+ * physical names, so stages and copies deploy side by side.
+ */
+export class ConnectorQueues extends Construct {
+  /** The queue the connector's request rule delivers to and its event source mapping reads. */
+  readonly inbox: Queue;
+  /** Where an event ends that could not be handled: by the runtime, by the redrive policy, or by EventBridge. */
+  readonly deadLetterQueue: Queue;
+  /** In alarm while the dead-letter queue holds a message. */
+  readonly deadLetterAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: ConnectorQueuesProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const maxReceiveCount = props.async?.maxReceiveCount ?? 5;
+
+    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: DEAD_LETTER_RETENTION,
+      removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        "This queue is the connector's dead-letter queue, the end of the line: the inbox's redrive policy and the request rule's target point here, and its messages go back to the inbox only by an explicit redrive (npm run redrive)",
+    });
+
+    this.inbox = new Queue(this, 'Inbox', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: inboxVisibilityTimeout(props.functionTimeout),
+      retentionPeriod: props.inboxRetention ?? Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+      removalPolicy,
+    });
+
+    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription: `Connector ${props.connectorName}: its dead-letter queue holds events that could not be handled. Read them (each carries its error), fix the cause, then move them back to the inbox with npm run redrive.`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+}
