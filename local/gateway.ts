@@ -2,24 +2,59 @@
  * The local gateway (DESIGN §7): serves `POST /v1/connectors/{connector}/{operation}` on 127.0.0.1
  * exactly as API Gateway would, by building the same REST proxy event and calling the same handler
  * that Lambda runs, with idempotency in an embedded DynamoDB and credentials from a local file.
+ *
+ * The asynchronous path runs here too: `POST /v1/events` plays the EventBridge rule of each
+ * connector (a `Connector Invocation Requested` event naming the connector goes to its inbox), a
+ * {@link LocalQueue} per connector plays the inbox and dead-letter queue, its poller plays the
+ * event source mapping (SQS batches into the same handler, partial batch responses honoured), and a
+ * {@link LocalResultStore} keeps the result events. `GET /v1/queue`, `GET /v1/dead-letters`,
+ * `POST /v1/dead-letters/redrive` and `GET /v1/results` show and steer them.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { ConnectorConfig, SuiteConfig } from '../functions/shared/config.js';
+import { type ConnectorConfig, formatIssues, type SuiteConfig } from '../functions/shared/config.js';
 import type { CredentialStore } from '../functions/shared/credentials/store.js';
-import { ConnectorError } from '../functions/shared/errors.js';
+import { ConnectorError, type ErrorCode } from '../functions/shared/errors.js';
 import { createPowertools } from '../functions/shared/powertools.js';
-import type { ConnectorHandler } from '../functions/shared/runtime/index.js';
+import {
+  INVOCATION_REQUESTED,
+  MESSAGE_ATTRIBUTE,
+  requestEventSchema,
+} from '../functions/shared/runtime/async-contract.js';
+import type { ConnectorDependencies, ConnectorHandler } from '../functions/shared/runtime/index.js';
 import { CONNECTOR_KINDS } from './connectors.js';
 import { type LocalDynamoDB, startLocalDynamoDB } from './dynamodb.js';
-import { connectorProxyEvent, lambdaContext } from './lambda-events.js';
+import { connectorProxyEvent, LOCAL_ACCOUNT_ID, LOCAL_REGION, lambdaContext } from './lambda-events.js';
+import {
+  type DeadLetter,
+  inboxVisibilityTimeoutSeconds,
+  LocalQueue,
+  LocalQueuePoller,
+  type QueueStats,
+} from './queue.js';
+import { LocalResultStore } from './results.js';
 
 /** The largest request body accepted, in bytes (a Lambda request payload is at most 6 MB). */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+/** The largest `POST /v1/events` body accepted, in bytes. */
+export const MAX_EVENTS_BODY_BYTES = 64 * 1024 * 1024;
+/** The most events one `POST /v1/events` may carry. */
+export const MAX_EVENTS_PER_CALL = 10_000;
+/** The largest event accepted, in bytes of its JSON (an EventBridge entry is at most 256 KB). */
+export const MAX_EVENT_BYTES = 256 * 1024;
 
 const CONNECTOR_ROUTE = /^\/v1\/connectors\/([^/]+)\/([^/]+)$/;
+
+/** The routes of the gateway besides the connector route, by path: their method. */
+const EVENT_ROUTES: Readonly<Record<string, 'GET' | 'POST'>> = {
+  '/v1/events': 'POST',
+  '/v1/queue': 'GET',
+  '/v1/dead-letters': 'GET',
+  '/v1/dead-letters/redrive': 'POST',
+  '/v1/results': 'GET',
+};
 
 /** Options of {@link startLocalGateway}. */
 export interface LocalGatewayOptions {
@@ -37,6 +72,14 @@ export interface LocalGatewayOptions {
   fetch?: typeof fetch;
   /** @default a Powertools Logger with service `local-gateway` */
   logger?: Logger;
+  /**
+   * Builds a connector's handler from the dependencies the gateway prepared for it (its queue and
+   * the result store included). Tests pass a fake.
+   * @default the `createHandler` of the connector's kind
+   */
+  createHandler?: (deps: ConnectorDependencies) => ConnectorHandler;
+  /** How often each connector's poller looks at its inbox, in ms. @default 25 */
+  pollIntervalMs?: number;
 }
 
 /** A running local gateway. */
@@ -45,12 +88,43 @@ export interface LocalGateway {
   url: string;
   /** The handler of each connector, by name. */
   handlers: ReadonlyMap<string, ConnectorHandler>;
-  /** Stops accepting requests and closes the embedded DynamoDB it started. */
+  /** The inbox and dead-letter queue of each connector, by name. */
+  queues: ReadonlyMap<string, LocalQueue>;
+  /** The result events the connectors published. */
+  results: LocalResultStore;
+  /**
+   * Stops accepting requests and polling the inboxes, waits for the batches still running, and
+   * closes the embedded DynamoDB it started.
+   */
   close(): Promise<void>;
 }
 
+/** One entry of the `POST /v1/events` answer, in the order sent (as PutEvents answers). */
+export type EventEntryResult = { eventId: string } | { errorCode: ErrorCode; errorMessage: string };
+
+/** The `GET /v1/queue` answer: the counters summed over connectors, and each connector's own. */
+export interface QueueOverview extends QueueStats {
+  connectors: Record<string, QueueStats>;
+}
+
+/** A dead letter as `GET /v1/dead-letters` lists it. */
+export interface DeadLetterView {
+  connector: string;
+  messageId: string;
+  /** The request event (the message body, parsed; the raw body when it is not JSON). */
+  event: unknown;
+  /**
+   * The error the runtime dead-lettered it with; `null` when the inbox's redrive policy moved it
+   * after `maxReceiveCount` receives (the handler never ended a delivery of it).
+   */
+  error: { code: string; message: string; source: string; upstreamStatus?: number } | null;
+  /** Deliveries it took, when known. */
+  attempts: number | null;
+  deadLetteredAt: string;
+}
+
 /**
- * Starts the local gateway.
+ * Starts the local gateway and the pollers of the connectors' inboxes.
  * @throws ConnectorError `CONFIGURATION_ERROR` when a connector cannot be built; the listen error
  *   (e.g. `EADDRINUSE`) when the port is taken
  */
@@ -58,16 +132,40 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const logger = options.logger ?? createPowertools({ serviceName: 'local-gateway' }).logger;
   const dynamo = options.dynamo ?? (await startLocalDynamoDB());
   const handlers = new Map<string, ConnectorHandler>();
+  const queues = new Map<string, LocalQueue>();
+  const pollers: LocalQueuePoller[] = [];
   const timeouts = new Map<string, number>();
+  const results = new LocalResultStore();
   try {
     for (const config of options.config.connectors) {
-      handlers.set(config.name, buildHandler(config, options, dynamo));
+      const queue = new LocalQueue({
+        connector: config.name,
+        visibilityTimeoutSeconds: inboxVisibilityTimeoutSeconds(config),
+        maxReceiveCount: config.async.maxReceiveCount,
+      });
+      const handler = buildHandler(config, options, dynamo, queue, results);
+      handlers.set(config.name, handler);
+      queues.set(config.name, queue);
       timeouts.set(config.name, config.functionTimeoutSeconds * 1000);
+      pollers.push(
+        new LocalQueuePoller({
+          queue,
+          handler,
+          batchSize: config.async.batchSize,
+          maxBatchingWindowSeconds: config.async.maxBatchingWindowSeconds,
+          maxConcurrency: config.async.maxConcurrency,
+          functionTimeoutMs: config.functionTimeoutSeconds * 1000,
+          functionName: `connector-suite-local-${config.name}`,
+          ...(options.pollIntervalMs === undefined ? {} : { intervalMs: options.pollIntervalMs }),
+          logger,
+        }),
+      );
     }
   } catch (error) {
     if (!options.dynamo) await dynamo.close();
     throw error;
   }
+  const configured = () => [...handlers.keys()].join(', ');
 
   const server = createServer((req, res) => {
     serve(req, res).catch((error: unknown) => {
@@ -77,63 +175,145 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     });
   });
 
+  /** What a route did: its status, and fields for the log line. */
+  type Outcome = { status: number; fields?: Record<string, unknown> };
+
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = Date.now();
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const match = CONNECTOR_ROUTE.exec(url.pathname);
-    const connector = match?.[1] === undefined ? undefined : decodeSegment(match[1]);
-    const operation = match?.[2] === undefined ? undefined : decodeSegment(match[2]);
-    const handler = connector === undefined ? undefined : handlers.get(connector);
-    let status: number;
-    if (!match || req.method !== 'POST' || !handler || connector === undefined || operation === undefined) {
+    const fail = (status: number, code: ErrorCode, message: string): Outcome => {
       req.resume();
-      const message = !match
-        ? `No route ${req.method} ${url.pathname}; use POST /v1/connectors/{connector}/{operation}.`
-        : req.method !== 'POST'
-          ? 'Use POST.'
-          : `No connector named '${connector}'. Configured: ${[...handlers.keys()].join(', ')}.`;
-      status = 404;
-      send(res, status, new ConnectorError('NOT_FOUND', message).toBody(requestId), {
-        'x-request-id': requestId,
-      });
-    } else {
-      const body = await readBody(req);
-      if (body === undefined) {
-        status = 400;
-        const error = new ConnectorError(
-          'VALIDATION_ERROR',
-          `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+      send(res, status, new ConnectorError(code, message).toBody(requestId), { 'x-request-id': requestId });
+      return { status };
+    };
+    const answer = (body: unknown, fields?: Record<string, unknown>): Outcome => {
+      send(res, 200, body, { 'x-request-id': requestId });
+      return { status: 200, ...(fields ? { fields } : {}) };
+    };
+    /** The `?connector=` filter: `undefined` for all, `null` when it names no connector. */
+    const connectorFilter = (): string | undefined | null => {
+      const name = url.searchParams.get('connector') || undefined;
+      return name === undefined || handlers.has(name) ? name : null;
+    };
+
+    let outcome: Outcome;
+    const method = EVENT_ROUTES[url.pathname];
+    if (method !== undefined && req.method !== method) {
+      outcome = fail(404, 'NOT_FOUND', `Use ${method}.`);
+    } else if (method !== undefined) {
+      const filter = connectorFilter();
+      if (filter === null) {
+        outcome = fail(
+          404,
+          'NOT_FOUND',
+          `No connector named '${url.searchParams.get('connector')}'. Configured: ${configured()}.`,
         );
-        send(res, status, error.toBody(requestId), { 'x-request-id': requestId });
+      } else if (url.pathname === '/v1/events') {
+        outcome = await publishEvents(req);
+      } else if (url.pathname === '/v1/queue') {
+        req.resume();
+        outcome = answer(queueOverview(queues));
+      } else if (url.pathname === '/v1/dead-letters') {
+        req.resume();
+        outcome = answer({ deadLetters: listDeadLetters(queues, filter) });
+      } else if (url.pathname === '/v1/dead-letters/redrive') {
+        req.resume();
+        let redriven = 0;
+        for (const [name, queue] of queues)
+          if (filter === undefined || name === filter) redriven += queue.redrive();
+        outcome = answer({ redriven }, { redriven });
       } else {
-        const event = connectorProxyEvent({
-          connector,
-          operation,
-          headers: pairs(req.rawHeaders),
-          query: [...url.searchParams],
-          body,
-          requestId,
-          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-          protocol: `HTTP/${req.httpVersion}`,
-        });
-        const context = lambdaContext(
-          `connector-suite-local-${connector}`,
-          timeouts.get(connector) ?? 29_000,
-        );
-        const result = await handler(event, context);
-        status = result.statusCode;
-        res.writeHead(result.statusCode, flattenHeaders(result.headers));
-        res.end(result.body);
+        req.resume();
+        outcome = answer({ results: results.list(filter === undefined ? {} : { connector: filter }) });
       }
+    } else {
+      outcome = await invokeConnector(req, res, url, requestId);
     }
     logger.info('request', {
       method: req.method,
       path: url.pathname,
-      status,
+      status: outcome.status,
       durationMs: Date.now() - startedAt,
       requestId,
+      ...outcome.fields,
     });
+
+    async function publishEvents(request: IncomingMessage): Promise<Outcome> {
+      const body = await readBody(request, MAX_EVENTS_BODY_BYTES);
+      if (body === undefined) {
+        return fail(400, 'VALIDATION_ERROR', `The body is larger than ${MAX_EVENTS_BODY_BYTES} bytes.`);
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body);
+      } catch {
+        return fail(
+          400,
+          'VALIDATION_ERROR',
+          'The body is not JSON: send one event {"source", "detail-type", "detail"} or an array of them.',
+        );
+      }
+      const entries = Array.isArray(parsed) ? parsed : [parsed];
+      if (entries.length === 0 || entries.length > MAX_EVENTS_PER_CALL) {
+        return fail(400, 'VALIDATION_ERROR', `Send 1 to ${MAX_EVENTS_PER_CALL} events per call.`);
+      }
+      const answers = entries.map((entry: unknown) => deliverEvent(entry, queues));
+      const accepted = answers.filter((entry) => 'eventId' in entry).length;
+      return answer(
+        { accepted, failedEntryCount: answers.length - accepted, entries: answers },
+        { accepted, failed: answers.length - accepted },
+      );
+    }
+  }
+
+  async function invokeConnector(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    requestId: string,
+  ): Promise<{ status: number }> {
+    const match = CONNECTOR_ROUTE.exec(url.pathname);
+    const connector = match?.[1] === undefined ? undefined : decodeSegment(match[1]);
+    const operation = match?.[2] === undefined ? undefined : decodeSegment(match[2]);
+    const handler = connector === undefined ? undefined : handlers.get(connector);
+    if (!match || req.method !== 'POST' || !handler || connector === undefined || operation === undefined) {
+      req.resume();
+      const message = !match
+        ? `No route ${req.method} ${url.pathname}; use POST /v1/connectors/{connector}/{operation}, ` +
+          'POST /v1/events, GET /v1/queue, GET /v1/dead-letters, POST /v1/dead-letters/redrive or GET /v1/results.'
+        : req.method !== 'POST'
+          ? 'Use POST.'
+          : `No connector named '${connector}'. Configured: ${configured()}.`;
+      send(res, 404, new ConnectorError('NOT_FOUND', message).toBody(requestId), {
+        'x-request-id': requestId,
+      });
+      return { status: 404 };
+    }
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (body === undefined) {
+      const error = new ConnectorError(
+        'VALIDATION_ERROR',
+        `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+      );
+      send(res, 400, error.toBody(requestId), { 'x-request-id': requestId });
+      return { status: 400 };
+    }
+    const event = connectorProxyEvent({
+      connector,
+      operation,
+      headers: pairs(req.rawHeaders),
+      query: [...url.searchParams],
+      body,
+      requestId,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      protocol: `HTTP/${req.httpVersion}`,
+    });
+    const context = lambdaContext(`connector-suite-local-${connector}`, timeouts.get(connector) ?? 29_000);
+    const result = await handler(event, context);
+    res.writeHead(result.statusCode, flattenHeaders(result.headers));
+    res.end(result.body);
+    return { status: result.statusCode };
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -146,12 +326,15 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     if (!options.dynamo) await dynamo.close();
     throw error;
   });
+  for (const poller of pollers) poller.start();
   const address = server.address() as AddressInfo;
   return {
     url: `http://${address.address}:${address.port}`,
     handlers,
+    queues,
+    results,
     async close() {
-      await closeServer(server);
+      await Promise.all([closeServer(server), ...pollers.map((poller) => poller.stop())]);
       if (!options.dynamo) await dynamo.close();
     },
   };
@@ -161,15 +344,165 @@ function buildHandler(
   config: ConnectorConfig,
   options: LocalGatewayOptions,
   dynamo: LocalDynamoDB,
+  queue: LocalQueue,
+  results: LocalResultStore,
 ): ConnectorHandler {
-  const definition = CONNECTOR_KINDS[config.kind];
-  return definition.createHandler({
+  const deps: ConnectorDependencies = {
     config,
     credentials: options.credentials,
     idempotency: { dynamoClient: dynamo.client, tableName: dynamo.tableName },
     allowLoopbackHttp: true,
     ...(options.fetch ? { fetch: options.fetch } : {}),
+    queue,
+    // As in the stack: no bus for a connector whose result events are off.
+    ...(config.async.resultEvents ? { results } : {}),
+  };
+  if (options.createHandler) return options.createHandler(deps);
+  return CONNECTOR_KINDS[config.kind].createHandler({ ...deps, config });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * What the EventBridge rules of the connectors do with one event of `POST /v1/events`: a
+ * `Connector Invocation Requested` event whose `detail.connector` names a connector goes to that
+ * connector's inbox, the whole event as the message body, with an `id` and a `time` when it has
+ * none. Anything else is answered with an error entry and goes nowhere.
+ */
+export function deliverEvent(entry: unknown, queues: ReadonlyMap<string, LocalQueue>): EventEntryResult {
+  const error = (errorCode: ErrorCode, errorMessage: string): EventEntryResult => ({
+    errorCode,
+    errorMessage,
   });
+  if (!isObject(entry)) {
+    return error('VALIDATION_ERROR', 'An event must be a JSON object {"source", "detail-type", "detail"}.');
+  }
+  const bad: string[] = [];
+  if (typeof entry.source !== 'string' || entry.source === '') bad.push('source');
+  if (typeof entry['detail-type'] !== 'string' || entry['detail-type'] === '') bad.push('detail-type');
+  if (!isObject(entry.detail)) bad.push('detail');
+  if (entry.id !== undefined && (typeof entry.id !== 'string' || entry.id === '')) bad.push('id');
+  if (entry.time !== undefined && typeof entry.time !== 'string') bad.push('time');
+  if (bad.length > 0) {
+    return error(
+      'VALIDATION_ERROR',
+      `Missing or invalid: ${bad.join(', ')} (source and detail-type are non-empty strings, detail is a JSON object).`,
+    );
+  }
+  if (entry['detail-type'] !== INVOCATION_REQUESTED) {
+    return error(
+      'NOT_FOUND',
+      `No rule matches detail-type '${String(entry['detail-type'])}'; the connectors' rules match '${INVOCATION_REQUESTED}'.`,
+    );
+  }
+  const connector = (entry.detail as Record<string, unknown>).connector;
+  const queue = typeof connector === 'string' ? queues.get(connector) : undefined;
+  if (!queue) {
+    const names = [...queues.keys()].join(', ');
+    return error(
+      'NOT_FOUND',
+      typeof connector === 'string'
+        ? `No connector named '${connector}'. Configured: ${names}.`
+        : `detail.connector must name a connector. Configured: ${names}.`,
+    );
+  }
+  const event = {
+    version: '0',
+    account: LOCAL_ACCOUNT_ID,
+    region: LOCAL_REGION,
+    resources: [],
+    ...entry,
+    id: typeof entry.id === 'string' ? entry.id : randomUUID(),
+    time: typeof entry.time === 'string' ? entry.time : `${new Date().toISOString().slice(0, 19)}Z`,
+  };
+  const checked = requestEventSchema.safeParse(event);
+  if (!checked.success) {
+    return error('VALIDATION_ERROR', `Not a valid request event: ${formatIssues(checked.error).join('; ')}.`);
+  }
+  const body = JSON.stringify(event);
+  if (Buffer.byteLength(body, 'utf8') > MAX_EVENT_BYTES) {
+    return error('VALIDATION_ERROR', `The event is larger than ${MAX_EVENT_BYTES} bytes.`);
+  }
+  queue.send(body);
+  return { eventId: event.id };
+}
+
+/** The `GET /v1/queue` answer. */
+export function queueOverview(queues: ReadonlyMap<string, LocalQueue>): QueueOverview {
+  const overview: QueueOverview = {
+    visible: 0,
+    inFlight: 0,
+    delayed: 0,
+    succeeded: 0,
+    deadLettered: 0,
+    connectors: {},
+  };
+  for (const [name, queue] of queues) {
+    const stats = queue.stats();
+    overview.connectors[name] = stats;
+    overview.visible += stats.visible;
+    overview.inFlight += stats.inFlight;
+    overview.delayed += stats.delayed;
+    overview.succeeded += stats.succeeded;
+    overview.deadLettered += stats.deadLettered;
+  }
+  return overview;
+}
+
+/** The dead letters of every connector (or of `connector` only), oldest first. */
+export function listDeadLetters(
+  queues: ReadonlyMap<string, LocalQueue>,
+  connector?: string,
+): DeadLetterView[] {
+  const views: DeadLetterView[] = [];
+  for (const [name, queue] of queues) {
+    if (connector !== undefined && name !== connector) continue;
+    for (const letter of queue.deadLetters()) views.push(deadLetterView(name, letter));
+  }
+  // ISO 8601 times sort as strings; the sort is stable, so a connector's own order is kept.
+  return views.sort((a, b) =>
+    a.deadLetteredAt < b.deadLetteredAt ? -1 : a.deadLetteredAt > b.deadLetteredAt ? 1 : 0,
+  );
+}
+
+function deadLetterView(connector: string, letter: DeadLetter): DeadLetterView {
+  const attributes = letter.attributes;
+  let event: unknown = letter.body;
+  try {
+    event = JSON.parse(letter.body);
+  } catch {
+    // Kept as the raw body.
+  }
+  const code = attributes[MESSAGE_ATTRIBUTE.errorCode];
+  const upstreamStatus = Number(attributes[MESSAGE_ATTRIBUTE.upstreamStatus]);
+  const recorded = Number(attributes[MESSAGE_ATTRIBUTE.attempts]);
+  const prior = Number(attributes[MESSAGE_ATTRIBUTE.priorAttempts] ?? 0);
+  const attempts =
+    Number.isInteger(recorded) && recorded > 0
+      ? recorded
+      : letter.receiveCount === undefined
+        ? null
+        : (Number.isInteger(prior) ? prior : 0) + letter.receiveCount;
+  return {
+    connector,
+    messageId: letter.messageId,
+    event,
+    error:
+      code === undefined
+        ? null
+        : {
+            code,
+            message: attributes[MESSAGE_ATTRIBUTE.errorMessage] ?? '',
+            source: attributes[MESSAGE_ATTRIBUTE.errorSource] ?? '',
+            ...(Number.isInteger(upstreamStatus) && attributes[MESSAGE_ATTRIBUTE.upstreamStatus] !== undefined
+              ? { upstreamStatus }
+              : {}),
+          },
+    attempts,
+    deadLetteredAt: letter.deadLetteredAt,
+  };
 }
 
 /** `[name, value]` pairs of Node's flat `rawHeaders`. */
@@ -179,12 +512,13 @@ function pairs(raw: readonly string[]): Array<[string, string]> {
   return result;
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
+/** The body as UTF-8, or `undefined` when it is larger than `limit` bytes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
+    if (size > limit) {
       req.resume();
       return undefined;
     }

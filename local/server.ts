@@ -1,7 +1,9 @@
 /**
  * `npm start`: the local gateway on 127.0.0.1:$PORT (default 3000), serving the connectors of
  * `SUITE_CONFIG` (default `suite.config.ts`) with credentials from `LOCAL_SECRETS_FILE` (default
- * `local/secrets.json`, else the committed example) and an embedded DynamoDB. Ctrl-C stops it.
+ * `local/secrets.json`, else the committed example) and an embedded DynamoDB, and running their
+ * asynchronous path (`POST /v1/events` into in-memory inboxes). Ctrl-C stops it, after the batches
+ * still running.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -47,6 +49,13 @@ try {
       baseUrl: c.baseUrl,
       route: `POST ${gateway.url}/v1/connectors/${c.name}/{operation}`,
     })),
+    events: {
+      publish: `POST ${gateway.url}/v1/events`,
+      queue: `GET ${gateway.url}/v1/queue`,
+      deadLetters: `GET ${gateway.url}/v1/dead-letters`,
+      redrive: `POST ${gateway.url}/v1/dead-letters/redrive[?connector=NAME]`,
+      results: `GET ${gateway.url}/v1/results[?connector=NAME]`,
+    },
   });
   let stopping = false;
   const stop = (signal: string) => {
