@@ -13,6 +13,10 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 /** Handler file of each kind, relative to the project root. */
 export const HANDLER_ENTRIES: { readonly [K in ConnectorConfig['kind']]: string } = {
   http: 'functions/http/handler.ts',
+  stripe: 'functions/stripe/handler.ts',
+  slack: 'functions/slack/handler.ts',
+  github: 'functions/github/handler.ts',
+  twilio: 'functions/twilio/handler.ts',
 };
 
 /** The absolute handler path of a connector kind. */

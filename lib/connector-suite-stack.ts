@@ -6,7 +6,7 @@
 import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import type { Construct } from 'constructs';
-import { resourceId, type SuiteConfig } from '../functions/shared/config.js';
+import { resourceId, type SuiteConfig, secretNameOf } from '../functions/shared/config.js';
 import { INVOCATION_REQUESTED } from '../functions/shared/runtime/async-contract.js';
 import { handlerEntry, PROJECT_ROOT } from './connector-kinds.js';
 import { Connector } from './constructs/connector.js';
@@ -90,7 +90,8 @@ export class ConnectorSuiteStack extends Stack {
     const connectorEvents = new Map<string, ConnectorEvents>();
     const routes: ConnectorRoute[] = [];
     for (const config of props.suite.connectors) {
-      const secret = config.auth.type === 'none' ? undefined : secretFor(config.auth.secret);
+      const secretName = secretNameOf(config);
+      const secret = secretName === undefined ? undefined : secretFor(secretName);
       const connector = new Connector(this, `Connector${resourceId(config.name)}`, {
         config,
         entry: handlerEntry(config.kind),

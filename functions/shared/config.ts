@@ -152,8 +152,6 @@ function commonConnectorFields(options: ConfigSchemaOptions) {
         /^[a-z][a-z0-9-]{0,39}$/,
         'must start with a lowercase letter and use only a-z, 0-9 and -, at most 40',
       ),
-    baseUrl: secureUrl(options),
-    auth: authSchema(options).default({ type: 'none' }),
     /** Per-attempt timeout, in ms. */
     timeoutMs: z.int().min(1).max(900_000).default(5_000),
     /** The Lambda function's timeout, in seconds; the deadline of a call is derived from it. */
@@ -186,6 +184,8 @@ function httpConnectorSchema(options: ConfigSchemaOptions) {
   return z.strictObject({
     kind: z.literal('http'),
     ...commonConnectorFields(options),
+    baseUrl: secureUrl(options),
+    auth: authSchema(options).default({ type: 'none' }),
     /** Methods callers may use. */
     allowedMethods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET']),
     /** Path prefixes callers may reach, matched on whole segments (`/a` allows `/a` and `/a/b`, not `/ab`). */
@@ -194,11 +194,41 @@ function httpConnectorSchema(options: ConfigSchemaOptions) {
 }
 
 /**
+ * The vendors with a connector kind of their own, and the API each talks to unless `baseUrl` says
+ * otherwise (a mock, GitHub Enterprise's `https://HOST/api/v3`, a regional endpoint).
+ */
+export const VENDOR_BASE_URLS = {
+  stripe: 'https://api.stripe.com',
+  slack: 'https://slack.com/api',
+  github: 'https://api.github.com',
+  twilio: 'https://api.twilio.com',
+} as const;
+/** A vendor connector kind. */
+export type VendorKind = keyof typeof VENDOR_BASE_URLS;
+
+function vendorConnectorSchema<K extends VendorKind>(kind: K, options: ConfigSchemaOptions) {
+  return z.strictObject({
+    kind: z.literal(kind),
+    ...commonConnectorFields(options),
+    /** The vendor's API base URL. */
+    baseUrl: secureUrl(options).default(VENDOR_BASE_URLS[kind]),
+    /** The secret holding the vendor credentials (its shape is documented per vendor). */
+    secret: secretName,
+  });
+}
+
+/**
  * The schema of one connector entry, by `kind`.
  * @param options - see {@link ConfigSchemaOptions}
  */
 export function connectorConfigSchema(options: ConfigSchemaOptions = {}) {
-  return z.discriminatedUnion('kind', [httpConnectorSchema(options)]);
+  return z.discriminatedUnion('kind', [
+    httpConnectorSchema(options),
+    vendorConnectorSchema('stripe', options),
+    vendorConnectorSchema('slack', options),
+    vendorConnectorSchema('github', options),
+    vendorConnectorSchema('twilio', options),
+  ]);
 }
 
 /**
@@ -274,18 +304,19 @@ export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
           });
         }
         names.set(resourceId(c.name), c.name);
-        if (c.auth.type === 'none') return;
-        const secretClash = secretIds.get(resourceId(c.auth.secret));
-        if (secretClash !== undefined && secretClash !== c.auth.secret) {
+        const secret = secretNameOf(c);
+        if (secret === undefined) return;
+        const secretClash = secretIds.get(resourceId(secret));
+        if (secretClash !== undefined && secretClash !== secret) {
           ctx.addIssue({
             code: 'custom',
-            message: `'${c.auth.secret}' and '${secretClash}' would share the resource id ${resourceId(c.auth.secret)}; rename one`,
-            path: ['connectors', i, 'auth', 'secret'],
+            message: `'${secret}' and '${secretClash}' would share the resource id ${resourceId(secret)}; rename one`,
+            path: c.kind === 'http' ? ['connectors', i, 'auth', 'secret'] : ['connectors', i, 'secret'],
           });
         }
-        secretIds.set(resourceId(c.auth.secret), c.auth.secret);
+        secretIds.set(resourceId(secret), secret);
       });
-      const used = new Set(suite.connectors.flatMap((c) => (c.auth.type === 'none' ? [] : [c.auth.secret])));
+      const used = new Set(suite.connectors.flatMap((c) => secretNameOf(c) ?? []));
       for (const name of Object.keys(suite.secrets)) {
         if (!used.has(name)) {
           ctx.addIssue({ code: 'custom', message: 'no connector uses this secret', path: ['secrets', name] });
@@ -298,12 +329,23 @@ export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
 export type ConnectorConfig = z.output<ReturnType<typeof connectorConfigSchema>>;
 /** A validated `http` connector entry. */
 export type HttpConnectorConfig = Extract<ConnectorConfig, { kind: 'http' }>;
+/** A validated entry of a vendor connector kind. */
+export type VendorConnectorConfig<K extends VendorKind = VendorKind> = Extract<ConnectorConfig, { kind: K }>;
+
+/**
+ * The secret a connector reads: `auth.secret` of an `http` connector (none for `auth.type: none`),
+ * `secret` of a vendor connector.
+ */
+export function secretNameOf(config: ConnectorConfig): string | undefined {
+  if (config.kind === 'http') return config.auth.type === 'none' ? undefined : config.auth.secret;
+  return config.secret;
+}
 /** A validated suite, defaults applied. */
 export type SuiteConfig = z.output<ReturnType<typeof suiteConfigSchema>>;
 /** What a user writes: defaults may be left out. */
 export type SuiteConfigInput = z.input<ReturnType<typeof suiteConfigSchema>>;
-/** The auth settings of a connector. */
-export type AuthConfig = ConnectorConfig['auth'];
+/** The auth settings of an `http` connector. */
+export type AuthConfig = HttpConnectorConfig['auth'];
 
 /** Thrown when a configuration does not match the schema; the message names every bad field. */
 export class ConfigValidationError extends Error {

@@ -10,6 +10,7 @@ import {
   parseSuiteConfig,
   resourceId,
   type SuiteConfig,
+  secretNameOf,
 } from '../../functions/shared/config.js';
 import { readConnectorEnvironment } from '../../functions/shared/runtime/environment.js';
 import {
@@ -91,7 +92,7 @@ function rendered(value: unknown): string {
 }
 
 function withAuthSecret(connector: ConnectorConfig): string | undefined {
-  return connector.auth.type === 'none' ? undefined : connector.auth.secret;
+  return secretNameOf(connector);
 }
 
 const SUITES = [

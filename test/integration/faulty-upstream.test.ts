@@ -69,7 +69,7 @@ function connectorConfig(baseUrl: string, overrides: Record<string, unknown> = {
     ],
   });
   const [config] = suite.connectors;
-  if (!config) throw new Error('no connector parsed');
+  if (config?.kind !== 'http') throw new Error('no http connector parsed');
   return config;
 }
 

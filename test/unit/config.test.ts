@@ -159,7 +159,7 @@ describe('parseSuiteConfig', () => {
     const [parsed] = parseSuiteConfig(input, 'suite.json').connectors;
 
     // Assess
-    expect(parsed?.auth).toEqual({
+    expect(parsed?.kind === 'http' && parsed.auth).toEqual({
       type: 'oauth2ClientCredentials',
       tokenUrl: 'https://auth.example.com/token',
       clientAuthentication: 'basic',

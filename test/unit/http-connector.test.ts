@@ -7,8 +7,8 @@ const PREFIXES = ['/anything', '/status/', '/v1/items'];
 
 function config(
   auth: Record<string, unknown> = { type: 'apiKey', in: 'header', name: 'X-Api-Key', secret: 'vendor' },
-) {
-  return parseConnectorConfig(
+): HttpConnectorConfig {
+  const parsed = parseConnectorConfig(
     {
       kind: 'http',
       name: 'vendor',
@@ -18,7 +18,9 @@ function config(
       allowedPathPrefixes: ['/anything', '/status'],
     },
     'test',
-  ) satisfies HttpConnectorConfig;
+  );
+  if (parsed.kind !== 'http') throw new Error('expected an http connector');
+  return parsed;
 }
 
 /** Whether `pathname` lies within one of `prefixes` on a segment boundary. */

@@ -35,6 +35,22 @@ export interface OutboundRequest {
   body?: unknown;
   /** The caller's idempotency key; sent upstream as `Idempotency-Key` when the connector forwards it. */
   idempotencyKey?: string;
+  /**
+   * The whole URL, as a vendor SDK builds it; it must lie on the base URL's origin. When set, `path`
+   * and `query` are ignored.
+   */
+  absoluteUrl?: string;
+}
+
+/** Options of {@link HttpClient.request}. */
+export interface RequestOptions {
+  /**
+   * Answer the vendor's final HTTP error (after the retries the policies allow) instead of throwing
+   * its {@link ConnectorError}, so that a vendor SDK can read the vendor's own error body; network
+   * failures, timeouts, the breaker and the rate limit still throw.
+   * @default false
+   */
+  passThroughHttpErrors?: boolean;
 }
 
 /** The invocation a call belongs to. */
@@ -60,6 +76,8 @@ export interface OutboundResponse {
   cached: boolean;
   /** Time spent on the call, in ms. */
   durationMs: number;
+  /** The body as received, for vendor SDKs that parse it themselves. */
+  text: string;
 }
 
 /** Settings and dependencies of an {@link HttpClient} (most from the connector's config). */
@@ -91,6 +109,12 @@ export interface HttpClientOptions {
   maxRedirects?: number;
   /** Largest response body read, in bytes (a Lambda answer is at most 6 MB). @default 5 MiB */
   maxResponseBytes?: number;
+  /**
+   * After a 401, refresh the auth scheme's credentials and try once more. Vendor connectors, whose
+   * SDK holds the credentials, refresh at the operation instead.
+   * @default true
+   */
+  refreshCredentialsOn401?: boolean;
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -147,7 +171,11 @@ export class HttpClient {
    * @throws ConnectorError with the code of the contract: `UPSTREAM_REJECTED`, `AUTHENTICATION_ERROR`,
    *   `RATE_LIMIT_EXCEEDED`, `CIRCUIT_BREAKER_OPEN`, `UPSTREAM_ERROR`, `API_TIMEOUT`, `CONFIGURATION_ERROR`
    */
-  async request(request: OutboundRequest, context: CallContext): Promise<OutboundResponse> {
+  async request(
+    request: OutboundRequest,
+    context: CallContext,
+    options: RequestOptions = {},
+  ): Promise<OutboundResponse> {
     const { tracer } = this.#options.powertools;
     const startedAt = Date.now();
     const url = this.#buildUrl(request);
@@ -166,9 +194,10 @@ export class HttpClient {
     let attempts = 0;
     let status: number | undefined;
     try {
-      const result = await this.#attempts(request, url, context, (n, s) => {
+      const result = await this.#attempts(request, url, context, options, (n, s, passedThrough) => {
         attempts = n;
         status = s;
+        if (passedThrough) outcome = passedThrough.code;
       });
       if (cacheKey !== undefined && result.status >= 200 && result.status < 300)
         this.#cache.set(cacheKey, result);
@@ -203,10 +232,14 @@ export class HttpClient {
     request: OutboundRequest,
     url: URL,
     context: CallContext,
-    progress: (attempts: number, status: number | undefined) => void,
+    options: RequestOptions,
+    progress: (attempts: number, status: number | undefined, passedThrough?: ConnectorError) => void,
   ): Promise<Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'>> {
     const { retry } = this.#options;
-    const idempotencyKeySent = this.#options.forwardIdempotencyKey && request.idempotencyKey !== undefined;
+    // A key forwarded by us, or set by a vendor SDK itself (Stripe's Idempotency-Key), makes a POST safe to repeat.
+    const idempotencyKeySent =
+      (this.#options.forwardIdempotencyKey && request.idempotencyKey !== undefined) ||
+      Object.keys(request.headers ?? {}).some((name) => name.toLowerCase() === 'idempotency-key');
     let maxAttempts = retry.maxAttempts;
     let refreshed = false;
     let forceRefreshNext = false;
@@ -277,7 +310,7 @@ export class HttpClient {
       lastError = error;
       const failure = result.failure;
       // One forced credential refresh after a 401: a rotated secret or an expired token.
-      const refreshAuth = status === 401 && !refreshed;
+      const refreshAuth = status === 401 && !refreshed && (this.#options.refreshCredentialsOn401 ?? true);
       const retryable =
         refreshAuth ||
         (failure !== undefined &&
@@ -303,7 +336,13 @@ export class HttpClient {
         error,
         ...(willRetry ? { retryInMs: waitMs } : {}),
       });
-      if (!willRetry) throw error;
+      if (!willRetry) {
+        if (options.passThroughHttpErrors && result.response && failure?.kind === 'status') {
+          progress(attempt, status, error);
+          return this.#toResponse(request.method, result.response);
+        }
+        throw error;
+      }
       if (refreshAuth) {
         refreshed = true;
         forceRefreshNext = true;
@@ -415,6 +454,15 @@ export class HttpClient {
   }
 
   #buildUrl(request: OutboundRequest): URL {
+    if (request.absoluteUrl !== undefined) {
+      const absolute = new URL(request.absoluteUrl);
+      if (absolute.origin !== this.#base.origin) {
+        throw configurationError(
+          `Connector '${this.#options.connector}' was asked to call ${absolute.origin}, outside its baseUrl ${this.#base.origin}.`,
+        );
+      }
+      return absolute;
+    }
     const url = new URL(this.#base.href);
     url.pathname = `${this.#base.pathname.replace(/\/+$/, '')}${request.path}`;
     url.search = '';
@@ -443,7 +491,7 @@ export class HttpClient {
         // Not JSON after all: hand the text back as it came.
       }
     }
-    return { status: raw.status, headers, body };
+    return { status: raw.status, headers, body, text: raw.text };
   }
 
   #toError(request: OutboundRequest, attempt: Attempt): ConnectorError {

@@ -5,6 +5,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import type { ConnectorConfig } from '../config.js';
+import type { SecretValue } from '../credentials/store.js';
+import type { ConnectorError } from '../errors.js';
 import type { OutboundRequest, OutboundResponse } from '../http/client.js';
 
 /** A request as an operation sends it: the runtime adds the operation name and idempotency key. */
@@ -26,6 +28,22 @@ export interface OperationContext<C extends ConnectorConfig = ConnectorConfig> {
    * @throws ConnectorError as {@link HttpClient.request}
    */
   send(request: OperationRequest): Promise<OutboundResponse>;
+  /**
+   * A WHATWG `fetch` for vendor SDKs: every request goes through the same policies as `send`, and
+   * the vendor's final answer (after the retries the policies allow) is handed back to the SDK.
+   */
+  readonly fetch: typeof fetch;
+  /**
+   * Runs one vendor SDK call: a failure of the policies (timeout, breaker, rate limit, connection)
+   * is rethrown as is; any other error goes through `mapError`, the vendor's error mapping.
+   * @throws ConnectorError
+   */
+  callVendor<T>(call: () => Promise<T>, mapError: (error: unknown) => ConnectorError | undefined): Promise<T>;
+  /**
+   * The connector's secret (a vendor connector's `secret`); check its fields with `secretField`.
+   * @throws ConnectorError `CONFIGURATION_ERROR` when it is missing or malformed
+   */
+  secret(options?: { forceRefresh?: boolean }): Promise<SecretValue>;
 }
 
 /** One operation of a connector. */

@@ -1,7 +1,12 @@
 /**
  * The environment a deployed connector reads, once, at cold start. Set by the CDK stack.
  */
-import { ConfigValidationError, type ConnectorConfig, parseConnectorConfig } from '../config.js';
+import {
+  ConfigValidationError,
+  type ConnectorConfig,
+  parseConnectorConfig,
+  secretNameOf,
+} from '../config.js';
 import { configurationError } from '../errors.js';
 import { ASYNC_ENV } from './async-contract.js';
 
@@ -11,7 +16,7 @@ export const ENV = {
   connectorConfig: 'CONNECTOR_CONFIG',
   /** The DynamoDB idempotency table. */
   idempotencyTable: 'IDEMPOTENCY_TABLE_NAME',
-  /** The Secrets Manager id (ARN) of the connector's `auth.secret`. */
+  /** The Secrets Manager id (ARN) of the connector's secret (`auth.secret`, or a vendor's `secret`). */
   secretId: 'CONNECTOR_SECRET_ID',
   /** Seconds a secret is served from memory. */
   secretMaxAgeSeconds: 'SECRET_MAX_AGE_SECONDS',
@@ -56,7 +61,8 @@ export function readConnectorEnvironment(env: NodeJS.ProcessEnv = process.env): 
     throw error;
   }
   const secretIds: Record<string, string> = {};
-  if (config.auth.type !== 'none') secretIds[config.auth.secret] = env[ENV.secretId] || config.auth.secret;
+  const secretName = secretNameOf(config);
+  if (secretName !== undefined) secretIds[secretName] = env[ENV.secretId] || secretName;
   const maxAge = Number(env[ENV.secretMaxAgeSeconds] ?? 300);
   if (!Number.isFinite(maxAge) || maxAge < 0) {
     throw configurationError(`${ENV.secretMaxAgeSeconds} must be a number of seconds.`);

@@ -24,9 +24,9 @@ import type {
 } from 'aws-lambda';
 import type { z } from 'zod';
 import { createAuthScheme } from '../auth/index.js';
-import { type ConnectorConfig, formatPath } from '../config.js';
+import { type ConnectorConfig, formatPath, secretNameOf } from '../config.js';
 import type { CredentialStore } from '../credentials/store.js';
-import { ConnectorError, type FieldIssue, toConnectorError } from '../errors.js';
+import { ConnectorError, configurationError, type FieldIssue, toConnectorError } from '../errors.js';
 import { HttpClient } from '../http/client.js';
 import { createPowertools, METRIC, MetricUnit, type Powertools } from '../powertools.js';
 import { type Redactor, redactor } from '../redaction.js';
@@ -34,6 +34,7 @@ import type { QueuePort, RequestEvent, ResultDetail, ResultPublisher } from './a
 import { handleEventBridgeEvent, handleSqsBatch, isEventBridgeEvent, isSqsEvent } from './async-handler.js';
 import type { ConnectorDefinition, Operation, OperationContext } from './connector.js';
 import { logFailure } from './log-failure.js';
+import { callVendor, createPolicyFetch, type VendorCallState } from './vendor-sdk.js';
 
 /** Where idempotency records are kept. */
 export type IdempotencyStore =
@@ -173,7 +174,8 @@ export function createConnectorHandler<C extends ConnectorConfig>(
     rateLimit: config.rateLimit,
     cacheTtlSeconds: config.cacheTtlSeconds,
     forwardIdempotencyKey: config.forwardIdempotencyKey,
-    auth: createAuthScheme(config.auth, {
+    // Vendor connectors' SDKs add their own credentials; only `http` connectors use an auth scheme.
+    auth: createAuthScheme(config.kind === 'http' ? config.auth : { type: 'none' }, {
       credentials: deps.credentials,
       redactor: target,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
@@ -184,14 +186,15 @@ export function createConnectorHandler<C extends ConnectorConfig>(
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.random ? { random: deps.random } : {}),
     allowLoopbackHttp: deps.allowLoopbackHttp ?? false,
+    refreshCredentialsOn401: config.kind === 'http',
   });
   const operations = definition.operations(config) as Readonly<Record<string, Operation>>;
 
+  const secretName = secretNameOf(config);
   const execute = async (invocation: Invocation): Promise<ExecutionResult> => {
-    let attempts = 0;
-    let calls = 0;
+    const state: VendorCallState = { attempts: 0, calls: 0, upstreamStatus: null, policyError: undefined };
     let cachedCalls = 0;
-    let upstreamStatus: number | null = null;
+    const callContext = { requestId: invocation.requestId, deadlineAtMs: invocation.deadlineAtMs };
     const context: OperationContext<C> = {
       config,
       requestId: invocation.requestId,
@@ -207,19 +210,23 @@ export function createConnectorHandler<C extends ConnectorConfig>(
                 ? {}
                 : { idempotencyKey: invocation.idempotencyKey }),
             },
-            { requestId: invocation.requestId, deadlineAtMs: invocation.deadlineAtMs },
+            callContext,
           );
-          calls += 1;
-          attempts += response.attempts;
+          state.calls += 1;
+          state.attempts += response.attempts;
           if (response.cached) cachedCalls += 1;
-          upstreamStatus = response.status;
+          state.upstreamStatus = response.status;
           return response;
         } catch (error) {
-          if (error instanceof ConnectorError) {
-            error.attempts = attempts + (error.attempts ?? 0);
-          }
+          if (error instanceof ConnectorError) error.attempts = state.attempts + (error.attempts ?? 0);
           throw error;
         }
+      },
+      fetch: createPolicyFetch(client, invocation.operationName, callContext, state),
+      callVendor: (call, mapError) => callVendor(state, call, mapError),
+      async secret(options = {}) {
+        if (secretName === undefined) throw configurationError(`Connector '${config.name}' names no secret.`);
+        return deps.credentials.getSecret(secretName, { forceRefresh: options.forceRefresh ?? false });
       },
     };
     const data = await invocation.operation.run(invocation.input, context as OperationContext);
@@ -232,14 +239,19 @@ export function createConnectorHandler<C extends ConnectorConfig>(
           'The upstream answer does not match the operation output schema.',
           {
             details: toFieldIssues(checked.error),
-            ...(upstreamStatus === null ? {} : { upstreamStatus }),
-            attempts,
+            ...(state.upstreamStatus === null ? {} : { upstreamStatus: state.upstreamStatus }),
+            attempts: state.attempts,
           },
         );
       }
       output = checked.data;
     }
-    return { data: output, attempts, cached: calls > 0 && cachedCalls === calls, upstreamStatus };
+    return {
+      data: output,
+      attempts: state.attempts,
+      cached: state.calls > 0 && cachedCalls === state.calls,
+      upstreamStatus: state.upstreamStatus,
+    };
   };
 
   const idempotency = deps.idempotency ? makeIdempotency(deps.idempotency, config, execute) : undefined;

@@ -23,8 +23,11 @@ export * from './handler.js';
 
 /** A connector kind, ready to serve. */
 export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDefinition<C> {
-  /** A handler built from explicit dependencies (the local gateway and tests). */
-  createHandler(deps: ConnectorDependencies<C>): ConnectorHandler;
+  /**
+   * A handler built from explicit dependencies (the local gateway and tests).
+   * @throws ConnectorError `CONFIGURATION_ERROR` when `deps.config` is of another kind
+   */
+  createHandler(deps: ConnectorDependencies): ConnectorHandler;
   /**
    * The deployed handler: reads the environment once (see {@link readConnectorEnvironment}) and
    * wires Secrets Manager and the DynamoDB idempotency table. A bad environment does not crash the
@@ -46,9 +49,17 @@ export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDe
 export function defineConnector<C extends ConnectorConfig>(
   definition: ConnectorDefinition<C>,
 ): DefinedConnector<C> {
+  const ofKind = (config: ConnectorConfig): C => {
+    if (config.kind !== definition.kind) {
+      throw configurationError(
+        `Connector '${config.name}' is of kind '${config.kind}', not '${definition.kind}'.`,
+      );
+    }
+    return config as C;
+  };
   return {
     ...definition,
-    createHandler: (deps) => createConnectorHandler(definition, deps),
+    createHandler: (deps) => createConnectorHandler(definition, { ...deps, config: ofKind(deps.config) }),
     lambdaHandler() {
       try {
         const env = readConnectorEnvironment();
