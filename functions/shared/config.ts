@@ -143,7 +143,7 @@ const asyncSchema = z
     path: ['maxBatchingWindowSeconds'],
   });
 
-function commonConnectorFields(options: ConfigSchemaOptions) {
+function commonConnectorFields() {
   return {
     /** Connector name: the `{connector}` of the route, and part of resource names. */
     name: z
@@ -183,7 +183,7 @@ const pathPrefix = z
 function httpConnectorSchema(options: ConfigSchemaOptions) {
   return z.strictObject({
     kind: z.literal('http'),
-    ...commonConnectorFields(options),
+    ...commonConnectorFields(),
     baseUrl: secureUrl(options),
     auth: authSchema(options).default({ type: 'none' }),
     /** Methods callers may use. */
@@ -209,7 +209,7 @@ export type VendorKind = keyof typeof VENDOR_BASE_URLS;
 function vendorConnectorSchema<K extends VendorKind>(kind: K, options: ConfigSchemaOptions) {
   return z.strictObject({
     kind: z.literal(kind),
-    ...commonConnectorFields(options),
+    ...commonConnectorFields(),
     /** The vendor's API base URL. */
     baseUrl: secureUrl(options).default(VENDOR_BASE_URLS[kind]),
     /** The secret holding the vendor credentials (its shape is documented per vendor). */
