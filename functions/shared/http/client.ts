@@ -16,7 +16,7 @@ import { bodyExcerpt, type Redactor, redactor } from '../redaction.js';
 import { ResponseCache } from './cache.js';
 import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
 import { TokenBucket } from './rate-limit.js';
-import { type AttemptFailure, backoffDelayMs, isRetryable, parseRetryAfterMs } from './retry.js';
+import { type AttemptFailure, backoffDelayMs, isRateLimited, isRetryable, vendorWaitMs } from './retry.js';
 
 /** Query values: repeated keys as arrays. */
 export type QueryValue = string | number | boolean | ReadonlyArray<string | number | boolean>;
@@ -318,9 +318,7 @@ export class HttpClient {
           !result.deadlineHit &&
           isRetryable(request.method, failure, idempotencyKeySent));
       let waitMs = refreshAuth ? 0 : backoffDelayMs(attempt, retry, this.#options.random);
-      const retryAfterMs = result.response
-        ? parseRetryAfterMs(result.response.headers.get('retry-after'))
-        : undefined;
+      const retryAfterMs = result.response ? vendorWaitMs(result.response.headers) : undefined;
       if (retryAfterMs !== undefined) waitMs = retryAfterMs;
       const retryAfterTooLong =
         retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterSeconds * 1000;
@@ -392,7 +390,10 @@ export class HttpClient {
               ? ''
               : await readText(response, this.#options.maxResponseBytes ?? 5 * 1024 * 1024);
           const status = response.status;
-          const failure: AttemptFailure | undefined = status >= 400 ? { kind: 'status', status } : undefined;
+          const failure: AttemptFailure | undefined =
+            status >= 400
+              ? { kind: 'status', status, rateLimited: isRateLimited(status, response.headers) }
+              : undefined;
           return {
             countsAsFailure: status >= 500 || status === 408,
             response: { status, headers: response.headers, text },
@@ -518,7 +519,7 @@ export class HttpClient {
       );
     }
     const status = failure.status;
-    const retryAfterMs = response ? parseRetryAfterMs(response.headers.get('retry-after')) : undefined;
+    const retryAfterMs = response ? vendorWaitMs(response.headers) : undefined;
     const retryAfter =
       retryAfterMs === undefined ? {} : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) };
     const excerpt = response?.text
@@ -526,12 +527,12 @@ export class HttpClient {
       : {};
     let code: ErrorCode;
     let message: string;
-    if (status === 401 || status === 403) {
+    if (failure.rateLimited) {
+      code = 'RATE_LIMIT_EXCEEDED';
+      message = `The upstream is rate limiting (${status}).`;
+    } else if (status === 401 || status === 403) {
       code = 'AUTHENTICATION_ERROR';
       message = `The upstream rejected the credentials of connector '${connector}' (${status}).`;
-    } else if (status === 429) {
-      code = 'RATE_LIMIT_EXCEEDED';
-      message = 'The upstream is rate limiting (429).';
     } else if (status === 408 || status >= 500) {
       code = 'UPSTREAM_ERROR';
       message = `The upstream failed (${status}).`;

@@ -17,7 +17,8 @@ export type AttemptFailure =
   /** The per-attempt timeout ran out. */
   | { kind: 'timeout' }
   /** The vendor answered with an error status. */
-  | { kind: 'status'; status: number };
+  /** The vendor answered with an error status; `rateLimited` when it says so in other words than 429. */
+  | { kind: 'status'; status: number; rateLimited?: boolean };
 
 /**
  * Whether a failed attempt may be sent again (DESIGN §3):
@@ -41,7 +42,7 @@ export function isRetryable(
       return safeToRepeat;
     case 'status': {
       const { status } = failure;
-      if (status === 429 || status === 503) return true;
+      if (status === 429 || status === 503 || failure.rateLimited) return true;
       return safeToRepeat && (status === 408 || status >= 500);
     }
   }
@@ -62,6 +63,31 @@ export function backoffDelayMs(
 ): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
   return Math.floor(random() * ceiling);
+}
+
+/**
+ * Whether an error answer is a rate limit: a 429, or a 403 that carries `Retry-After` or
+ * `x-ratelimit-remaining: 0`, as GitHub's primary and secondary rate limits do
+ * (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+ */
+export function isRateLimited(status: number, headers: Headers): boolean {
+  if (status === 429) return true;
+  return status === 403 && (headers.has('retry-after') || headers.get('x-ratelimit-remaining') === '0');
+}
+
+/**
+ * How long a vendor asks the caller to wait, in ms: `Retry-After` (see {@link parseRetryAfterMs}),
+ * else, once the quota is used up (`x-ratelimit-remaining: 0`), the time until `x-ratelimit-reset`
+ * (epoch seconds, the convention of GitHub and others); `undefined` when the answer says neither.
+ */
+export function vendorWaitMs(headers: Headers, nowMs: number = Date.now()): number | undefined {
+  const retryAfter = parseRetryAfterMs(headers.get('retry-after'), nowMs);
+  if (retryAfter !== undefined) return retryAfter;
+  const reset = Number(headers.get('x-ratelimit-reset'));
+  if (headers.get('x-ratelimit-remaining') === '0' && Number.isFinite(reset) && reset > 0) {
+    return Math.max(0, reset * 1000 - nowMs);
+  }
+  return undefined;
 }
 
 /**
