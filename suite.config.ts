@@ -31,5 +31,18 @@ export default defineSuite({
       cacheTtlSeconds: 0,
       forwardIdempotencyKey: true,
     },
+    // One connector of each vendor kind. Put their secrets in local/secrets.json (or Secrets Manager
+    // after deploy); until then they answer CONFIGURATION_ERROR naming the missing secret. Each base
+    // URL can point at a mock or another installation (see docs/connectors/).
+    { name: 'stripe', kind: 'stripe', secret: 'stripe', ...baseUrlFrom('STRIPE_BASE_URL') },
+    { name: 'slack', kind: 'slack', secret: 'slack', ...baseUrlFrom('SLACK_BASE_URL') },
+    { name: 'github', kind: 'github', secret: 'github', ...baseUrlFrom('GITHUB_BASE_URL') },
+    { name: 'twilio', kind: 'twilio', secret: 'twilio', ...baseUrlFrom('TWILIO_BASE_URL') },
   ],
 });
+
+/** `{baseUrl}` from an environment variable when it is set; otherwise the vendor's own API. */
+function baseUrlFrom(variable: string): { baseUrl?: string } {
+  const value = process.env[variable];
+  return value ? { baseUrl: value } : {};
+}

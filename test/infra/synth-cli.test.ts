@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSuiteConfig } from '../../functions/shared/config.js';
+import { HANDLER_ENTRIES } from '../../lib/connector-kinds.js';
 import {
   CDK_JSON_CONTEXT,
   findingsOf,
@@ -126,11 +127,12 @@ function connectorFunctions(template: CfnTemplate) {
 describe('cdk synth of the default suite.config.ts, bundling on', () => {
   let run: AppRun;
   let connectorNames: string[];
+  let kindOf: Map<string, keyof typeof HANDLER_ENTRIES>;
 
   beforeAll(async () => {
-    connectorNames = parseSuiteConfig(await loadDefaultSuiteInput(), 'suite.config.ts').connectors.map(
-      (c) => c.name,
-    );
+    const { connectors } = parseSuiteConfig(await loadDefaultSuiteInput(), 'suite.config.ts');
+    connectorNames = connectors.map((c) => c.name);
+    kindOf = new Map(connectors.map((c) => [c.name, c.kind]));
     run = await runApp({ bundling: true });
   }, RUN_TIMEOUT_MS + 10_000);
 
@@ -213,11 +215,15 @@ describe('cdk synth of the default suite.config.ts, bundling on', () => {
     const bundles = connectorNames.map((name) => {
       const code = connectorFunction(template, name)[1].Properties.Code as { S3Key: string };
       const hash = code.S3Key.replace(/\.zip$/, '');
-      return { hash, source: assets.files[hash]?.source };
+      return {
+        hash,
+        source: assets.files[hash]?.source,
+        handler: HANDLER_ENTRIES[kindOf.get(name) ?? 'http'],
+      };
     });
 
     // Assess
-    for (const { hash, source } of bundles) {
+    for (const { hash, source, handler } of bundles) {
       expect(source).toEqual({ path: `asset.${hash}`, packaging: 'zip' });
       const directory = path.join(run.outdir, `asset.${hash}`);
       expect(readdirSync(directory).sort()).toEqual(['index.mjs', 'index.mjs.map']);
@@ -228,7 +234,7 @@ describe('cdk synth of the default suite.config.ts, bundling on', () => {
         sources: string[];
       };
       expect(map.version).toBe(3);
-      expect(map.sources.some((source) => source.endsWith('functions/http/handler.ts'))).toBe(true);
+      expect(map.sources.some((source) => source.endsWith(handler))).toBe(true);
     }
   });
 });
