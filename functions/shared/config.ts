@@ -165,8 +165,6 @@ function commonConnectorFields() {
     rateLimit: rateLimitSchema.default(rateLimitSchema.parse({})),
     /** GET response cache lifetime, in seconds; 0 turns caching off. */
     cacheTtlSeconds: z.number().min(0).max(86_400).default(0),
-    /** Send the caller's `Idempotency-Key` upstream as `Idempotency-Key`. */
-    forwardIdempotencyKey: z.boolean().default(false),
     /** How long an idempotent result is kept and replayed, in seconds. */
     idempotencyTtlSeconds: z.int().min(1).max(2_592_000).default(3_600),
     /** The asynchronous path: EventBridge → SQS inbox → connector. */
@@ -186,6 +184,12 @@ function httpConnectorSchema(options: ConfigSchemaOptions) {
     ...commonConnectorFields(),
     baseUrl: secureUrl(options),
     auth: authSchema(options).default({ type: 'none' }),
+    /**
+     * Send the caller's `Idempotency-Key` upstream as `Idempotency-Key` (only where the API honours
+     * it: with the key, POST and PATCH are retried like idempotent methods). Vendor connectors
+     * decide this themselves (Stripe sends it, Slack has no such header).
+     */
+    forwardIdempotencyKey: z.boolean().default(false),
     /** Methods callers may use. */
     allowedMethods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET']),
     /** Path prefixes callers may reach, matched on whole segments (`/a` allows `/a` and `/a/b`, not `/ab`). */

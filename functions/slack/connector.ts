@@ -1,11 +1,254 @@
 /**
- * The `slack` connector kind. Its operations arrive with the vendor connectors issue.
+ * The `slack` connector kind: Slack's Web API through the official SDK, `@slack/web-api`.
+ *
+ * Operations:
+ * - `postMessage`: `chat.postMessage` (https://api.slack.com/methods/chat.postMessage): text and/or
+ *   Block Kit blocks, optionally as a thread reply (`thread_ts`, `reply_broadcast`);
+ * - `updateMessage`: `chat.update` (https://api.slack.com/methods/chat.update).
+ *
+ * Secret (the connector's `secret`): `{"token": "xoxb-..."}`, a bot (or user) token with
+ * `chat:write`. A Slack answer `{"ok": false, "error": ...}` is a failure, mapped by
+ * {@link mapSlackError}; it is never returned as a success.
+ *
+ * The SDK is wired to the suite's policies: every request goes through `context.fetch` (timeout,
+ * deadline, retries with `Retry-After`, breaker, rate limit, redacted logs, traces); the SDK's own
+ * retries are off (`retryConfig: {retries: 0}`, `rejectRateLimitedCalls: true`); it calls
+ * `config.baseUrl` (default `https://slack.com/api`), and its logger is kept quiet.
  */
+import {
+  type ChatPostMessageArguments,
+  type ChatUpdateArguments,
+  type Logger as SlackLogger,
+  LogLevel as SlackLogLevel,
+  type WebAPICallResult,
+  WebClient,
+} from '@slack/web-api';
+import { z } from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
-import { defineConnector } from '../shared/runtime/index.js';
+import { type SecretValue, secretField } from '../shared/credentials/store.js';
+import { ConnectorError, configurationError } from '../shared/errors.js';
+import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
+import { mapSlackError } from './errors.js';
+
+/** A validated `slack` connector entry. */
+export type SlackConnectorConfig = VendorConnectorConfig<'slack'>;
+
+/** The field of the connector's secret that holds the Slack token. */
+export const SLACK_SECRET_FIELD = 'token';
+
+/** A Slack message timestamp, `^\d{10}\.\d{6}$` (the description's `defs_ts`), e.g. `1503435956.000247`. */
+const messageTs = z
+  .string()
+  .regex(/^\d{10}\.\d{6}$/, 'must be a Slack message timestamp such as 1503435956.000247');
+
+/** A channel ID (`C…`, `G…`, `D…`) or, for chat.postMessage, a channel name such as `#general`. */
+const channel = z.string().min(1).max(255);
+
+/** One Block Kit block: at least its `type` (https://api.slack.com/reference/block-kit/blocks). */
+const block = z.looseObject({ type: z.string().min(1).max(255) });
+
+/**
+ * Message text: plain text or Slack `mrkdwn`. Slack truncates beyond 40,000 characters
+ * (https://api.slack.com/methods/chat.postMessage#truncating).
+ */
+const text = z.string().min(1).max(40_000);
+
+/** Slack allows 50 blocks in a message (https://api.slack.com/reference/block-kit/blocks). */
+const MAX_BLOCKS = 50;
+
+/**
+ * Input of `postMessage`, with the SDK's (and Slack's) parameter names:
+ * - `channel`: channel ID (`C0123456789`) or name (`#general`); required;
+ * - `text`: the message, or with `blocks` the notification fallback; `text`, `blocks` or both;
+ * - `blocks`: Block Kit blocks, 1 to 50, each with a `type`;
+ * - `thread_ts`: the parent message's `ts`, to reply in its thread;
+ * - `reply_broadcast`: with `thread_ts`, also show the reply in the channel; @default false
+ * - `unfurl_links`: unfurl text-based links; @default false (Slack's default)
+ * - `mrkdwn`: `false` turns off Slack markup in `text`; @default true (Slack's default)
+ */
+export const postMessageInput = z
+  .strictObject({
+    channel,
+    text: text.optional(),
+    blocks: z.array(block).min(1).max(MAX_BLOCKS).optional(),
+    thread_ts: messageTs.optional(),
+    reply_broadcast: z.boolean().optional(),
+    unfurl_links: z.boolean().optional(),
+    mrkdwn: z.boolean().optional(),
+  })
+  .refine((input) => input.text !== undefined || input.blocks !== undefined, {
+    message: 'give text, blocks or both',
+    path: ['text'],
+  })
+  .refine((input) => input.reply_broadcast === undefined || input.thread_ts !== undefined, {
+    message: 'reply_broadcast needs thread_ts',
+    path: ['reply_broadcast'],
+  });
+
+/**
+ * Input of `updateMessage` (`chat.update`):
+ * - `channel`: the ID of the channel holding the message; required;
+ * - `ts`: the message's timestamp; required;
+ * - `text`: the new text; `text`, `blocks` or both;
+ * - `blocks`: the new blocks (0 to 50; `[]` removes the message's blocks, leaving them out keeps them).
+ */
+export const updateMessageInput = z
+  .strictObject({
+    channel,
+    ts: messageTs,
+    text: text.optional(),
+    blocks: z.array(block).max(MAX_BLOCKS).optional(),
+  })
+  .refine((input) => input.text !== undefined || input.blocks !== undefined, {
+    message: 'give text, blocks or both',
+    path: ['text'],
+  });
+
+/** Slack's message object (`objs_message`): the fields callers rely on, the rest passed through. */
+export const slackMessage = z.looseObject({
+  ts: z.string().optional(),
+  text: z.string().optional(),
+  type: z.string().optional(),
+  thread_ts: z.string().optional(),
+  user: z.string().optional(),
+  bot_id: z.string().nullable().optional(),
+  blocks: z.array(z.looseObject({ type: z.string() })).optional(),
+});
+
+/** Output of `postMessage`: Slack's answer `{ok: true, channel, ts, message}`. */
+export const postMessageOutput = z.looseObject({
+  ok: z.literal(true),
+  /** The channel ID the message went to (also when it was addressed by name). */
+  channel: z.string(),
+  /** The new message's timestamp: its ID within the channel, and the `thread_ts` of replies to it. */
+  ts: z.string(),
+  message: slackMessage,
+});
+
+/** Output of `updateMessage`: Slack's answer `{ok: true, channel, ts, text, message}`. */
+export const updateMessageOutput = z.looseObject({
+  ok: z.literal(true),
+  channel: z.string(),
+  ts: z.string(),
+  text: z.string().optional(),
+  message: slackMessage,
+});
+
+/** A Slack logger that keeps the SDK quiet: warnings and errors go to the connector's (redacting) logger at DEBUG. */
+function quietLogger(context: OperationContext<SlackConnectorConfig>): SlackLogger {
+  let level = SlackLogLevel.WARN;
+  const forward =
+    (severity: string) =>
+    (...message: unknown[]) =>
+      context.logger.debug('@slack/web-api', { severity, sdkMessage: message.map(String).join(' ') });
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: forward('warn'),
+    error: forward('error'),
+    setLevel: (next) => {
+      level = next;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/**
+ * A `WebClient` bound to one invocation: the policy fetch, retries off, rate limits rejected (our
+ * client has already waited and retried), `config.baseUrl` (with the trailing slash the SDK
+ * expects), no absolute URLs, a quiet logger.
+ */
+export function slackClient(token: string, context: OperationContext<SlackConnectorConfig>): WebClient {
+  return new WebClient(token, {
+    slackApiUrl: `${context.config.baseUrl.replace(/\/+$/, '')}/`,
+    fetch: context.fetch,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    allowAbsoluteUrls: false,
+    logger: quietLogger(context),
+  });
+}
+
+/**
+ * The Slack token of the connector's secret.
+ * @throws ConnectorError `CONFIGURATION_ERROR` naming the field when `token` is missing, empty or
+ *   holds whitespace or control characters (never the value)
+ */
+export function slackToken(secret: SecretValue, secretName: string): string {
+  const token = secretField(secret, secretName, SLACK_SECRET_FIELD);
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw configurationError(
+      `Secret '${secretName}': field '${SLACK_SECRET_FIELD}' must be a Slack token (visible ASCII, no whitespace).`,
+    );
+  }
+  return token;
+}
+
+/**
+ * Runs one Slack call with the connector's token. After an `AUTHENTICATION_ERROR` it reads the
+ * secret again (`forceRefresh`) and, when the token changed (a rotation), runs the call once more
+ * with the new token; otherwise the error stands.
+ * @throws ConnectorError of the contract (see {@link mapSlackError})
+ */
+export async function withSlackToken<T>(
+  context: OperationContext<SlackConnectorConfig>,
+  call: (client: WebClient) => Promise<T>,
+): Promise<T> {
+  const secretName = context.config.secret;
+  const token = slackToken(await context.secret(), secretName);
+  try {
+    return await context.callVendor(() => call(slackClient(token, context)), mapSlackError);
+  } catch (error) {
+    if (!(error instanceof ConnectorError) || error.code !== 'AUTHENTICATION_ERROR') throw error;
+    const fresh = slackToken(await context.secret({ forceRefresh: true }), secretName);
+    if (fresh === token) throw error;
+    context.logger.info('Slack rejected the token; retrying once with the rotated secret', {
+      secret: secretName,
+    });
+    return context.callVendor(() => call(slackClient(fresh, context)), mapSlackError);
+  }
+}
+
+/**
+ * Slack's answer as the caller gets it: the SDK's `response_metadata` additions (OAuth scopes from
+ * headers, an empty object) dropped, Slack's own `warnings` and `messages` kept.
+ */
+function vendorObject(result: WebAPICallResult): Record<string, unknown> {
+  const { response_metadata: metadata, ...rest } = result as WebAPICallResult & Record<string, unknown>;
+  const kept = {
+    ...(metadata?.warnings?.length ? { warnings: metadata.warnings } : {}),
+    ...(metadata?.messages?.length ? { messages: metadata.messages } : {}),
+  };
+  return Object.keys(kept).length > 0 ? { ...rest, response_metadata: kept } : rest;
+}
 
 /** The `slack` connector kind. */
-export const slackConnector = defineConnector<VendorConnectorConfig<'slack'>>({
+export const slackConnector = defineConnector<SlackConnectorConfig>({
   kind: 'slack',
-  operations: () => ({}),
+  operations: () => ({
+    postMessage: defineOperation({
+      description:
+        'Posts a message (text and/or Block Kit blocks, optionally a thread reply) to a Slack channel with chat.postMessage.',
+      input: postMessageInput,
+      output: postMessageOutput,
+      async run(input, context) {
+        const result = await withSlackToken(context, (client) =>
+          client.chat.postMessage(input as ChatPostMessageArguments),
+        );
+        return vendorObject(result) as z.output<typeof postMessageOutput>;
+      },
+    }),
+    updateMessage: defineOperation({
+      description: 'Updates the text and/or blocks of a Slack message with chat.update.',
+      input: updateMessageInput,
+      output: updateMessageOutput,
+      async run(input, context) {
+        const result = await withSlackToken(context, (client) =>
+          client.chat.update(input as ChatUpdateArguments),
+        );
+        return vendorObject(result) as z.output<typeof updateMessageOutput>;
+      },
+    }),
+  }),
 });

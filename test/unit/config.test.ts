@@ -390,7 +390,30 @@ describe('the default suite.config.ts', () => {
     const config = parseSuiteConfig(suite, 'suite.config.ts');
 
     // Assess
-    expect(config.connectors.map((c) => [c.name, c.baseUrl])).toEqual([['httpbin', 'https://httpbin.org']]);
+    expect(config.connectors.map((c) => [c.name, c.baseUrl])).toEqual([
+      ['httpbin', 'https://httpbin.org'],
+      ['stripe', 'https://api.stripe.com'],
+      ['slack', 'https://slack.com/api'],
+      ['github', 'https://api.github.com'],
+      ['twilio', 'https://api.twilio.com'],
+    ]);
+  });
+
+  it('points each vendor connector at the base URL its environment variable names', async () => {
+    // Prepare
+    vi.stubEnv('STRIPE_BASE_URL', 'https://stripe-mock.example');
+    vi.stubEnv('GITHUB_BASE_URL', 'https://ghe.example.com/api/v3');
+    vi.resetModules();
+    const { default: suite } = await import('../../suite.config.js');
+
+    // Act
+    const config = parseSuiteConfig(suite, 'suite.config.ts');
+
+    // Assess
+    const baseUrl = (name: string) => config.connectors.find((c) => c.name === name)?.baseUrl;
+    expect(baseUrl('stripe')).toBe('https://stripe-mock.example');
+    expect(baseUrl('github')).toBe('https://ghe.example.com/api/v3');
+    expect(baseUrl('slack')).toBe('https://slack.com/api');
   });
 
   it('parses with a loopback HTTPBIN_URL in local mode, and only there', async () => {
