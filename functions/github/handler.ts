@@ -1,4 +1,5 @@
 /** Lambda entry of `github` connectors: reads its environment once, at cold start. */
 import { githubConnector } from './connector.js';
 
+/** The deployed handler of a `github` connector (see `githubConnector.lambdaHandler`). */
 export const handler = githubConnector.lambdaHandler();
