@@ -401,6 +401,7 @@ describe('the default suite.config.ts', () => {
 
   it('points each vendor connector at the base URL its environment variable names', async () => {
     // Prepare
+    vi.stubEnv('HTTPBIN_URL', undefined);
     vi.stubEnv('STRIPE_BASE_URL', 'https://stripe-mock.example');
     vi.stubEnv('GITHUB_BASE_URL', 'https://ghe.example.com/api/v3');
     vi.resetModules();
