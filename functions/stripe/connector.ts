@@ -1,11 +1,321 @@
 /**
- * The `stripe` connector kind. Its operations arrive with the vendor connectors issue.
+ * The `stripe` connector kind: customers, PaymentIntents and refunds through Stripe's official
+ * Node SDK (`stripe`), with every request sent through the connector's policies.
+ *
+ * Operations (input names are Stripe's parameter names, https://docs.stripe.com/api):
+ * `createCustomer` (POST /v1/customers), `createPaymentIntent` (POST /v1/payment_intents),
+ * `retrievePaymentIntent` (GET /v1/payment_intents/{intent}), `createRefund` (POST /v1/refunds).
+ *
+ * The secret is `{"apiKey": "sk_test_..."}` (a secret or restricted key). The caller's
+ * `Idempotency-Key` goes to Stripe as its `Idempotency-Key`, unchanged.
  */
+import Stripe from 'stripe';
+import { z } from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
-import { defineConnector } from '../shared/runtime/index.js';
+import { type SecretValue, secretField } from '../shared/credentials/store.js';
+import { ConnectorError, configurationError } from '../shared/errors.js';
+import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
+import { mapStripeError, type ObservedCall } from './errors.js';
 
-/** The `stripe` connector kind. */
-export const stripeConnector = defineConnector<VendorConnectorConfig<'stripe'>>({
+/** A validated `stripe` connector entry. */
+export type StripeConnectorConfig = VendorConnectorConfig<'stripe'>;
+
+/** The field of the connector's secret that holds the Stripe API key: `{"apiKey": "sk_test_..."}`. */
+export const STRIPE_SECRET_FIELD = 'apiKey';
+
+/**
+ * The Stripe API key of a secret.
+ * @throws ConnectorError `CONFIGURATION_ERROR` naming the secret and the field `apiKey` (never a value)
+ */
+export function stripeApiKey(secret: SecretValue, secretName: string): string {
+  return secretField(secret, secretName, STRIPE_SECRET_FIELD);
+}
+
+/**
+ * A Stripe client wired into the suite (https://github.com/stripe/stripe-node#configuration):
+ *
+ * - `httpClient: Stripe.createFetchHttpClient(fetch)`: every request goes through `fetch`, the
+ *   connector's policy fetch (timeout, deadline, retries with `Retry-After`, breaker, rate limit,
+ *   redacted logs, trace), and Stripe's final answer comes back to the SDK, which parses its errors;
+ * - `maxNetworkRetries: 0`: the policies retry; the SDK must not retry again. (The SDK still keys
+ *   every POST with an `Idempotency-Key` of its own, `stripe-node-retry-<uuid>`, unless the caller
+ *   gave one; the policies then retry that POST on 5xx and network errors, which is safe because
+ *   Stripe replays a keyed request instead of running it twice.)
+ * - `host`, `port`, `protocol` from `config.baseUrl` (a mock, a proxy); Stripe's paths (`/v1/...`)
+ *   are absolute, so the base URL must have no path;
+ * - `timeout` longer than the Lambda can run, so that the policies' timeout and deadline decide;
+ * - `telemetry: false`: no request-latency header carried from one call to the next, and no
+ *   telemetry id file written to the home directory.
+ *
+ * The API version is the SDK's pinned version (`Stripe.API_VERSION`).
+ *
+ * @param apiKey - the secret or restricted key
+ * @param fetch - the policy fetch of the invocation (`context.fetch`)
+ * @throws ConnectorError `CONFIGURATION_ERROR` when `config.baseUrl` has a path, a query or a fragment
+ */
+export function createStripeClient(
+  apiKey: string,
+  config: StripeConnectorConfig,
+  fetch: typeof globalThis.fetch,
+): Stripe {
+  const base = new URL(config.baseUrl);
+  if ((base.pathname !== '/' && base.pathname !== '') || base.search !== '' || base.hash !== '') {
+    throw configurationError(
+      `Connector '${config.name}': baseUrl must be an origin such as https://api.stripe.com, without a path (Stripe's SDK sends /v1/... from the root).`,
+    );
+  }
+  const protocol = base.protocol === 'http:' ? 'http' : 'https';
+  return new Stripe(apiKey, {
+    httpClient: Stripe.createFetchHttpClient(fetch),
+    maxNetworkRetries: 0,
+    host: base.hostname,
+    port: base.port || (protocol === 'http' ? '80' : '443'),
+    protocol,
+    timeout: config.functionTimeoutSeconds * 1000 + 5_000,
+    telemetry: false,
+  });
+}
+
+/**
+ * Runs one Stripe call the suite's way: reads the API key (checking the secret's shape), builds the
+ * client over the invocation's policy fetch, passes the caller's `Idempotency-Key` as Stripe's
+ * `idempotencyKey` request option, and maps what the SDK throws with {@link mapStripeError}. After
+ * an `AUTHENTICATION_ERROR` it reads the secret again, bypassing the cache, and retries the call
+ * once if the key changed (a rotated key is picked up without a deploy).
+ *
+ * @throws ConnectorError of the contract
+ */
+export async function callStripe<T>(
+  context: OperationContext<StripeConnectorConfig>,
+  call: (stripe: Stripe, options: Stripe.RequestOptions) => Promise<T>,
+): Promise<T> {
+  const { config } = context;
+  const options: Stripe.RequestOptions =
+    context.idempotencyKey === undefined ? {} : { idempotencyKey: context.idempotencyKey };
+  const attempt = (apiKey: string): Promise<T> => {
+    const observed: ObservedCall = {};
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const response = await context.fetch(input, init);
+      observed.upstreamStatus = response.status;
+      return response;
+    };
+    const stripe = createStripeClient(apiKey, config, fetch);
+    return context.callVendor(
+      () => call(stripe, options),
+      (error) => mapStripeError(error, observed),
+    );
+  };
+
+  const apiKey = stripeApiKey(await context.secret(), config.secret);
+  try {
+    return await attempt(apiKey);
+  } catch (error) {
+    if (!(error instanceof ConnectorError) || error.code !== 'AUTHENTICATION_ERROR') throw error;
+    const refreshed = stripeApiKey(await context.secret({ forceRefresh: true }), config.secret);
+    if (refreshed === apiKey) throw error;
+    context.logger.info('Stripe rejected the API key; retrying once with the rotated key', {
+      connector: config.name,
+      requestId: context.requestId,
+      upstreamStatus: error.upstreamStatus,
+    });
+    return attempt(refreshed);
+  }
+}
+
+/** A Stripe object id: letters, digits and `_`, e.g. `pi_3MtwBwLkdIwHu7ix28a3tqPa`. */
+const stripeId = z.string().regex(/^[A-Za-z0-9_]{1,255}$/, 'must be a Stripe id such as pi_123');
+
+/**
+ * Stripe metadata: at most 50 keys of up to 40 characters, values of up to 500 characters
+ * (https://docs.stripe.com/api/metadata).
+ */
+const metadata = z
+  .record(z.string().min(1).max(40), z.string().max(500))
+  .refine((value) => Object.keys(value).length <= 50, { message: 'must have at most 50 keys' });
+
+/** An amount in the currency's smallest unit (100 = $1.00); Stripe allows up to eight digits. */
+const amount = z.int().positive().max(99_999_999);
+
+/** A lowercase three-letter ISO currency code (https://docs.stripe.com/currencies). */
+const currency = z
+  .string()
+  .regex(/^[a-z]{3}$/, 'must be a lowercase three-letter ISO currency code, e.g. usd');
+
+/** A field holding an id, or the object when expanded. */
+const expandable = z.union([z.string(), z.looseObject({ id: z.string() })]);
+
+/**
+ * The input of `createCustomer`: a subset of Stripe's `CustomerCreateParams`. Lengths are capped at
+ * Stripe's documented limits (email: 512) or its general string limit (5000); Stripe checks the rest.
+ */
+export const createCustomerInput = z.strictObject({
+  /** The customer's email address (at most 512 characters). */
+  email: z.string().min(3).max(512).optional(),
+  /** The customer's full name or business name. */
+  name: z.string().min(1).max(5000).optional(),
+  /** The customer's phone number. */
+  phone: z.string().min(1).max(5000).optional(),
+  /** An arbitrary description, shown in the Dashboard. */
+  description: z.string().max(5000).optional(),
+  /** The id of a PaymentMethod to attach to the new customer. */
+  payment_method: stripeId.optional(),
+  metadata: metadata.optional(),
+});
+
+/**
+ * The output of `createCustomer`: Stripe's Customer object (https://docs.stripe.com/api/customers/object);
+ * the fields below are checked, the rest passes through.
+ */
+export const customerOutput = z.looseObject({
+  id: z.string(),
+  object: z.literal('customer'),
+  email: z.string().nullable(),
+  name: z.string().nullable().optional(),
+  created: z.int(),
+  livemode: z.boolean(),
+  metadata: z.record(z.string(), z.string()),
+});
+
+/** The input of `createPaymentIntent`: a subset of Stripe's `PaymentIntentCreateParams`. */
+export const createPaymentIntentInput = z.strictObject({
+  /** Amount to collect, in the smallest currency unit (e.g. 1099 = $10.99). */
+  amount,
+  currency,
+  /** The id of the Customer the payment belongs to. */
+  customer: stripeId.optional(),
+  /** The id of the PaymentMethod to charge, e.g. `pm_card_visa` in test mode. */
+  payment_method: stripeId.optional(),
+  /** Confirm the PaymentIntent at once. @default false (Stripe's default) */
+  confirm: z.boolean().optional(),
+  /** When the funds are captured. @default automatic (Stripe's default) */
+  capture_method: z.enum(['automatic', 'automatic_async', 'manual']).optional(),
+  /** Accept the payment methods enabled in the Dashboard. */
+  automatic_payment_methods: z
+    .strictObject({ enabled: z.boolean(), allow_redirects: z.enum(['always', 'never']).optional() })
+    .optional(),
+  /** The payer is not present (charging a saved method later). */
+  off_session: z.boolean().optional(),
+  /** Where to send the payer back after a redirect-based authentication (with `confirm`). */
+  return_url: z.url().optional(),
+  /** Email address to send the receipt to. */
+  receipt_email: z.string().min(3).max(512).optional(),
+  /** An arbitrary description, often shown to the payer. */
+  description: z.string().max(5000).optional(),
+  /** Suffix of the card statement descriptor (at most 22 characters). */
+  statement_descriptor_suffix: z.string().min(1).max(22).optional(),
+  /** Save the payment method for later use. */
+  setup_future_usage: z.enum(['off_session', 'on_session']).optional(),
+  metadata: metadata.optional(),
+});
+
+/**
+ * The output of `createPaymentIntent` and `retrievePaymentIntent`: Stripe's PaymentIntent object
+ * (https://docs.stripe.com/api/payment_intents/object); the fields below are checked, the rest passes
+ * through. `client_secret` is there for the caller to hand to Stripe.js; it is not a credential of
+ * the connector.
+ */
+export const paymentIntentOutput = z.looseObject({
+  id: z.string(),
+  object: z.literal('payment_intent'),
+  amount: z.int(),
+  currency: z.string(),
+  /** `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`, `requires_capture`, `canceled` or `succeeded`. */
+  status: z.string(),
+  client_secret: z.string().nullable(),
+  customer: expandable.nullable(),
+  payment_method: expandable.nullable(),
+  latest_charge: expandable.nullable(),
+  last_payment_error: z.looseObject({ type: z.string() }).nullable(),
+  created: z.int(),
+  livemode: z.boolean(),
+  metadata: z.record(z.string(), z.string()),
+});
+
+/** The input of `retrievePaymentIntent`. */
+export const retrievePaymentIntentInput = z.strictObject({
+  /** The PaymentIntent's id (the `{intent}` of GET /v1/payment_intents/{intent}). */
+  id: stripeId,
+});
+
+/** The input of `createRefund`: a subset of Stripe's `RefundCreateParams`; `payment_intent` or `charge` is required. */
+export const createRefundInput = z
+  .strictObject({
+    /** The PaymentIntent to refund. */
+    payment_intent: stripeId.optional(),
+    /** The Charge to refund (instead of `payment_intent`). */
+    charge: stripeId.optional(),
+    /** Amount to refund, in the smallest currency unit. @default the whole remaining amount */
+    amount: amount.optional(),
+    reason: z.enum(['duplicate', 'fraudulent', 'requested_by_customer']).optional(),
+    metadata: metadata.optional(),
+  })
+  .refine((input) => input.payment_intent !== undefined || input.charge !== undefined, {
+    message: 'one of payment_intent or charge is required',
+    path: ['payment_intent'],
+  });
+
+/**
+ * The output of `createRefund`: Stripe's Refund object (https://docs.stripe.com/api/refunds/object);
+ * the fields below are checked, the rest passes through.
+ */
+export const refundOutput = z.looseObject({
+  id: z.string(),
+  object: z.literal('refund'),
+  amount: z.int(),
+  currency: z.string(),
+  /** `pending`, `requires_action`, `succeeded`, `failed` or `canceled`. */
+  status: z.string().nullable(),
+  payment_intent: expandable.nullable(),
+  charge: expandable.nullable(),
+  reason: z.string().nullable(),
+  created: z.int(),
+  metadata: z.record(z.string(), z.string()).nullable(),
+});
+
+/**
+ * The `stripe` connector kind: `createCustomer`, `createPaymentIntent`, `retrievePaymentIntent` and
+ * `createRefund`, errors mapped by {@link mapStripeError}. See docs/connectors/stripe.md.
+ */
+export const stripeConnector = defineConnector<StripeConnectorConfig>({
   kind: 'stripe',
-  operations: () => ({}),
+  // Each operation's output type is `unknown`: the SDK's object types have no index signature, so
+  // they do not fit the loose output schemas' types; the runtime checks every answer against them.
+  operations: () => ({
+    createCustomer: defineOperation<StripeConnectorConfig, z.output<typeof createCustomerInput>, unknown>({
+      description: 'Creates a Stripe Customer (POST /v1/customers).',
+      input: createCustomerInput,
+      output: customerOutput,
+      run: (input, context) =>
+        callStripe(context, (stripe, options) => stripe.customers.create(input, options)),
+    }),
+    createPaymentIntent: defineOperation<
+      StripeConnectorConfig,
+      z.output<typeof createPaymentIntentInput>,
+      unknown
+    >({
+      description: 'Creates (and, with confirm, confirms) a Stripe PaymentIntent (POST /v1/payment_intents).',
+      input: createPaymentIntentInput,
+      output: paymentIntentOutput,
+      run: (input, context) =>
+        callStripe(context, (stripe, options) => stripe.paymentIntents.create(input, options)),
+    }),
+    retrievePaymentIntent: defineOperation<
+      StripeConnectorConfig,
+      z.output<typeof retrievePaymentIntentInput>,
+      unknown
+    >({
+      description: 'Retrieves a Stripe PaymentIntent (GET /v1/payment_intents/{intent}).',
+      input: retrievePaymentIntentInput,
+      output: paymentIntentOutput,
+      // A GET carries no idempotency key; Stripe ignores one on GET anyway.
+      run: (input, context) => callStripe(context, (stripe) => stripe.paymentIntents.retrieve(input.id)),
+    }),
+    createRefund: defineOperation<StripeConnectorConfig, z.output<typeof createRefundInput>, unknown>({
+      description: 'Refunds a PaymentIntent or a Charge, in whole or in part (POST /v1/refunds).',
+      input: createRefundInput,
+      output: refundOutput,
+      run: (input, context) =>
+        callStripe(context, (stripe, options) => stripe.refunds.create(input, options)),
+    }),
+  }),
 });
