@@ -139,7 +139,7 @@ describe.skipIf(!process.env.HTTPBIN_URL)('npm start against httpbin', () => {
       baseUrl: process.env.HTTPBIN_URL,
       route: `POST ${url}/v1/connectors/httpbin/{operation}`,
     });
-    expect(listening.connectors.map((c: { name: string }) => c.name)).toEqual([
+    expect((listening.connectors as Array<{ name: string }>).map((c) => c.name)).toEqual([
       'httpbin',
       'stripe',
       'slack',
