@@ -24,7 +24,7 @@ import { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
-import { ConnectorError, configurationError } from '../shared/errors.js';
+import { configurationError } from '../shared/errors.js';
 import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
 import { mapGithubError } from './errors.js';
 
@@ -203,20 +203,10 @@ export async function withGithub<T>(
   context: OperationContext<GithubConnectorConfig>,
   call: (octokit: Octokit) => Promise<T>,
 ): Promise<T> {
-  const secretName = context.config.secret;
-  const token = githubToken(await context.secret(), secretName);
-  try {
-    return await context.callVendor(() => call(createOctokit(token, context)), mapGithubError);
-  } catch (error) {
-    if (!(error instanceof ConnectorError) || error.code !== 'AUTHENTICATION_ERROR') throw error;
-    const fresh = githubToken(await context.secret({ forceRefresh: true }), secretName);
-    if (fresh === token) throw error;
-    context.logger.info('GitHub rejected the token; retrying once with the rotated secret', {
-      requestId: context.requestId,
-      upstreamStatus: error.upstreamStatus,
-    });
-    return context.callVendor(() => call(createOctokit(fresh, context)), mapGithubError);
-  }
+  return context.withCredentials(
+    (secret) => githubToken(secret, context.config.secret),
+    (token) => context.callVendor(() => call(createOctokit(token, context)), mapGithubError),
+  );
 }
 
 /** The `github` connector kind. */

@@ -26,7 +26,7 @@ import {
 import { z } from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
-import { ConnectorError, configurationError } from '../shared/errors.js';
+import { configurationError } from '../shared/errors.js';
 import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
 import { mapSlackError } from './errors.js';
 
@@ -195,19 +195,10 @@ export async function withSlackToken<T>(
   context: OperationContext<SlackConnectorConfig>,
   call: (client: WebClient) => Promise<T>,
 ): Promise<T> {
-  const secretName = context.config.secret;
-  const token = slackToken(await context.secret(), secretName);
-  try {
-    return await context.callVendor(() => call(slackClient(token, context)), mapSlackError);
-  } catch (error) {
-    if (!(error instanceof ConnectorError) || error.code !== 'AUTHENTICATION_ERROR') throw error;
-    const fresh = slackToken(await context.secret({ forceRefresh: true }), secretName);
-    if (fresh === token) throw error;
-    context.logger.info('Slack rejected the token; retrying once with the rotated secret', {
-      secret: secretName,
-    });
-    return context.callVendor(() => call(slackClient(fresh, context)), mapSlackError);
-  }
+  return context.withCredentials(
+    (secret) => slackToken(secret, context.config.secret),
+    (token) => context.callVendor(() => call(slackClient(token, context)), mapSlackError),
+  );
 }
 
 /**

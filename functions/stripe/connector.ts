@@ -13,7 +13,7 @@ import Stripe from 'stripe';
 import { z } from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
-import { ConnectorError, configurationError } from '../shared/errors.js';
+import { configurationError } from '../shared/errors.js';
 import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
 import { mapStripeError, type ObservedCall } from './errors.js';
 
@@ -106,20 +106,7 @@ export async function callStripe<T>(
     );
   };
 
-  const apiKey = stripeApiKey(await context.secret(), config.secret);
-  try {
-    return await attempt(apiKey);
-  } catch (error) {
-    if (!(error instanceof ConnectorError) || error.code !== 'AUTHENTICATION_ERROR') throw error;
-    const refreshed = stripeApiKey(await context.secret({ forceRefresh: true }), config.secret);
-    if (refreshed === apiKey) throw error;
-    context.logger.info('Stripe rejected the API key; retrying once with the rotated key', {
-      connector: config.name,
-      requestId: context.requestId,
-      upstreamStatus: error.upstreamStatus,
-    });
-    return attempt(refreshed);
-  }
+  return context.withCredentials((secret) => stripeApiKey(secret, config.secret), attempt);
 }
 
 /** A Stripe object id: letters, digits and `_`, e.g. `pi_3MtwBwLkdIwHu7ix28a3tqPa`. */

@@ -391,21 +391,11 @@ export const twilioConnector = defineConnector<TwilioConnectorConfig>({
        *   `RATE_LIMIT_EXCEEDED`, `UPSTREAM_ERROR`
        */
       async run(input, context) {
-        const secretName = context.config.secret;
-        const credentials = twilioCredentials(await context.secret(), secretName);
-        try {
-          return await createMessage(input, credentials, context);
-        } catch (error) {
-          if (!(error instanceof ConnectorError) || error.code !== 'AUTHENTICATION_ERROR') throw error;
-          // A rotated Auth Token: read the secret again, once, and retry only if it changed.
-          const fresh = twilioCredentials(await context.secret({ forceRefresh: true }), secretName);
-          if (fresh.accountSid === credentials.accountSid && fresh.authToken === credentials.authToken)
-            throw error;
-          context.logger.info('Twilio rejected the credentials; retrying once with the refreshed secret', {
-            requestId: context.requestId,
-          });
-          return await createMessage(input, fresh, context);
-        }
+        // A rotated Auth Token is picked up: after a 401 the secret is read again, once.
+        return context.withCredentials(
+          (secret) => twilioCredentials(secret, context.config.secret),
+          (credentials) => createMessage(input, credentials, context),
+        );
       },
     }),
   }),

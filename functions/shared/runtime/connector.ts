@@ -44,6 +44,16 @@ export interface OperationContext<C extends ConnectorConfig = ConnectorConfig> {
    * @throws ConnectorError `CONFIGURATION_ERROR` when it is missing or malformed
    */
   secret(options?: { forceRefresh?: boolean }): Promise<SecretValue>;
+  /**
+   * Runs `attempt` with credentials parsed from the connector's secret; after an
+   * `AUTHENTICATION_ERROR` it reads the secret again and, if the credentials changed (a rotated
+   * key), runs `attempt` once more. Wrap `callVendor` in it.
+   * @throws ConnectorError
+   */
+  withCredentials<S, T>(
+    parse: (secret: SecretValue) => S,
+    attempt: (credentials: S) => Promise<T>,
+  ): Promise<T>;
 }
 
 /** One operation of a connector. */

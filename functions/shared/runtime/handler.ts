@@ -34,7 +34,12 @@ import type { QueuePort, RequestEvent, ResultDetail, ResultPublisher } from './a
 import { handleEventBridgeEvent, handleSqsBatch, isEventBridgeEvent, isSqsEvent } from './async-handler.js';
 import type { ConnectorDefinition, Operation, OperationContext } from './connector.js';
 import { logFailure } from './log-failure.js';
-import { callVendor, createPolicyFetch, type VendorCallState } from './vendor-sdk.js';
+import {
+  callVendor,
+  createPolicyFetch,
+  type VendorCallState,
+  withRotatingCredentials,
+} from './vendor-sdk.js';
 
 /** Where idempotency records are kept. */
 export type IdempotencyStore =
@@ -191,6 +196,10 @@ export function createConnectorHandler<C extends ConnectorConfig>(
   const operations = definition.operations(config) as Readonly<Record<string, Operation>>;
 
   const secretName = secretNameOf(config);
+  const readSecret = async (options: { forceRefresh?: boolean } = {}) => {
+    if (secretName === undefined) throw configurationError(`Connector '${config.name}' names no secret.`);
+    return deps.credentials.getSecret(secretName, { forceRefresh: options.forceRefresh ?? false });
+  };
   const execute = async (invocation: Invocation): Promise<ExecutionResult> => {
     const state: VendorCallState = { attempts: 0, calls: 0, upstreamStatus: null, policyError: undefined };
     let cachedCalls = 0;
@@ -224,10 +233,15 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       },
       fetch: createPolicyFetch(client, invocation.operationName, callContext, state),
       callVendor: (call, mapError) => callVendor(state, call, mapError),
-      async secret(options = {}) {
-        if (secretName === undefined) throw configurationError(`Connector '${config.name}' names no secret.`);
-        return deps.credentials.getSecret(secretName, { forceRefresh: options.forceRefresh ?? false });
-      },
+      secret: readSecret,
+      withCredentials: (parse, attempt) =>
+        withRotatingCredentials(readSecret, parse, attempt, () =>
+          logger.info('The vendor rejected the credentials; retrying once with the rotated secret', {
+            connector: config.name,
+            requestId: invocation.requestId,
+            secret: secretName,
+          }),
+        ),
     };
     const data = await invocation.operation.run(invocation.input, context as OperationContext);
     let output = data;

@@ -11,6 +11,7 @@
  */
 import type { HttpMethod } from '../config.js';
 import { HTTP_METHODS } from '../config.js';
+import type { SecretValue } from '../credentials/store.js';
 import { ConnectorError, toConnectorError } from '../errors.js';
 import type { CallContext, HttpClient } from '../http/client.js';
 
@@ -78,6 +79,35 @@ export function createPolicyFetch(
       throw error;
     }
   };
+}
+
+/**
+ * Runs `attempt` with credentials read from the connector's secret; after an
+ * `AUTHENTICATION_ERROR`, reads the secret again (`forceRefresh`, skipping the cache) and, when the
+ * credentials changed (a rotation), runs `attempt` once more with them; otherwise the error stands.
+ * So a rotated vendor key is picked up at the first 401, without a deploy or a cold start.
+ *
+ * @param readSecret - reads the secret: `forceRefresh` after a rejection
+ * @param parse - turns the secret into the credentials the SDK needs; throws `CONFIGURATION_ERROR`
+ *   naming a missing or malformed field
+ * @throws ConnectorError
+ */
+export async function withRotatingCredentials<S, T>(
+  readSecret: (options: { forceRefresh: boolean }) => Promise<SecretValue>,
+  parse: (secret: SecretValue) => S,
+  attempt: (credentials: S) => Promise<T>,
+  onRotation: () => void,
+): Promise<T> {
+  const credentials = parse(await readSecret({ forceRefresh: false }));
+  try {
+    return await attempt(credentials);
+  } catch (error) {
+    if (!(error instanceof ConnectorError) || error.code !== 'AUTHENTICATION_ERROR') throw error;
+    const fresh = parse(await readSecret({ forceRefresh: true }));
+    if (JSON.stringify(fresh) === JSON.stringify(credentials)) throw error;
+    onRotation();
+    return attempt(fresh);
+  }
 }
 
 /**
