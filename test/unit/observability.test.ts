@@ -18,6 +18,7 @@ import { captureOutput } from '../support/fakes.js';
 
 interface RecordedSubsegment {
   name: string;
+  subsegments?: RecordedSubsegment[];
   annotations: Record<string, unknown>;
   namespace?: string;
   http?: { request?: { method?: string; url?: string }; response?: { status?: number } };
@@ -106,6 +107,11 @@ describe('X-Ray subsegments of outbound calls', () => {
       method: 'GET',
       url: 'https://api.example.com/items?cursor=',
     });
+    // Inside it, one subsegment per HTTP attempt.
+    expect(subsegment?.subsegments?.map((s) => [s.name, s.annotations, s.error === true])).toEqual([
+      ['attempt 1', { attempt: 1, status: 503 }, true],
+      ['attempt 2', { attempt: 2, status: 200 }, false],
+    ]);
   });
 
   it('flags a failed call and never records the query-borne API key', async () => {

@@ -267,6 +267,11 @@ export class HttpClient {
       }
 
       const attemptStartedAt = Date.now();
+      // One X-Ray subsegment per attempt, inside the call's own subsegment.
+      const tracer = this.#options.powertools.tracer;
+      const attemptSegment = tracer.isTracingEnabled()
+        ? tracer.getSegment()?.addNewSubsegment(`attempt ${attempt}`)
+        : undefined;
       let result: Attempt;
       try {
         result = await this.#breaker.execute(() =>
@@ -281,6 +286,8 @@ export class HttpClient {
         );
         forceRefreshNext = false;
       } catch (error) {
+        attemptSegment?.addErrorFlag();
+        attemptSegment?.close();
         if (!(error instanceof CircuitOpenError)) throw error;
         this.#count(METRIC.circuitOpenRejections);
         // Mid-call, the last real failure says more than the breaker it tripped.
@@ -297,6 +304,12 @@ export class HttpClient {
       }
       const durationMs = Date.now() - attemptStartedAt;
       const status = result.response?.status;
+      if (attemptSegment) {
+        attemptSegment.addAnnotation('attempt', attempt);
+        if (status !== undefined) attemptSegment.addAnnotation('status', status);
+        if (result.failure) attemptSegment.addErrorFlag();
+        attemptSegment.close();
+      }
       progress(attempt, status);
       this.#options.powertools.metrics.addMetric(METRIC.upstreamLatency, MetricUnit.Milliseconds, durationMs);
       if (attempt > 1) this.#count(METRIC.upstreamRetries);
