@@ -85,15 +85,17 @@ const credentials: CredentialStore = { getSecret: async () => ({ token: 'tok-exa
 
 function build(
   behaviour: Parameters<typeof scriptedConnector>[0],
-  options: { asyncOverrides?: Record<string, unknown>; failDeadLetter?: boolean } = {},
+  options: { asyncOverrides?: Record<string, unknown>; failDeadLetter?: boolean; redactor?: Redactor } = {},
 ) {
   const { queue, calls } = fakeQueue(options);
   const published: ResultEvent[] = [];
-  const powertools = createPowertools({ serviceName: 'vendor', redactor: new Redactor() });
+  const redactor = options.redactor ?? new Redactor();
+  const powertools = createPowertools({ serviceName: 'vendor', redactor });
   const handler = scriptedConnector(behaviour).createHandler({
     config: config(options.asyncOverrides),
     credentials,
     powertools,
+    redactor,
     queue,
     results: { publish: async (events) => void published.push(...events) },
   });
@@ -330,6 +332,29 @@ describe('SQS batches: retryable failures', () => {
       kind: 'deadLetter',
       attributes: { Attempts: String(ASYNC.maxReceiveCount) },
     });
+  });
+
+  it('redacts credentials from the dead letter, as from every other outlet', async () => {
+    // Prepare
+    const redactor = new Redactor();
+    redactor.addSecret('ACfake0account0sid0example');
+    const { handler, calls } = build(
+      async () => {
+        throw new ConnectorError(
+          'API_TIMEOUT',
+          'The call to POST /Accounts/ACfake0account0sid0example/Messages ran out of time.',
+        );
+      },
+      { redactor },
+    );
+
+    // Act
+    await deliver(handler, sqsRecord(requestEvent(), ASYNC.maxReceiveCount));
+
+    // Assess
+    expect(calls[0]?.attributes?.ErrorMessage).toBe(
+      'The call to POST /Accounts/[REDACTED]/Messages ran out of time.',
+    );
   });
 
   it('reports the message failed when the dead-letter queue cannot take it, so it is not lost', async () => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { AuthConfig } from '../config.js';
 import { secretField } from '../credentials/store.js';
 import { ConnectorError } from '../errors.js';
+import { parseRetryAfterMs } from '../http/retry.js';
 import { bodyExcerpt, type Redactor } from '../redaction.js';
 import {
   type AuthDependencies,
@@ -110,7 +111,7 @@ export class OAuth2ClientCredentials implements AuthScheme {
         cause: error,
       });
     }
-    if (!response.ok) throw this.#tokenError(response.status, text);
+    if (!response.ok) throw this.#tokenError(response.status, text, response.headers.get('retry-after'));
     let parsed: z.infer<typeof tokenResponse>;
     try {
       parsed = tokenResponse.parse(JSON.parse(text));
@@ -132,7 +133,7 @@ export class OAuth2ClientCredentials implements AuthScheme {
     };
   }
 
-  #tokenError(status: number, text: string): ConnectorError {
+  #tokenError(status: number, text: string, retryAfter: string | null): ConnectorError {
     // RFC 6749 §5.2: {"error": "invalid_client" | "invalid_grant" | ...}
     let oauthError: string | undefined;
     try {
@@ -153,8 +154,10 @@ export class OAuth2ClientCredentials implements AuthScheme {
       );
     }
     if (status === 429) {
+      const waitMs = parseRetryAfterMs(retryAfter);
       return new ConnectorError('RATE_LIMIT_EXCEEDED', 'The OAuth2 token endpoint is rate limiting.', {
         upstreamStatus: status,
+        retryAfterSeconds: Math.max(1, Math.ceil((waitMs ?? 0) / 1000)),
       });
     }
     return new ConnectorError('UPSTREAM_ERROR', `The OAuth2 token endpoint answered ${status}.`, {

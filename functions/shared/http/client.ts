@@ -188,17 +188,25 @@ export class HttpClient {
     }
 
     const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+    // Not made the current segment: concurrent calls (the records of one SQS batch) share the
+    // invocation's X-Ray context, so each call hangs its attempts on its own subsegment instead.
     const subsegment = parent?.addNewSubsegment(`## ${this.#options.connector}.${request.operation}`);
-    if (subsegment) tracer.setSegment(subsegment);
     let outcome: string = 'success';
     let attempts = 0;
     let status: number | undefined;
     try {
-      const result = await this.#attempts(request, url, context, options, (n, s, passedThrough) => {
-        attempts = n;
-        status = s;
-        if (passedThrough) outcome = passedThrough.code;
-      });
+      const result = await this.#attempts(
+        request,
+        url,
+        context,
+        options,
+        subsegment,
+        (n, s, passedThrough) => {
+          attempts = n;
+          status = s;
+          if (passedThrough) outcome = passedThrough.code;
+        },
+      );
       if (cacheKey !== undefined && result.status >= 200 && result.status < 300)
         this.#cache.set(cacheKey, result);
       return { ...result, attempts, cached: false, durationMs: Date.now() - startedAt };
@@ -223,7 +231,6 @@ export class HttpClient {
         });
         if (outcome !== 'success') subsegment.addErrorFlag();
         subsegment.close();
-        tracer.setSegment(parent as NonNullable<typeof parent>);
       }
     }
   }
@@ -233,6 +240,7 @@ export class HttpClient {
     url: URL,
     context: CallContext,
     options: RequestOptions,
+    subsegment: ReturnType<Powertools['tracer']['getSegment']> | undefined,
     progress: (attempts: number, status: number | undefined, passedThrough?: ConnectorError) => void,
   ): Promise<Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'>> {
     const { retry } = this.#options;
@@ -268,23 +276,23 @@ export class HttpClient {
 
       const attemptStartedAt = Date.now();
       // One X-Ray subsegment per attempt, inside the call's own subsegment.
-      const tracer = this.#options.powertools.tracer;
-      const attemptSegment = tracer.isTracingEnabled()
-        ? tracer.getSegment()?.addNewSubsegment(`attempt ${attempt}`)
-        : undefined;
+      const attemptSegment = subsegment?.addNewSubsegment(`attempt ${attempt}`);
       let result: Attempt;
       try {
-        result = await this.#breaker.execute(() =>
-          this.#sendOnce(
-            request,
-            url,
-            context,
-            Math.min(this.#options.timeoutMs, remainingMs),
-            forceRefreshNext,
-            idempotencyKeySent,
-          ),
+        // Credentials first, outside the breaker: a token endpoint's failure is not the vendor's,
+        // and must neither count against the vendor nor close a half-open breaker.
+        const prepared = await this.#prepare(
+          request,
+          url,
+          context,
+          remainingMs,
+          forceRefreshNext,
+          idempotencyKeySent,
         );
         forceRefreshNext = false;
+        result = await this.#breaker.execute(() =>
+          this.#sendOnce(request, prepared, context, Math.min(this.#options.timeoutMs, remainingMs)),
+        );
       } catch (error) {
         attemptSegment?.addErrorFlag();
         attemptSegment?.close();
@@ -364,35 +372,47 @@ export class HttpClient {
     throw lastError ?? this.#deadlineError(request);
   }
 
-  async #sendOnce(
+  /** The attempt's URL, headers (credentials included) and body. */
+  async #prepare(
     request: OutboundRequest,
     url: URL,
     context: CallContext,
-    timeoutMs: number,
+    remainingMs: number,
     forceRefresh: boolean,
     idempotencyKeySent: boolean,
+  ): Promise<{ target: URL; headers: Headers; body: string | undefined }> {
+    const target = new URL(url);
+    const headers = new Headers(request.headers);
+    let body: string | undefined;
+    if (request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
+      if (typeof request.body === 'string') {
+        body = request.body;
+        if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
+      } else {
+        body = JSON.stringify(request.body);
+        if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+      }
+    }
+    if (!headers.has('accept')) headers.set('accept', 'application/json, */*;q=0.5');
+    if (idempotencyKeySent && request.idempotencyKey) headers.set('idempotency-key', request.idempotencyKey);
+    const deadline = AbortSignal.timeout(Math.max(1, remainingMs));
+    const signal = context.signal ? AbortSignal.any([deadline, context.signal]) : deadline;
+    await this.#options.auth.authorize({ headers, url: target }, { forceRefresh, signal });
+    return { target, headers, body };
+  }
+
+  async #sendOnce(
+    request: OutboundRequest,
+    prepared: { target: URL; headers: Headers; body: string | undefined },
+    context: CallContext,
+    timeoutMs: number,
   ): Promise<Attempt> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = context.signal ? AbortSignal.any([timeout, context.signal]) : timeout;
     const deadlineHit = () => timeout.aborted && timeoutMs < this.#options.timeoutMs;
     try {
-      const target = new URL(url);
-      const headers = new Headers(request.headers);
-      let body: string | undefined;
-      if (request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
-        if (typeof request.body === 'string') {
-          body = request.body;
-          if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
-        } else {
-          body = JSON.stringify(request.body);
-          if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-        }
-      }
-      if (!headers.has('accept')) headers.set('accept', 'application/json, */*;q=0.5');
-      if (idempotencyKeySent && request.idempotencyKey)
-        headers.set('idempotency-key', request.idempotencyKey);
-      await this.#options.auth.authorize({ headers, url: target }, { forceRefresh, signal });
-
+      const { target, headers } = prepared;
+      let { body } = prepared;
       let method: string = request.method;
       for (let redirects = 0; ; redirects++) {
         const response = await this.#fetch(target, { method, headers, body, signal, redirect: 'manual' });
@@ -533,8 +553,13 @@ export class HttpClient {
     }
     const status = failure.status;
     const retryAfterMs = response ? vendorWaitMs(response.headers) : undefined;
+    // A rate limit always tells the caller when to come back (DESIGN §3): 1 s when the vendor did not say.
     const retryAfter =
-      retryAfterMs === undefined ? {} : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) };
+      retryAfterMs !== undefined
+        ? { retryAfterSeconds: Math.max(failure.rateLimited ? 1 : 0, Math.ceil(retryAfterMs / 1000)) }
+        : failure.rateLimited
+          ? { retryAfterSeconds: 1 }
+          : {};
     const excerpt = response?.text
       ? { details: { upstreamBody: bodyExcerpt(response.text, this.#redactor) } }
       : {};

@@ -15,6 +15,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConnectorError, configurationError, toConnectorError } from '../errors.js';
+import type { Redactor } from '../redaction.js';
 import {
   INVOCATION_FAILED,
   INVOCATION_SUCCEEDED,
@@ -100,7 +101,7 @@ async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContex
   } catch (thrown) {
     const error = toConnectorError(thrown);
     logFailure(powertools, error, { requestId, connector: config.name, operation: '' });
-    await queue.deadLetter(message, deadLetterAttributes(error, attempt));
+    await queue.deadLetter(message, deadLetterAttributes(error, attempt, core.redactor));
     return;
   }
   const { detail } = event;
@@ -159,7 +160,7 @@ async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContex
       throw error;
     }
     logFailure(powertools, error, fields);
-    await queue.deadLetter(message, deadLetterAttributes(error, attempt));
+    await queue.deadLetter(message, deadLetterAttributes(error, attempt, core.redactor));
     powertools.logger.warn('event dead-lettered', { ...fields, errorCode: error.code, attempt });
     await publish(core, { detailType: INVOCATION_FAILED, detail: failed(base, attempt, error) });
   }
@@ -266,10 +267,15 @@ function failed(base: ResultBase, attempts: number, error: ConnectorError): Resu
 }
 
 /** The message attributes of a dead letter: why, and after how many deliveries. */
-function deadLetterAttributes(error: ConnectorError, attempts: number): Record<string, string> {
+function deadLetterAttributes(
+  error: ConnectorError,
+  attempts: number,
+  redactor: Redactor,
+): Record<string, string> {
   return {
     [MESSAGE_ATTRIBUTE.errorCode]: error.code,
-    [MESSAGE_ATTRIBUTE.errorMessage]: error.message.slice(0, 1_000),
+    // Like every other outlet, redacted: a message may quote a path that holds a credential.
+    [MESSAGE_ATTRIBUTE.errorMessage]: redactor.redactString(error.message).slice(0, 1_000),
     [MESSAGE_ATTRIBUTE.errorSource]: error.source,
     [MESSAGE_ATTRIBUTE.attempts]: String(attempts),
     ...(error.upstreamStatus === undefined
