@@ -16,6 +16,7 @@
 import twilio from 'twilio';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
 import { z } from 'zod';
+import { basicCredential } from '../shared/auth/types.js';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
 import { ConnectorError, configurationError } from '../shared/errors.js';
@@ -143,14 +144,16 @@ export class PolicyRequestClient {
   lastResponse: TwilioHttpResponse | undefined;
   readonly #fetch: typeof fetch;
   readonly #baseUrl: string;
+  readonly #registerSecret: (value: string) => void;
 
   /**
    * @param fetchFn - the operation's policy fetch (`context.fetch`)
    * @param baseUrl - the connector's `baseUrl`
    */
-  constructor(fetchFn: typeof fetch, baseUrl: string) {
+  constructor(fetchFn: typeof fetch, baseUrl: string, registerSecret: (value: string) => void) {
     this.#fetch = fetchFn;
     this.#baseUrl = baseUrl;
+    this.#registerSecret = registerSecret;
   }
 
   /**
@@ -171,10 +174,10 @@ export class PolicyRequestClient {
       if (!TRANSPORT_HEADERS.has(name.toLowerCase())) headers.set(name, value);
     }
     if (opts.username && opts.password) {
-      headers.set(
-        'authorization',
-        `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`,
-      );
+      const credential = basicCredential(opts.username, opts.password);
+      // A value derived from the secret: redacted wherever it could appear (an echoed header).
+      this.#registerSecret(credential);
+      headers.set('authorization', `Basic ${credential}`);
     } else if (opts.authStrategy) {
       headers.set('authorization', await opts.authStrategy.getAuthString());
     }
@@ -368,7 +371,9 @@ async function createMessage(
   credentials: TwilioCredentials,
   context: OperationContext<TwilioConnectorConfig>,
 ): Promise<MessageOutput> {
-  const httpClient = new PolicyRequestClient(context.fetch, context.config.baseUrl);
+  const httpClient = new PolicyRequestClient(context.fetch, context.config.baseUrl, (value) =>
+    context.registerSecret(value),
+  );
   const client = createTwilioClient(credentials, httpClient);
   return context.callVendor(
     async () => toMessageOutput(await client.messages.create({ ...input })),

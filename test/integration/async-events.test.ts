@@ -307,6 +307,10 @@ describe('an open circuit breaker', () => {
     // Assess
     expect(counts.deadLettered).toBe(0);
     expect(counts.succeeded).toBe(events.length);
+    // The breaker did open: events were put back in the inbox rather than retried or dead-lettered.
+    const putBack = output.lines().filter((line) => line.includes('"event put back in the inbox"'));
+    expect(putBack.length).toBeGreaterThan(0);
+    expect(putBack.every((line) => line.includes('"errorCode":"CIRCUIT_BREAKER_OPEN"'))).toBe(true);
     // Two failures, then one call per event: nothing reached the upstream while the breaker was open.
     expect(requestTimes).toHaveLength(events.length + 2);
   }, 40_000);

@@ -214,6 +214,38 @@ describe('createAuthScheme: oauth2ClientCredentials', () => {
     vi.useRealTimers();
   });
 
+  it('a forced refresh does not join a token request that used the stale secret', async () => {
+    // Prepare: the first token request is slow; a 401 meanwhile asks for a forced refresh.
+    const credentials = new FakeCredentialStore(SECRETS);
+    let release: (() => void) | undefined;
+    let issued = 0;
+    const fetchMock = vi.fn<typeof fetch>(async () => {
+      issued += 1;
+      const n = issued;
+      if (n === 1) await new Promise<void>((resolve) => (release = resolve));
+      return tokenResponse(`tok-example-${n}`);
+    });
+    const scheme = createAuthScheme(oauth2Config(), {
+      credentials,
+      fetch: fetchMock,
+      redactor: new Redactor(),
+    });
+    const first = newRequest();
+    const forced = newRequest();
+
+    // Act
+    const pendingFirst = scheme.authorize(first);
+    await vi.waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(1));
+    const pendingForced = scheme.authorize(forced, { forceRefresh: true });
+    release?.();
+    await Promise.all([pendingFirst, pendingForced]);
+
+    // Assess
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(forced.headers.get('authorization')).toBe('Bearer tok-example-2');
+    expect(credentials.reads.at(-1)?.options?.forceRefresh).toBe(true);
+  });
+
   it('requests a token once and reuses it', async () => {
     // Prepare
     const credentials = new FakeCredentialStore(SECRETS);

@@ -40,6 +40,7 @@ export class OAuth2ClientCredentials implements AuthScheme {
   readonly #deps: AuthDependencies & { redactor: Redactor };
   #token: CachedToken | undefined;
   #inFlight: Promise<CachedToken> | undefined;
+  #inFlightForced = false;
 
   constructor(config: OAuth2Config, deps: AuthDependencies & { redactor: Redactor }) {
     this.#config = config;
@@ -55,11 +56,18 @@ export class OAuth2ClientCredentials implements AuthScheme {
   }
 
   async #currentToken(options: AuthorizeOptions): Promise<CachedToken> {
-    if (options.forceRefresh) this.#token = undefined;
-    if (this.#token && Date.now() < this.#token.refreshAtMs) return this.#token;
+    if (options.forceRefresh) {
+      this.#token = undefined;
+      // A request already under way may have used the stale secret: let it end, then start a forced
+      // one (re-reading the secret), unless a forced one is itself under way, which is joined.
+      if (this.#inFlight && !this.#inFlightForced) await this.#inFlight.catch(() => undefined);
+    }
+    if (this.#token && Date.now() < this.#token.refreshAtMs && !options.forceRefresh) return this.#token;
     if (!this.#inFlight) {
+      this.#inFlightForced = options.forceRefresh === true;
       this.#inFlight = this.#requestToken(options).finally(() => {
         this.#inFlight = undefined;
+        this.#inFlightForced = false;
       });
     }
     this.#token = await this.#inFlight;

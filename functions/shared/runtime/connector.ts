@@ -50,6 +50,11 @@ export interface OperationContext<C extends ConnectorConfig = ConnectorConfig> {
    * key), runs `attempt` once more. Wrap `callVendor` in it.
    * @throws ConnectorError
    */
+  /**
+   * Registers a value derived from the secret (a Basic credential, a signed token) so that it is
+   * redacted wherever it could appear, like the secret's own values.
+   */
+  registerSecret(value: string): void;
   withCredentials<S, T>(
     parse: (secret: SecretValue) => S,
     attempt: (credentials: S) => Promise<T>,

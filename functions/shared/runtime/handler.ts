@@ -234,6 +234,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       fetch: createPolicyFetch(client, invocation.operationName, callContext, state),
       callVendor: (call, mapError) => callVendor(state, call, mapError),
       secret: readSecret,
+      registerSecret: (value) => target.addSecret(value),
       withCredentials: (parse, attempt) =>
         withRotatingCredentials(readSecret, parse, attempt, () =>
           logger.info('The vendor rejected the credentials; retrying once with the rotated secret', {
