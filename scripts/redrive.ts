@@ -12,7 +12,8 @@
  * (`{Name}DeadLetterQueueArn` and `{Name}InboxQueueArn`, `{Name}` being the connector's resource id,
  * e.g. `my-api` → `MyApi`) and starts an SQS message move task from the dead-letter queue to the
  * inbox (`StartMessageMoveTask`); SQS moves the messages in the background, and the command prints
- * how to follow the task. The events start over with a full set of attempts.
+ * how to follow the task. Events the runtime dead-lettered start over with a full set of attempts;
+ * one the inbox's redrive backstop moved after a crash keeps the attempts it had spent.
  *
  * With `--url` (a loopback URL only), it asks the local gateway to do the same:
  * `POST {url}/v1/dead-letters/redrive?connector={name}`, and prints the answer.

@@ -235,10 +235,7 @@ export function connectorConfigSchema(options: ConfigSchemaOptions = {}) {
   ]);
 }
 
-/**
- * The schema of the suite: `{connectors: [...]}` with unique connector names.
- * @param options - see {@link ConfigSchemaOptions}
- */
+/** The REST API in front of the connectors (the suite's `api` block). */
 const apiSchema = z.strictObject({
   /** How callers authenticate: SigV4 (`iam`) or an API key with a usage plan (`apiKey`). */
   authorization: z.enum(['iam', 'apiKey']).default('iam'),
@@ -275,6 +272,11 @@ export function resourceId(name: string): string {
     .join('');
 }
 
+/**
+ * The schema of the suite: `{connectors, api, eventBus, secrets}`, with unique connector names,
+ * names that map to distinct resource ids, and no imported secret that no connector uses.
+ * @param options - see {@link ConfigSchemaOptions}
+ */
 export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
   return z
     .strictObject({

@@ -3,7 +3,7 @@
  * status it answers, who is at fault (`source`) and whether the caller may retry.
  *
  * The runtime turns any {@link ConnectorError} into the error envelope
- * `{"error": {code, message, source, retryable, requestId, upstreamStatus?, retryAfterSeconds?, details?}}`;
+ * `{"error": {code, message, source, retryable, requestId, upstreamStatus?, retryAfterSeconds?, attempts?, details?}}`;
  * anything else thrown is an `INTERNAL_ERROR` whose message leaks nothing.
  */
 

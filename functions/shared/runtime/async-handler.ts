@@ -169,7 +169,8 @@ async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContex
 /**
  * Runs a request event invoked directly (an EventBridge rule targeting the function). A retryable
  * failure is thrown, so Lambda's asynchronous retries and destinations apply; any other outcome is
- * published and returned.
+ * published and returned. An event that is not a request event at all is refused with a thrown
+ * `VALIDATION_ERROR` (nothing to publish it as).
  */
 export async function handleEventBridgeEvent(
   core: ConnectorCore,
