@@ -33,6 +33,7 @@ import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, HttpRequest } from '@smithy/types';
 import { isLoopbackUrl } from '../functions/shared/config.js';
+import { IDEMPOTENCY_KEY_PATTERN } from '../functions/shared/runtime/async-contract.js';
 
 /** Exit code of a usage error: a missing or invalid option. */
 export const EXIT_USAGE = 2;
@@ -89,8 +90,6 @@ export interface ParseContext {
   readFile?: (file: string) => string;
 }
 
-const VISIBLE_ASCII = /^[\x21-\x7e]{1,255}$/;
-
 /**
  * Parses the command line (without the `node` and script entries).
  *
@@ -138,7 +137,7 @@ export function parseOptions(
   const options: InvokeOptions = { url, connector, operation, data };
   const key = values['idempotency-key'];
   if (typeof key === 'string') {
-    if (!VISIBLE_ASCII.test(key))
+    if (!IDEMPOTENCY_KEY_PATTERN.test(key))
       throw new UsageError('--idempotency-key must be 1-255 visible ASCII characters');
     options.idempotencyKey = key;
   }

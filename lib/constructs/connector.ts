@@ -11,6 +11,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { ConnectorConfig } from '../../functions/shared/config.js';
+import { ENV } from '../../functions/shared/runtime/environment.js';
 import type { ConnectorEvents } from './connector-events.js';
 
 /**
@@ -90,12 +91,12 @@ export class Connector extends Construct {
     const environment: Record<string, string> = {
       POWERTOOLS_SERVICE_NAME: config.name,
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'ConnectorSuite',
-      CONNECTOR_CONFIG: JSON.stringify(config),
-      IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
+      [ENV.connectorConfig]: JSON.stringify(config),
+      [ENV.idempotencyTable]: props.idempotencyTable.tableName,
       NODE_OPTIONS: '--enable-source-maps',
     };
     const secretId = props.secretId ?? props.secret?.secretArn;
-    if (secretId) environment.CONNECTOR_SECRET_ID = secretId;
+    if (secretId) environment[ENV.secretId] = secretId;
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: props.entry,

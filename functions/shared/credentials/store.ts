@@ -35,7 +35,7 @@ export function acceptSecret(name: string, where: string, value: unknown, target
     throw configurationError(`Secret '${name}' in ${where} is not a JSON object of strings.`);
   }
   const entries = Object.entries(value);
-  for (const [, field] of entries) if (typeof field === 'string') target.addSecret(field);
+  target.addSecretValues(value as Record<string, unknown>);
   const badField = entries.find(([, field]) => typeof field !== 'string');
   if (badField) {
     throw configurationError(`Secret '${name}' in ${where}: field '${badField[0]}' is not a string.`);

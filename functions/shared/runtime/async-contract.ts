@@ -21,6 +21,9 @@ export const RESULT_EVENT_SOURCE = 'connector-suite';
  */
 export const MAX_RESULT_OUTPUT_BYTES = 64 * 1024;
 
+/** An idempotency key: 1 to 255 visible ASCII characters (the `Idempotency-Key` header and `detail.idempotencyKey`). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
 /** `detail` of a request event. */
 export const invocationRequestSchema = z.object({
   connector: z.string().min(1),
@@ -29,7 +32,7 @@ export const invocationRequestSchema = z.object({
   /** Defaults to the EventBridge event id, so a redelivered event is never run twice. */
   idempotencyKey: z
     .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters')
+    .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1 to 255 visible ASCII characters')
     .optional(),
 });
 /** A request's `detail`. */

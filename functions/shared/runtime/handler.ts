@@ -30,7 +30,13 @@ import { ConnectorError, configurationError, type FieldIssue, toConnectorError }
 import { HttpClient } from '../http/client.js';
 import { createPowertools, METRIC, MetricUnit, type Powertools } from '../powertools.js';
 import { type Redactor, redactor } from '../redaction.js';
-import type { QueuePort, RequestEvent, ResultDetail, ResultPublisher } from './async-contract.js';
+import {
+  IDEMPOTENCY_KEY_PATTERN,
+  type QueuePort,
+  type RequestEvent,
+  type ResultDetail,
+  type ResultPublisher,
+} from './async-contract.js';
 import { handleEventBridgeEvent, handleSqsBatch, isEventBridgeEvent, isSqsEvent } from './async-handler.js';
 import type { ConnectorDefinition, Operation, OperationContext } from './connector.js';
 import { logFailure } from './log-failure.js';
@@ -152,9 +158,6 @@ export interface ConnectorCore {
   queue: QueuePort | undefined;
   results: ResultPublisher | undefined;
 }
-
-/** `Idempotency-Key`: 1 to 255 visible ASCII characters. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Builds a connector's Lambda handler. Build it once per process (module scope): the breaker,
@@ -331,7 +334,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
         });
       }
       const idempotencyKey = header(event, 'idempotency-key');
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
         throw validationError([
           { path: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' },
         ]);
