@@ -17,13 +17,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { ConnectorConfig } from '../functions/shared/config.js';
-import type { QueueMessage, QueuePort } from '../functions/shared/runtime/async-contract.js';
+import {
+  type QueueMessage,
+  type QueuePort,
+  SQS_MAX_DELAY_SECONDS,
+  SQS_MAX_VISIBILITY_SECONDS,
+} from '../functions/shared/runtime/async-contract.js';
 import { lambdaContext, type SqsDelivery, sqsEvent } from './lambda-events.js';
 
 /** The longest delay of a message SQS accepts, in seconds. */
-export const MAX_DELAY_SECONDS = 900;
+export const MAX_DELAY_SECONDS = SQS_MAX_DELAY_SECONDS;
 /** The longest visibility timeout SQS accepts, in seconds. */
-export const MAX_VISIBILITY_SECONDS = 43_200;
+export const MAX_VISIBILITY_SECONDS = SQS_MAX_VISIBILITY_SECONDS;
 
 /**
  * The inbox's visibility timeout for a connector, as the stack sets it: six times the function's

@@ -139,6 +139,11 @@ export interface QueuePort {
   ): Promise<void>;
 }
 
+/** The longest delay SQS accepts on a message, in seconds. */
+export const SQS_MAX_DELAY_SECONDS = 900;
+/** The longest visibility timeout SQS accepts, in seconds (12 hours). */
+export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+
 /** The environment variables of the asynchronous path, set by the stack. */
 export const ASYNC_ENV = {
   inboxQueueUrl: 'INBOX_QUEUE_URL',

@@ -26,14 +26,11 @@ import {
   type ResultDetail,
   type ResultEvent,
   requestEventSchema,
+  SQS_MAX_DELAY_SECONDS,
+  SQS_MAX_VISIBILITY_SECONDS,
 } from './async-contract.js';
 import type { ConnectorCore, ExecutionResult } from './handler.js';
 import { logFailure } from './log-failure.js';
-
-/** The longest delay SQS accepts on a message sent back to the inbox, in seconds. */
-const MAX_REQUEUE_DELAY_SECONDS = 900;
-/** The longest visibility timeout SQS accepts, in seconds. */
-const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** Whether `event` is an SQS event (a batch of messages). */
 export function isSqsEvent(event: unknown): event is SQSEvent {
@@ -134,7 +131,7 @@ async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContex
     if (error.code === 'CIRCUIT_BREAKER_OPEN' || error.code === 'REQUEST_IN_PROGRESS') {
       // Not the event's fault: wait for the breaker (or the other run) without spending an attempt.
       const delaySeconds = Math.min(
-        MAX_REQUEUE_DELAY_SECONDS,
+        SQS_MAX_DELAY_SECONDS,
         Math.max(error.retryAfterSeconds ?? 0, config.async.backoffBaseSeconds),
       );
       await queue.requeue(message, delaySeconds, { [MESSAGE_ATTRIBUTE.priorAttempts]: String(attempt - 1) });
@@ -148,7 +145,7 @@ async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContex
     }
     if (error.retryable && attempt < config.async.maxReceiveCount) {
       const backoff = redeliveryDelaySeconds(attempt, config.async);
-      const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(backoff, error.retryAfterSeconds ?? 0));
+      const seconds = Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(backoff, error.retryAfterSeconds ?? 0));
       await queue.changeVisibility(message, seconds);
       powertools.logger.warn('event will be retried', {
         ...fields,

@@ -15,6 +15,7 @@ import {
   RESULT_EVENT_SOURCE,
   type ResultEvent,
   type ResultPublisher,
+  SQS_MAX_DELAY_SECONDS,
 } from './async-contract.js';
 
 function stringAttributes(
@@ -64,7 +65,7 @@ export class SqsQueuePort implements QueuePort {
       new SendMessageCommand({
         QueueUrl: this.urls.inbox,
         MessageBody: message.body,
-        DelaySeconds: Math.min(900, Math.ceil(delaySeconds)),
+        DelaySeconds: Math.min(SQS_MAX_DELAY_SECONDS, Math.ceil(delaySeconds)),
         MessageAttributes: stringAttributes(attributes),
       }),
     );
