@@ -36,23 +36,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback, type VendorMock } from './server.js';
 
-/** A running vendor mock. */
-export interface VendorMock {
-  /** `http://127.0.0.1:PORT` followed by the base path, if any. */
-  url: string;
-  /** Every request received, in order (contract failures included). */
-  requests: Array<{
-    method: string;
-    /** Path and query as received. */
-    path: string;
-    headers: Record<string, string | string[] | undefined>;
-    body: string;
-  }>;
-  /** Closes the server and every open connection. */
-  close(): Promise<void>;
-}
+export type { VendorMock };
 
 /** Options of {@link startGithubMock}. */
 export interface GithubMockOptions {
@@ -284,7 +270,6 @@ export async function startGithubMock(options: GithubMockOptions = {}): Promise<
   const routes = routesOf(description, resolve);
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   const requests: VendorMock['requests'] = [];
-  const sockets = new Set<Socket>();
   let apiBase = '';
   let nextIssueNumber = 1347;
   let nextCommentId = 1;
@@ -632,23 +617,11 @@ export async function startGithubMock(options: GithubMockOptions = {}): Promise<
       }
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolveListen());
-  });
-  const { port } = server.address() as AddressInfo;
-  apiBase = `http://127.0.0.1:${port}${basePath}`;
+  const { origin, close } = await listenOnLoopback(server, options.port);
+  apiBase = `${origin}${basePath}`;
   return {
     url: apiBase,
     requests,
-    close: () =>
-      new Promise<void>((resolveClose) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolveClose());
-      }),
+    close,
   };
 }

@@ -34,22 +34,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback, type VendorMock } from './server.js';
 
-/** A running vendor mock. */
-export interface VendorMock {
-  /** The base URL to give a connector's `baseUrl`: `http://127.0.0.1:PORT` and the description's basePath (`/api`). */
-  url: string;
-  /** Every request received, in order (`path` without the query string). */
-  requests: Array<{
-    method: string;
-    path: string;
-    headers: Record<string, string | string[] | undefined>;
-    body: string;
-  }>;
-  /** Stops the server and drops open connections. */
-  close(): Promise<void>;
-}
+export type { VendorMock };
 
 /** Options of {@link startSlackMock}. */
 export interface SlackMockOptions {
@@ -272,7 +259,6 @@ interface CheckedRequest {
  */
 export async function startSlackMock(options: SlackMockOptions = {}): Promise<VendorMock> {
   const requests: VendorMock['requests'] = [];
-  const sockets = new Set<Socket>();
   const firstSecond = Math.floor(Date.now() / 1000);
   let messages = 0;
   const nextTs = () => {
@@ -298,23 +284,11 @@ export async function startSlackMock(options: SlackMockOptions = {}): Promise<Ve
         send(res, { status: 500, body: { ok: false, error: 'mock_failure', message: String(error) } });
       });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { origin, close } = await listenOnLoopback(server, options.port);
   return {
-    url: `http://127.0.0.1:${port}${slackDescription.basePath}`,
+    url: `${origin}${slackDescription.basePath}`,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    close,
   };
 }
 

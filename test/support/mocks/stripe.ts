@@ -47,23 +47,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { listenOnLoopback, type VendorMock } from './server.js';
 
-/** A running vendor mock. */
-export interface VendorMock {
-  /** `http://127.0.0.1:PORT`: the connector's `baseUrl`. */
-  url: string;
-  /** Every request received, in order (`path` with its query string). */
-  requests: Array<{
-    method: string;
-    path: string;
-    headers: Record<string, string | string[] | undefined>;
-    body: string;
-  }>;
-  /** Stops the server and drops every open connection. */
-  close(): Promise<void>;
-}
+export type { VendorMock };
 
 /** Options of {@link startStripeMock}. */
 export interface StripeMockOptions {
@@ -161,7 +148,6 @@ const MAGIC_STATUS_ERRORS: Record<string, string> = {
  */
 export async function startStripeMock(options: StripeMockOptions = {}): Promise<VendorMock> {
   const requests: VendorMock['requests'] = [];
-  const sockets = new Set<Socket>();
   const intents = new Map<string, Record<string, unknown>>();
   const idempotency = new Map<string, StoredAnswer>();
 
@@ -187,23 +173,11 @@ export async function startStripeMock(options: StripeMockOptions = {}): Promise<
       send(req, res, answer);
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { origin, close } = await listenOnLoopback(server, options.port);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: origin,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

@@ -46,22 +46,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback, type VendorMock } from './server.js';
 
-/** A running vendor mock. */
-export interface VendorMock {
-  /** `http://127.0.0.1:PORT` */
-  url: string;
-  /** Every request received, in order (headers as Node gives them: lower-case names). */
-  requests: Array<{
-    method: string;
-    path: string;
-    headers: Record<string, string | string[] | undefined>;
-    body: string;
-  }>;
-  /** Stops the server and destroys the connections still open. */
-  close(): Promise<void>;
-}
+export type { VendorMock };
 
 /** Options of {@link startTwilioMock}. */
 export interface TwilioMockOptions {
@@ -385,7 +372,6 @@ const MAGIC_NUMBERS: TwilioCheck[] = [
 export async function startTwilioMock(options: TwilioMockOptions = {}): Promise<VendorMock> {
   const { document, operations } = loadDescription();
   const requests: VendorMock['requests'] = [];
-  const sockets = new Set<Socket>();
 
   /** Checks a request against the description; returns the answer. */
   const answer = (
@@ -589,22 +575,10 @@ export async function startTwilioMock(options: TwilioMockOptions = {}): Promise<
       }
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const { origin, close } = await listenOnLoopback(server, options.port);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: origin,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    close,
   };
 }
