@@ -4,10 +4,9 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 
-/** The stages a suite deploys as. */
-export const STAGES = ['dev', 'prod'] as const;
-/** One of {@link STAGES}. */
-export type Stage = (typeof STAGES)[number];
+import { STAGES, type Stage } from './stage-names.js';
+
+export { STAGES, type Stage };
 
 /** What a stage decides. */
 export interface StageSettings {

@@ -34,11 +34,9 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, HttpRequest } from '@smithy/types';
 import { isLoopbackUrl } from '../functions/shared/config.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../functions/shared/runtime/async-contract.js';
+import { EXIT_FAILURE, EXIT_USAGE, firstLine, UsageError } from './cli.js';
 
-/** Exit code of a usage error: a missing or invalid option. */
-export const EXIT_USAGE = 2;
-/** Exit code of a non-2xx answer, a network error or missing credentials. */
-export const EXIT_FAILURE = 1;
+export { EXIT_FAILURE, EXIT_USAGE, UsageError };
 
 /** The usage text printed by `--help`. */
 export const USAGE = `Usage: npm run invoke -- --url URL --connector NAME --operation NAME [options]
@@ -58,11 +56,6 @@ Options:
 https URLs are signed with SigV4 using the default AWS credential chain; loopback http URLs are sent
 unsigned. Exit code: 0 for a 2xx answer, 1 otherwise, 2 for a usage error.
 `;
-
-/** A wrong or missing option: reported as one line, exit code {@link EXIT_USAGE}. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 /** A failure of the call itself (credentials, network): reported as one line, exit code {@link EXIT_FAILURE}. */
 export class InvokeError extends Error {
@@ -160,7 +153,7 @@ function parseBaseUrl(text: string): URL {
     throw new UsageError(`--url must be an http(s) URL: ${text}`);
   }
   if (url.username || url.password) throw new UsageError('--url must not contain credentials');
-  if (url.protocol === 'http:' && !isLoopback(url)) {
+  if (url.protocol === 'http:' && !isLoopbackUrl(url)) {
     throw new UsageError(
       `--url: plain http is allowed only to a loopback host (127.0.0.0/8, localhost, [::1]); use https for ${url.host}`,
     );
@@ -188,9 +181,6 @@ function parseData(text: string, context: ParseContext): unknown {
     );
   }
 }
-
-/** True for a loopback host: `localhost`, any IPv4 address in 127.0.0.0/8, or `[::1]`. */
-export const isLoopback = isLoopbackUrl;
 
 /**
  * The operation's URL: `{base}/v1/connectors/{connector}/{operation}`, keeping the base's path (an
@@ -226,7 +216,7 @@ export function regionOf(url: string | URL, env: NodeJS.ProcessEnv = process.env
 
 /** True when a call to `url` is SigV4-signed: every `https` URL except loopback ones. */
 export function needsSigning(url: URL): boolean {
-  return url.protocol === 'https:' && !isLoopback(url);
+  return url.protocol === 'https:' && !isLoopbackUrl(url);
 }
 
 /**
@@ -364,11 +354,6 @@ export function formatBody(text: string): string {
   } catch {
     return text.replace(/\n$/, '');
   }
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

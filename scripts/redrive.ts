@@ -28,17 +28,11 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
-import { isLoopbackUrl, resourceId } from '../functions/shared/config.js';
+import { CONNECTOR_NAME_PATTERN, isLoopbackUrl, resourceId } from '../functions/shared/config.js';
+import { STAGES, type Stage } from '../lib/stage-names.js';
+import { EXIT_FAILURE, EXIT_USAGE, firstLine, UsageError } from './cli.js';
 
-/** Exit code of a usage error: a missing or invalid option. */
-export const EXIT_USAGE = 2;
-/** Exit code of a failure: no stack or output, no credentials, an AWS or network error, a non-2xx answer. */
-export const EXIT_FAILURE = 1;
-
-/** The stages the stack is deployed as. */
-export const STAGES = ['dev', 'prod'] as const;
-/** One of {@link STAGES}. */
-export type Stage = (typeof STAGES)[number];
+export { EXIT_FAILURE, EXIT_USAGE, STAGES, type Stage, UsageError };
 
 /** The usage text printed by `--help`. */
 export const USAGE = `Usage: npm run redrive -- --connector NAME [--stage dev|prod] [--region REGION]
@@ -57,11 +51,6 @@ Deployed, it starts an SQS message move task (StartMessageMoveTask) and prints h
 Exit code: 0 when the move started, 1 for a failure, 2 for a usage error.
 `;
 
-/** A wrong or missing option: reported as one line, exit code {@link EXIT_USAGE}. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 /** A failure of the redrive itself: reported as one line, exit code {@link EXIT_FAILURE}. */
 export class RedriveError extends Error {
   override readonly name = 'RedriveError';
@@ -76,8 +65,6 @@ export interface RedriveOptions {
   /** The local gateway's base URL; when set, the deployed stack is left alone. */
   url?: URL;
 }
-
-const CONNECTOR_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
 /**
  * Parses the command line (without the `node` and script entries).
@@ -109,7 +96,7 @@ export function parseOptions(argv: readonly string[]): RedriveOptions | { help: 
 
   const connector = typeof values.connector === 'string' ? values.connector.trim() : '';
   if (connector === '') throw new UsageError('--connector is required (see --help)');
-  if (!CONNECTOR_NAME.test(connector)) {
+  if (!CONNECTOR_NAME_PATTERN.test(connector)) {
     throw new UsageError(
       `--connector is not a connector name: '${connector}' (a-z, 0-9 and -, starting with a letter, at most 40)`,
     );
@@ -352,11 +339,6 @@ function awsMessage(error: unknown): string {
   }
   if (/region is missing/i.test(message)) return `${text} (pass --region or set AWS_REGION)`;
   return text;
-}
-
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -143,13 +143,16 @@ const asyncSchema = z
     path: ['maxBatchingWindowSeconds'],
   });
 
+/** A connector name: the `{connector}` of the route and part of resource ids. */
+export const CONNECTOR_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+
 function commonConnectorFields() {
   return {
     /** Connector name: the `{connector}` of the route, and part of resource names. */
     name: z
       .string()
       .regex(
-        /^[a-z][a-z0-9-]{0,39}$/,
+        CONNECTOR_NAME_PATTERN,
         'must start with a lowercase letter and use only a-z, 0-9 and -, at most 40',
       ),
     /** Per-attempt timeout, in ms. */
