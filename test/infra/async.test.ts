@@ -12,8 +12,8 @@ import { ASYNC_ENV, INVOCATION_REQUESTED } from '../../functions/shared/runtime/
 import { inboxVisibilityTimeout } from '../../lib/constructs/connector-queues.js';
 import {
   httpConnector,
-  loadDefaultSuiteInput,
   removeOutdirs,
+  SUITES_UNDER_TEST,
   synthSuite,
   synthWithNag,
   twoConnectorsConfig,
@@ -94,12 +94,7 @@ function statementsOn(json: CfnTemplate, name: string, ids: readonly string[]): 
   );
 }
 
-const SUITES = [
-  { label: 'the default suite.config.ts', load: loadDefaultSuiteInput },
-  { label: 'the two-connector fixture', load: async (): Promise<unknown> => twoConnectorsConfig() },
-] as const;
-
-describe.for(SUITES)('the asynchronous path of $label', ({ load }) => {
+describe.for(SUITES_UNDER_TEST)('the asynchronous path of $label', ({ load }) => {
   let input: unknown;
   let suite: SuiteConfig;
 

@@ -15,8 +15,8 @@ import {
 import { readConnectorEnvironment } from '../../functions/shared/runtime/environment.js';
 import {
   httpConnector,
-  loadDefaultSuiteInput,
   removeOutdirs,
+  SUITES_UNDER_TEST,
   synthSuite,
   twoConnectorsConfig,
 } from '../support/infra-helpers.js';
@@ -95,12 +95,7 @@ function withAuthSecret(connector: ConnectorConfig): string | undefined {
   return secretNameOf(connector);
 }
 
-const SUITES = [
-  { label: 'the default suite.config.ts', load: loadDefaultSuiteInput },
-  { label: 'the two-connector fixture', load: async (): Promise<unknown> => twoConnectorsConfig() },
-] as const;
-
-describe.for(SUITES)('the stack of $label', ({ load }) => {
+describe.for(SUITES_UNDER_TEST)('the stack of $label', ({ load }) => {
   let input: unknown;
   let suite: SuiteConfig;
 

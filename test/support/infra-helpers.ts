@@ -68,6 +68,12 @@ export async function loadDefaultSuiteInput(): Promise<unknown> {
 
 let outdirBase: string | undefined;
 
+/** The suites every stack test runs on: the default `suite.config.ts` and the two-connector fixture. */
+export const SUITES_UNDER_TEST = [
+  { label: 'the default suite.config.ts', load: loadDefaultSuiteInput },
+  { label: 'the two-connector fixture', load: async (): Promise<unknown> => twoConnectorsConfig() },
+] as const;
+
 /** A new, empty cloud assembly directory; {@link removeOutdirs} deletes them all. */
 export function newOutdir(): string {
   outdirBase ??= mkdtempSync(path.join(tmpdir(), 'connector-suite-infra-'));
