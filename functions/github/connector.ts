@@ -205,7 +205,11 @@ export async function withGithub<T>(
 ): Promise<T> {
   return context.withCredentials(
     (secret) => githubToken(secret, context.config.secret),
-    (token) => context.callVendor(() => call(createOctokit(token, context)), mapGithubError),
+    (token) =>
+      context.callVendor(
+        () => call(createOctokit(token, context)),
+        (error) => mapGithubError(error),
+      ),
   );
 }
 

@@ -15,7 +15,7 @@ import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
 import { configurationError } from '../shared/errors.js';
 import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
-import { mapStripeError, type ObservedCall } from './errors.js';
+import { mapStripeError } from './errors.js';
 
 /** A validated `stripe` connector entry. */
 export type StripeConnectorConfig = VendorConnectorConfig<'stripe'>;
@@ -93,17 +93,8 @@ export async function callStripe<T>(
   const options: Stripe.RequestOptions =
     context.idempotencyKey === undefined ? {} : { idempotencyKey: context.idempotencyKey };
   const attempt = (apiKey: string): Promise<T> => {
-    const observed: ObservedCall = {};
-    const fetch: typeof globalThis.fetch = async (input, init) => {
-      const response = await context.fetch(input, init);
-      observed.upstreamStatus = response.status;
-      return response;
-    };
-    const stripe = createStripeClient(apiKey, config, fetch);
-    return context.callVendor(
-      () => call(stripe, options),
-      (error) => mapStripeError(error, observed),
-    );
+    const stripe = createStripeClient(apiKey, config, context.fetch);
+    return context.callVendor(() => call(stripe, options), mapStripeError);
   };
 
   return context.withCredentials((secret) => stripeApiKey(secret, config.secret), attempt);

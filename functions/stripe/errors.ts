@@ -13,12 +13,9 @@
 import Stripe from 'stripe';
 import { ConnectorError } from '../shared/errors.js';
 import { parseRetryAfterMs } from '../shared/http/retry.js';
+import type { ObservedCall } from '../shared/runtime/vendor-sdk.js';
 
-/** What the connector saw of the call besides the error, for errors that do not carry it themselves. */
-export interface ObservedCall {
-  /** The HTTP status of Stripe's last answer, when there was one. */
-  upstreamStatus?: number | undefined;
-}
+export type { ObservedCall };
 
 /**
  * What `error.details` holds for a Stripe error answer: Stripe's own error fields, never a secret

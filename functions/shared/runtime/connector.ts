@@ -8,6 +8,7 @@ import type { ConnectorConfig } from '../config.js';
 import type { SecretValue } from '../credentials/store.js';
 import type { ConnectorError } from '../errors.js';
 import type { OutboundRequest, OutboundResponse } from '../http/client.js';
+import type { ObservedCall } from './vendor-sdk.js';
 
 /** A request as an operation sends it: the runtime adds the operation name and idempotency key. */
 export type OperationRequest = Omit<OutboundRequest, 'operation' | 'idempotencyKey'>;
@@ -38,7 +39,10 @@ export interface OperationContext<C extends ConnectorConfig = ConnectorConfig> {
    * is rethrown as is; any other error goes through `mapError`, the vendor's error mapping.
    * @throws ConnectorError
    */
-  callVendor<T>(call: () => Promise<T>, mapError: (error: unknown) => ConnectorError | undefined): Promise<T>;
+  callVendor<T>(
+    call: () => Promise<T>,
+    mapError: (error: unknown, observed: ObservedCall) => ConnectorError | undefined,
+  ): Promise<T>;
   /**
    * The connector's secret (a vendor connector's `secret`); check its fields with `secretField`.
    * @throws ConnectorError `CONFIGURATION_ERROR` when it is missing or malformed

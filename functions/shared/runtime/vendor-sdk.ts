@@ -24,6 +24,12 @@ export interface VendorCallState {
   policyError: ConnectorError | undefined;
 }
 
+/** What the runtime saw of a vendor call besides the SDK's error, for errors that do not carry it. */
+export interface ObservedCall {
+  /** The HTTP status of the vendor's last answer in the call, when there was one. */
+  upstreamStatus?: number;
+}
+
 /** Statuses whose responses carry no body (fetch refuses a body for them). */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -115,21 +121,28 @@ export async function withRotatingCredentials<S, T>(
  * else the SDK threw goes through `mapError`, the vendor's error mapping; what that leaves unmapped
  * becomes `INTERNAL_ERROR`.
  *
- * @param mapError - returns the {@link ConnectorError} for a vendor error, or `undefined`
+ * @param mapError - returns the {@link ConnectorError} for a vendor error, or `undefined`; it also
+ *   gets what the runtime saw of the call ({@link ObservedCall})
  * @throws ConnectorError
  */
 export async function callVendor<T>(
   state: VendorCallState,
   call: () => Promise<T>,
-  mapError: (error: unknown) => ConnectorError | undefined,
+  mapError: (error: unknown, observed: ObservedCall) => ConnectorError | undefined,
 ): Promise<T> {
   state.policyError = undefined;
+  const callsBefore = state.calls;
   try {
     return await call();
   } catch (thrown) {
     if (state.policyError) throw state.policyError;
     if (thrown instanceof ConnectorError) throw thrown;
-    const mapped = mapError(thrown);
+    // The vendor's last answer in this call, for SDK errors that do not carry their status.
+    const observed: ObservedCall =
+      state.calls > callsBefore && state.upstreamStatus !== null
+        ? { upstreamStatus: state.upstreamStatus }
+        : {};
+    const mapped = mapError(thrown, observed);
     if (mapped) {
       mapped.attempts = state.attempts;
       throw mapped;
