@@ -21,9 +21,14 @@ export interface ErrorCodeSpec {
 }
 
 /**
- * The error codes. DESIGN §3 lists all but `CONFIGURATION_ERROR`, which this project adds: a
- * deployment or local setup that cannot work (a missing secret, a malformed environment) is the
- * operator's to fix, not the caller's, and must never look like a bug (`INTERNAL_ERROR`).
+ * The error codes. DESIGN §3 lists all but two, which this project adds:
+ * - `CONFIGURATION_ERROR`: a deployment or local setup that cannot work (a missing secret, a
+ *   malformed environment) is the operator's to fix, not the caller's, and must never look like a
+ *   bug (`INTERNAL_ERROR`);
+ * - `DEPENDENCY_UNAVAILABLE`: one of the suite's own AWS dependencies (DynamoDB, Secrets Manager,
+ *   SQS, EventBridge) failed, was throttled or timed out. Not a bug and not the vendor's fault: the
+ *   same request may succeed later, so it is retryable (503), and the asynchronous path redelivers
+ *   it without spending one of the event's attempts.
  */
 export const ERROR_CODES = {
   VALIDATION_ERROR: { httpStatus: 400, source: 'client', retryable: false },
@@ -37,6 +42,7 @@ export const ERROR_CODES = {
   UPSTREAM_ERROR: { httpStatus: 502, source: 'upstream', retryable: true },
   API_TIMEOUT: { httpStatus: 504, source: 'upstream', retryable: true },
   RESPONSE_VALIDATION_ERROR: { httpStatus: 502, source: 'upstream', retryable: false },
+  DEPENDENCY_UNAVAILABLE: { httpStatus: 503, source: 'connector', retryable: true },
   CONFIGURATION_ERROR: { httpStatus: 500, source: 'connector', retryable: false },
   INTERNAL_ERROR: { httpStatus: 500, source: 'connector', retryable: false },
 } as const satisfies Record<string, ErrorCodeSpec>;
@@ -146,6 +152,23 @@ export function toConnectorError(error: unknown): ConnectorError {
     {
       cause: error,
     },
+  );
+}
+
+/**
+ * A `DEPENDENCY_UNAVAILABLE`: one of the suite's own AWS dependencies failed, was throttled or timed
+ * out (`dependency` names it, e.g. `DynamoDB`). The cause is logged (redacted), never sent.
+ * @param retryAfterSeconds - when the caller should come back @default 1
+ */
+export function dependencyUnavailable(
+  dependency: string,
+  cause?: unknown,
+  retryAfterSeconds = 1,
+): ConnectorError {
+  return new ConnectorError(
+    'DEPENDENCY_UNAVAILABLE',
+    `The connector's ${dependency} dependency is unavailable; retry later.`,
+    { retryAfterSeconds, ...(cause === undefined ? {} : { cause }) },
   );
 }
 

@@ -8,7 +8,7 @@ import {
   toConnectorError,
 } from '../../functions/shared/errors.js';
 
-/** The error contract of DESIGN §3, plus CONFIGURATION_ERROR, written out independently of the code. */
+/** The error contract of DESIGN §3, plus CONFIGURATION_ERROR and DEPENDENCY_UNAVAILABLE, written out independently of the code. */
 const CONTRACT: ReadonlyArray<[code: string, httpStatus: number, source: ErrorSource]> = [
   ['VALIDATION_ERROR', 400, 'client'],
   ['NOT_FOUND', 404, 'client'],
@@ -23,6 +23,7 @@ const CONTRACT: ReadonlyArray<[code: string, httpStatus: number, source: ErrorSo
   ['RESPONSE_VALIDATION_ERROR', 502, 'upstream'],
   ['INTERNAL_ERROR', 500, 'connector'],
   ['CONFIGURATION_ERROR', 500, 'connector'],
+  ['DEPENDENCY_UNAVAILABLE', 503, 'connector'],
 ];
 
 describe('ERROR_CODES', () => {
@@ -56,6 +57,7 @@ describe('ERROR_CODES', () => {
     ['CIRCUIT_BREAKER_OPEN', true],
     ['UPSTREAM_ERROR', true],
     ['API_TIMEOUT', true],
+    ['DEPENDENCY_UNAVAILABLE', true],
     ['VALIDATION_ERROR', false],
     ['NOT_FOUND', false],
     ['IDEMPOTENCY_KEY_REUSED', false],
