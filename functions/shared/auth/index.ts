@@ -25,11 +25,8 @@ function normalizedQueryKey(key: string): string {
   } catch {
     // Not valid percent-encoding: compare the key as given.
   }
-  return decoded
-    .replace(/\[.*$/s, '')
-    .replace(/[\x00-\x20\x7f]+/g, '')
-    .replace(/\./g, '_')
-    .toLowerCase();
+  const visible = [...decoded.replace(/\[.*$/s, '')].filter((c) => c > ' ' && c !== '\x7f').join('');
+  return visible.replace(/\./g, '_').toLowerCase();
 }
 
 /**
