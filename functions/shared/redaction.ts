@@ -65,11 +65,21 @@ const JSON_SHORT_ESCAPES: Readonly<Record<string, string>> = {
   '\t': '\\t',
 };
 
+/** HTML's named character references for the characters an HTML error page escapes. */
+const HTML_ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
 /**
  * A pattern for one character of a secret in every form it takes in text: itself; percent-encoded
  * UTF-8 with upper- or lower-case hex (`encodeURIComponent`, `application/x-www-form-urlencoded`);
  * `+` for a space (form encoding, WHATWG URL §5.2); a JSON `\uXXXX` escape in either case (`\u0026`)
- * and JSON's short escapes (`\"`, `\\`, `\/`). Letters and digits are never escaped by encoders.
+ * and JSON's short escapes (`\"`, `\\`, `\/`); the HTML character reference of `&<>"'` (an HTML
+ * error page quoting a URL). Letters and digits are never escaped by encoders.
  */
 function characterPattern(char: string): string {
   if (/^[A-Za-z0-9]$/.test(char)) return char;
@@ -80,6 +90,8 @@ function characterPattern(char: string): string {
   let unicodeEscape = '';
   for (let i = 0; i < char.length; i += 1) unicodeEscape += `\\\\u${hexPattern(char.charCodeAt(i), 4)}`;
   forms.push(unicodeEscape);
+  const entity = HTML_ENTITIES[char];
+  if (entity) forms.push(entity, `&#${char.charCodeAt(0)};`, `&#[xX]0*${hexPattern(char.charCodeAt(0), 2)};`);
   // The character itself last: `\\` is one escaped backslash, not a backslash and a leftover one.
   forms.push(escapeRegExp(char));
   return `(?:${forms.join('|')})`;

@@ -181,6 +181,8 @@ describe('Redactor: encoded forms of a secret', () => {
     ['JSON-escaped with \\/', json.replaceAll('/', '\\/')],
     ['JSON-escaped with \\u0026 and \\u00fc', json.replaceAll('&', '\\u0026').replaceAll('ü', '\\u00fc')],
     ['JSON-escaped with upper-case \\u00FC', json.replaceAll('ü', '\\u00FC').replaceAll('\\"', '\\u0022')],
+    ['HTML-escaped (an error page quoting it)', secret.replaceAll('&', '&amp;').replaceAll('"', '&quot;')],
+    ['HTML-escaped with numeric references', secret.replaceAll('&', '&#x26;').replaceAll('"', '&#34;')],
   ])('finds the %s form', (_label, encoded) => {
     // Prepare
     const redactor = new Redactor();
@@ -212,6 +214,11 @@ describe('Redactor: encoded forms of a secret', () => {
             /[&<>'\u0080-\uffff]/.test(c) ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c,
           )
           .join(''),
+      (value) =>
+        value.replace(
+          /[&<>"']/g,
+          (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? '&#39;',
+        ),
     ];
     const encoder = fc.constantFrom(...encoders);
 
