@@ -159,6 +159,8 @@ describe('createAuthScheme: static schemes', () => {
     ['api_key\u0000', true],
     ['api%5Fkey', true],
     ['api.key', true],
+    ['api key', true],
+    ['api+key', true],
     ['api_keys', false],
     ['xapi_key', false],
     ['limit', false],

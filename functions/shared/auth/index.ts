@@ -14,9 +14,10 @@ import { type AuthDependencies, type AuthScheme, basicCredential } from './types
 export * from './types.js';
 
 /**
- * The name a server may read a query parameter key as: percent-decoded (when it can be), without
- * control characters or spaces, without a `[...]` suffix (PHP, Rails and `qs` read `api_key[]` as
- * `api_key`), with `.` and space as `_` (PHP's rule) and in lower case (case-insensitive frameworks).
+ * The name a server may read a query parameter key as: percent-decoded (when it can be), without a
+ * `[...]` suffix (PHP, Rails and `qs` read `api_key[]` as `api_key`), without control characters or
+ * surrounding spaces, with `.` and inner spaces as `_` (PHP's rule) and in lower case
+ * (case-insensitive frameworks).
  */
 function normalizedQueryKey(key: string): string {
   let decoded = key;
@@ -25,15 +26,16 @@ function normalizedQueryKey(key: string): string {
   } catch {
     // Not valid percent-encoding: compare the key as given.
   }
-  const visible = [...decoded.replace(/\[.*$/s, '')].filter((c) => c > ' ' && c !== '\x7f').join('');
-  return visible.replace(/\./g, '_').toLowerCase();
+  const printable = [...decoded.replace(/\[.*$/s, '')].filter((c) => c >= ' ' && c !== '\x7f').join('');
+  return printable.trim().replace(/[. ]/g, '_').toLowerCase();
 }
 
 /**
  * Whether a query parameter `key` could be read by the server as the parameter `name`, and so
  * shadow (or be shadowed by) the credential the `apiKey` scheme sends there: compared
- * case-insensitively, trimmed, without a `[]` or `[...]` suffix, percent-decoded, with `.` read as `_`
- * (`API_KEY`, `api_key[]`, `api_key%20`, `api%5Fkey` and `api.key` all shadow `api_key`).
+ * case-insensitively, trimmed, without a `[]` or `[...]` suffix, percent-decoded, with `.` and a
+ * space read as `_` (`API_KEY`, `api_key[]`, `api_key%20`, `api%5Fkey`, `api.key` and `api key` all
+ * shadow `api_key`).
  */
 export function queryParameterShadows(key: string, name: string): boolean {
   return normalizedQueryKey(key) === normalizedQueryKey(name);
