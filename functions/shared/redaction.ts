@@ -1,11 +1,12 @@
 /**
  * Redaction: the one place that keeps credentials out of logs, traces and error bodies.
  *
- * The credential stores register every value they hand out, and the auth schemes register the
+ * The credential stores register the secret fields of every value they hand out (never identifiers
+ * such as a user name: {@link isSecretField}), and the auth schemes register what they send, the
  * values they derive (a Basic credential, an OAuth2 access token) and the header or query parameter
  * they use. Everything the runtime logs goes through the Logger's JSON replacer
  * ({@link Redactor.jsonReplacer}), so a registered value is replaced even inside an upstream body
- * that echoes it.
+ * that echoes it, in any of the encoded forms {@link Redactor.addSecret} lists.
  */
 
 /** What a redacted value is replaced with. */
