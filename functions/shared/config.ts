@@ -181,8 +181,99 @@ const pathPrefix = z
   .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/, 'must be an absolute path such as /v1/items')
   .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments');
 
+/**
+ * Request headers a caller of an `http` connector may set unless `allowedRequestHeaders` says
+ * otherwise: content negotiation, conditional requests (RFC 9110 §12, §13), `Prefer` (RFC 7240) and a
+ * request id. None of them changes where a request goes or who sends it.
+ */
+export const DEFAULT_ALLOWED_REQUEST_HEADERS: readonly string[] = [
+  'accept',
+  'accept-language',
+  'content-language',
+  'content-type',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'prefer',
+  'x-request-id',
+];
+
+/**
+ * Request headers no caller may set, whatever `allowedRequestHeaders` says: credentials and sessions
+ * (the auth scheme owns them), `Host`, hop-by-hop and framing headers (RFC 9110 §7.6.1, RFC 9112 §6),
+ * `Idempotency-Key` (send it as the call's own header), method overrides, and the routing and
+ * client-address headers that proxies and frameworks trust (`X-Original-URL`, `X-Rewrite-URL`,
+ * `Forwarded` of RFC 7239, `X-Real-IP`, ...). Names ending in `*` are prefixes.
+ */
+export const FORBIDDEN_REQUEST_HEADERS: readonly string[] = [
+  'authorization',
+  'proxy-*',
+  'cookie',
+  'cookie2',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'via',
+  'idempotency-key',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-*',
+  'x-rewrite-url',
+  'x-forwarded-*',
+  'forwarded',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'x-host',
+];
+
+/** Whether no caller may set the header `name` (see {@link FORBIDDEN_REQUEST_HEADERS}). */
+export function isForbiddenRequestHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return FORBIDDEN_REQUEST_HEADERS.some((entry) =>
+    entry.endsWith('*') ? lower.startsWith(entry.slice(0, -1)) : lower === entry,
+  );
+}
+
+/** An HTTP field name (RFC 9110 §5.1: a token). */
+export const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+
+const allowedRequestHeader = z
+  .string()
+  .regex(HEADER_NAME_PATTERN, 'must be a header name')
+  .refine((name) => !isForbiddenRequestHeader(name), {
+    message: 'may never be set by a caller (a credential, hop-by-hop, routing or method-override header)',
+  });
+
+/** Refuses the `apiKey` credential's header in `allowedRequestHeaders`, naming the entry. */
+function refuseApiKeyHeader(
+  connector: { auth: { type: string; in?: string; name?: string }; allowedRequestHeaders: string[] },
+  ctx: z.RefinementCtx,
+): void {
+  const { auth } = connector;
+  if (auth.type !== 'apiKey' || auth.in !== 'header' || auth.name === undefined) return;
+  const credentialHeader = auth.name.toLowerCase();
+  connector.allowedRequestHeaders.forEach((name, i) => {
+    if (name.toLowerCase() === credentialHeader) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must not name the header of the apiKey credential',
+        path: ['allowedRequestHeaders', i],
+      });
+    }
+  });
+}
+
 function httpConnectorSchema(options: ConfigSchemaOptions) {
-  return z.strictObject({
+  const schema = z.strictObject({
     kind: z.literal('http'),
     ...commonConnectorFields(),
     baseUrl: secureUrl(options),
@@ -197,7 +288,17 @@ function httpConnectorSchema(options: ConfigSchemaOptions) {
     allowedMethods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET']),
     /** Path prefixes callers may reach, matched on whole segments (`/a` allows `/a` and `/a/b`, not `/ab`). */
     allowedPathPrefixes: z.array(pathPrefix).min(1),
+    /**
+     * Request headers callers may set, in any case; any other answers `VALIDATION_ERROR`.
+     * @default {@link DEFAULT_ALLOWED_REQUEST_HEADERS}; those of {@link FORBIDDEN_REQUEST_HEADERS}
+     *   and the `apiKey` credential's header are refused
+     */
+    allowedRequestHeaders: z
+      .array(allowedRequestHeader)
+      .max(100)
+      .default([...DEFAULT_ALLOWED_REQUEST_HEADERS]),
   });
+  return schema.superRefine(refuseApiKeyHeader);
 }
 
 /**

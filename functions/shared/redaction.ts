@@ -1,11 +1,12 @@
 /**
  * Redaction: the one place that keeps credentials out of logs, traces and error bodies.
  *
- * The credential stores register every value they hand out, and the auth schemes register the
+ * The credential stores register the secret fields of every value they hand out (never identifiers
+ * such as a user name: {@link isSecretField}), and the auth schemes register what they send, the
  * values they derive (a Basic credential, an OAuth2 access token) and the header or query parameter
  * they use. Everything the runtime logs goes through the Logger's JSON replacer
  * ({@link Redactor.jsonReplacer}), so a registered value is replaced even inside an upstream body
- * that echoes it.
+ * that echoes it, in any of the encoded forms {@link Redactor.addSecret} lists.
  */
 
 /** What a redacted value is replaced with. */
@@ -20,13 +21,86 @@ export const SENSITIVE_HEADERS: readonly string[] = [
 ];
 
 /**
- * Values shorter than this are not registered: replacing every 1–3 character sequence would
- * destroy the logs, and a credential that short offers no secrecy anyway.
+ * Values shorter than this are not registered: a credential that short offers no secrecy, and
+ * replacing every occurrence of a short value (a one-letter user name) would mangle logs and data
+ * (`/users/42` must not become `/[REDACTED]s/42`).
  */
-export const MIN_SECRET_LENGTH = 4;
+export const MIN_SECRET_LENGTH = 8;
+
+/**
+ * The secret fields: a field of a secret value whose name ends, in any case, in `secret`, `token`,
+ * `password`, `passphrase` or `key` holds a secret. That covers every field the auth schemes and vendor
+ * connectors send as a credential (`apiKey`, `token`, `password`, `clientSecret`, Twilio's
+ * `authToken`) and the usual names of others (`accessToken`, `privateKey`, `webhookSecret`), and
+ * leaves out identifiers that are no secret (`username`, `clientId`, Twilio's `accountSid`).
+ */
+export const SECRET_FIELD_PATTERN = /(?:secret|token|password|passphrase|key)$/i;
+
+/** Whether the field `name` of a secret value holds a secret (see {@link SECRET_FIELD_PATTERN}). */
+export function isSecretField(name: string): boolean {
+  return SECRET_FIELD_PATTERN.test(name);
+}
 
 function escapeRegExp(value: string): string {
-  return value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return value.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+/** A hexadecimal digit matched in either case (`%2f` and `%2F`, `\u003c` and `\u003C`). */
+function hexDigit(digit: string): string {
+  return /[a-f]/i.test(digit) ? `[${digit.toLowerCase()}${digit.toUpperCase()}]` : digit;
+}
+
+function hexPattern(code: number, width: number): string {
+  return [...code.toString(16).padStart(width, '0')].map(hexDigit).join('');
+}
+
+/** JSON's two-character escapes (RFC 8259 §7), `\/` included: PHP and others escape the slash. */
+const JSON_SHORT_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '/': '\\/',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
+/** HTML's named character references for the characters an HTML error page escapes. */
+const HTML_ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/**
+ * A pattern for one character of a secret in every form it takes in text: itself; percent-encoded
+ * UTF-8 with upper- or lower-case hex (`encodeURIComponent`, `application/x-www-form-urlencoded`);
+ * `+` for a space (form encoding, WHATWG URL §5.2); a JSON `\uXXXX` escape in either case (`\u0026`)
+ * and JSON's short escapes (`\"`, `\\`, `\/`); the HTML character reference of `&<>"'` (an HTML
+ * error page quoting a URL). Letters and digits are never escaped by encoders.
+ */
+function characterPattern(char: string): string {
+  if (/^[A-Za-z0-9]$/.test(char)) return char;
+  const forms = [[...Buffer.from(char, 'utf8')].map((byte) => `%${hexPattern(byte, 2)}`).join('')];
+  if (char === ' ') forms.push('\\+');
+  const short = JSON_SHORT_ESCAPES[char];
+  if (short) forms.push(escapeRegExp(short));
+  let unicodeEscape = '';
+  for (let i = 0; i < char.length; i += 1) unicodeEscape += `\\\\u${hexPattern(char.charCodeAt(i), 4)}`;
+  forms.push(unicodeEscape);
+  const entity = HTML_ENTITIES[char];
+  if (entity) forms.push(entity, `&#${char.charCodeAt(0)};`, `&#[xX]0*${hexPattern(char.charCodeAt(0), 2)};`);
+  // The character itself last: `\\` is one escaped backslash, not a backslash and a leftover one.
+  forms.push(escapeRegExp(char));
+  return `(?:${forms.join('|')})`;
+}
+
+/** A pattern matching `secret` in any of the encoded forms of {@link characterPattern}, mixed. */
+function secretPattern(secret: string): string {
+  return [...secret].map(characterPattern).join('');
 }
 
 /** Keeps the registered secret values and sensitive names and replaces them wherever they appear. */
@@ -36,23 +110,27 @@ export class Redactor {
   #pattern: RegExp | undefined;
 
   /**
-   * Registers a secret value, with the forms it takes once URL-encoded or JSON-escaped.
-   * Values shorter than {@link MIN_SECRET_LENGTH} are ignored.
+   * Registers a secret value. It is then found in every form it can take in a log line, a body or a
+   * header: raw, percent-encoded (`encodeURIComponent`, form-encoded with `+` for a space, hex in
+   * either case) and JSON-escaped (`\u0026`, `\/`, `\"`, `\\`), and any mix of them.
+   * Values shorter than {@link MIN_SECRET_LENGTH} are ignored: they are no secret worth the name, and
+   * redacting them would mangle unrelated text.
    */
   addSecret(value: string): void {
-    if (value.length < MIN_SECRET_LENGTH) return;
-    const forms = [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)];
-    for (const form of forms) {
-      if (!this.#secrets.has(form)) {
-        this.#secrets.add(form);
-        this.#pattern = undefined;
-      }
-    }
+    if (value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return;
+    this.#secrets.add(value);
+    this.#pattern = undefined;
   }
 
-  /** Registers every string value of a secret object (`{"token": "..."}`). */
+  /**
+   * Registers the secret fields of a secret value (`{"username": "...", "password": "..."}`
+   * registers the password only): the string fields {@link isSecretField} names. Identifiers such as
+   * a user name or a client id are no secret and stay readable.
+   */
   addSecretValues(secret: Readonly<Record<string, unknown>>): void {
-    for (const value of Object.values(secret)) if (typeof value === 'string') this.addSecret(value);
+    for (const [name, value] of Object.entries(secret)) {
+      if (typeof value === 'string' && isSecretField(name)) this.addSecret(value);
+    }
   }
 
   /** Registers a header or query parameter name whose values are always redacted (case-insensitive). */
@@ -69,7 +147,8 @@ export class Redactor {
   redactString(text: string): string {
     if (this.#secrets.size === 0) return text;
     if (!this.#pattern) {
-      const alternatives = [...this.#secrets].sort((a, b) => b.length - a.length).map(escapeRegExp);
+      // Longest first, so that a secret containing another is replaced whole.
+      const alternatives = [...this.#secrets].sort((a, b) => b.length - a.length).map(secretPattern);
       this.#pattern = new RegExp(alternatives.join('|'), 'g');
     }
     return text.replace(this.#pattern, REDACTED);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAuthScheme } from '../../functions/shared/auth/index.js';
+import { createAuthScheme, queryParameterShadows } from '../../functions/shared/auth/index.js';
 import type { AuthConfig } from '../../functions/shared/config.js';
 import type {
   CredentialStore,
@@ -126,6 +126,75 @@ describe('createAuthScheme: static schemes', () => {
     expect(request.url.searchParams.get('limit')).toBe('5');
     expect(request.headers.has('api_key')).toBe(false);
     expect(redactor.isSensitiveName('API_KEY')).toBe(true);
+  });
+
+  it('apiKey in the query first removes every parameter a server could read as its own', async () => {
+    // Prepare: spellings that PHP, Rails, qs or a case-insensitive framework read as api_key
+    const credentials = new FakeCredentialStore({ vendor: { apiKey: 'fake-api-key' } });
+    const scheme = createAuthScheme(
+      { type: 'apiKey', in: 'query', name: 'api_key', secret: 'vendor' },
+      { credentials, redactor: new Redactor() },
+    );
+    const request = newRequest(
+      'https://api.example.com/v1/items?API_KEY=forged-1&api_key%5B%5D=forged-2&api_key%20=forged-3' +
+        '&api.key=forged-4&Api_Key%5Bx%5D=forged-5&limit=5&api_key=forged-6',
+    );
+
+    // Act
+    await scheme.authorize(request);
+
+    // Assess
+    expect([...request.url.searchParams]).toEqual([
+      ['limit', '5'],
+      ['api_key', 'fake-api-key'],
+    ]);
+  });
+
+  it.each([
+    ['api_key', true],
+    ['API_KEY', true],
+    ['api_key[]', true],
+    ['api_key[0]', true],
+    [' api_key ', true],
+    ['api_key\u0000', true],
+    ['api%5Fkey', true],
+    ['api.key', true],
+    ['api key', true],
+    ['api+key', true],
+    ['api_keys', false],
+    ['xapi_key', false],
+    ['limit', false],
+  ])('queryParameterShadows(%j, "api_key") is %s', (key, expected) => {
+    // Act
+    const shadows = queryParameterShadows(key, 'api_key');
+
+    // Assess
+    expect(shadows).toBe(expected);
+  });
+
+  it.each([
+    ['apiKey', { type: 'apiKey', in: 'query', name: 'api_key', secret: 'vendor' }, 'fake-api-key-value'],
+    ['bearer', { type: 'bearer', secret: 'vendor' }, 'tok-example-bearer'],
+    ['basic', { type: 'basic', secret: 'vendor' }, 'fake-basic-password'],
+  ] as const)('%s registers the secret it sends, and never the user name', async (_name, auth, sent) => {
+    // Prepare: a store that registers nothing, so that only the scheme can have registered
+    const credentials = new FakeCredentialStore({
+      vendor: {
+        apiKey: 'fake-api-key-value',
+        token: 'tok-example-bearer',
+        username: 'users',
+        password: 'fake-basic-password',
+      },
+    });
+    const redactor = new Redactor();
+    const scheme = createAuthScheme(auth, { credentials, redactor });
+
+    // Act
+    await scheme.authorize(newRequest());
+
+    // Assess
+    expect(redactor.redactString(`echo ${encodeURIComponent(sent)}`)).toBe(`echo ${REDACTED}`);
+    expect(redactor.redactString('/users/42')).toBe('/users/42');
   });
 
   it('bearer sets Authorization: Bearer <token>', async () => {

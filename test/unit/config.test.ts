@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type ConfigSchemaOptions,
   ConfigValidationError,
+  DEFAULT_ALLOWED_REQUEST_HEADERS,
   parseSuiteConfig,
 } from '../../functions/shared/config.js';
 import { loadSuiteConfig } from '../../functions/shared/config-file.js';
@@ -47,6 +48,7 @@ describe('parseSuiteConfig', () => {
         baseUrl: 'https://api.example.com',
         allowedPathPrefixes: ['/v1'],
         allowedMethods: ['GET'],
+        allowedRequestHeaders: [...DEFAULT_ALLOWED_REQUEST_HEADERS],
         auth: { type: 'none' },
         timeoutMs: 5_000,
         functionTimeoutSeconds: 29,
@@ -376,6 +378,56 @@ describe('parseSuiteConfig', () => {
 
     // Assess
     expect(issues).toEqual([expect.stringMatching(/^connectors\[0\]\.allowedPathPrefixes\[0\]: /)]);
+  });
+  it.each([
+    'Authorization',
+    'cookie',
+    'Host',
+    'Proxy-Authorization',
+    'Transfer-Encoding',
+    'Idempotency-Key',
+    'X-HTTP-Method-Override',
+    'X-Method-Override',
+    'X-Original-URL',
+    'X-Rewrite-URL',
+    'X-Forwarded-For',
+    'x-forwarded-prefix',
+    'Forwarded',
+    'X-Real-IP',
+  ])('refuses %s in allowedRequestHeaders, naming the field', (name) => {
+    // Prepare
+    const input = { connectors: [connector({ allowedRequestHeaders: ['accept', name] })] };
+
+    // Act
+    const issues = issuesOf(input);
+
+    // Assess
+    expect(issues).toEqual([
+      expect.stringMatching(/^connectors\[0\]\.allowedRequestHeaders\[1\]: may never/),
+    ]);
+  });
+
+  it('refuses the apiKey header in allowedRequestHeaders, naming the field', () => {
+    // Prepare
+    const auth = { type: 'apiKey', in: 'header', name: 'X-Api-Key', secret: 'vendor' };
+    const input = { connectors: [connector({ auth, allowedRequestHeaders: ['x-api-key'] })] };
+
+    // Act
+    const issues = issuesOf(input);
+
+    // Assess
+    expect(issues).toEqual([expect.stringMatching(/^connectors\[0\]\.allowedRequestHeaders\[0\]: .*apiKey/)]);
+  });
+
+  it('accepts a custom allowedRequestHeaders list', () => {
+    // Prepare
+    const input = { connectors: [connector({ allowedRequestHeaders: ['X-Trace', 'accept'] })] };
+
+    // Act
+    const config = parseSuiteConfig(input, 'suite.json');
+
+    // Assess
+    expect(config.connectors[0]).toMatchObject({ allowedRequestHeaders: ['X-Trace', 'accept'] });
   });
 });
 

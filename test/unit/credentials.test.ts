@@ -43,7 +43,7 @@ describe('LocalFileCredentialStore', () => {
     expect(store.file).toBe(path.resolve(file));
   });
 
-  it('registers the values it hands out with the redactor', async () => {
+  it('registers the secret fields it hands out with the redactor, not the user name', async () => {
     // Prepare
     await writeSecrets({ vendor: { username: 'fake-user', password: 'fake-password' } });
     const redactor = new Redactor();
@@ -53,7 +53,7 @@ describe('LocalFileCredentialStore', () => {
     await store.getSecret('vendor');
 
     // Assess
-    expect(redactor.redactString('fake-user:fake-password')).toBe(`${REDACTED}:${REDACTED}`);
+    expect(redactor.redactString('fake-user:fake-password')).toBe(`fake-user:${REDACTED}`);
   });
 
   it('a missing secret is a CONFIGURATION_ERROR naming the secret and the file', async () => {

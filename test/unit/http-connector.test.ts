@@ -31,6 +31,31 @@ function withinPrefix(pathname: string, prefixes: readonly string[]): boolean {
   });
 }
 
+/**
+ * The ways a server may read `path` before resolving dot segments: as sent; percent-decoded once and
+ * twice; NFKC-normalised; with IIS `%uXXXX` escapes decoded; with `;` path parameters stripped from
+ * each segment (Tomcat, Jetty, Spring); with `\\` as `/` (IIS, Windows). A reading that cannot be
+ * decoded is returned as `//invalid` so that the property fails: an accepted path must decode.
+ */
+function serverReadings(path: string): string[] {
+  const decodeOnce = (text: string): string => {
+    try {
+      return decodeURIComponent(
+        text.replace(/%u([0-9a-f]{4})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+      );
+    } catch {
+      return '//invalid';
+    }
+  };
+  const once = decodeOnce(path);
+  const twice = decodeOnce(once);
+  const readings = [path, once, twice].flatMap((text) => [text, text.normalize('NFKC')]);
+  return readings
+    .flatMap((text) => [text, text.replaceAll('\\', '/')])
+    .flatMap((text) => [text, text.replace(/;[^/]*/g, '')])
+    .map((text) => text.replaceAll('%', '%25').replaceAll('?', '%3F').replaceAll('#', '%23'));
+}
+
 describe('pathProblem', () => {
   it.each([
     '/anything',
@@ -39,6 +64,11 @@ describe('pathProblem', () => {
     '/status/418',
     '/v1/items/itm_1',
     '/anything/a%20b',
+    '/anything/caf%C3%A9',
+    '/anything/a%40b.example',
+    '/anything/.well-known/x',
+    '/anything/..hidden',
+    "/anything/~a-b_c.d!$&'()*+,=:@",
   ])('accepts %s', (path) => {
     // Prepare
     const prefixes = PREFIXES;
@@ -89,6 +119,34 @@ describe('pathProblem', () => {
     ['a tab', '/anything/\tx'],
     ['a newline', '/anything/x\n'],
     ['a non-ASCII character', '/anything/ünïcode'],
+    ['a .. segment with an encoded path parameter (..%3b)', '/anything/..%3b/admin'],
+    ['a .. segment with an upper-case encoded path parameter', '/anything/..%3B/admin'],
+    ['an encoded semicolon', '/anything/x%3bjsessionid=1'],
+    ['fullwidth dots (U+FF0E, NFKC .)', '/anything/%EF%BC%8E%EF%BC%8E/admin'],
+    ['a fullwidth solidus (U+FF0F)', '/anything/x%EF%BC%8F..%EF%BC%8Fadmin'],
+    ['a fullwidth reverse solidus (U+FF3C)', '/anything/%EF%BC%BC..%EF%BC%BCadmin'],
+    ['a two dot leader (U+2025, NFKC ..)', '/anything/%E2%80%A5/admin'],
+    ['one dot leaders (U+2024)', '/anything/%E2%80%A4%E2%80%A4/admin'],
+    ['a division slash (U+2215)', '/anything/x%E2%88%95..%E2%88%95admin'],
+    ['IIS %u escapes', '/anything/%u002e%u002e/admin'],
+    ['an IIS %u slash', '/anything/x%u2215..%u2215admin'],
+    ['an overlong UTF-8 dot (%C0%AE)', '/anything/%C0%AE%C0%AE/admin'],
+    ['an overlong UTF-8 slash (%C0%AF)', '/anything/x%C0%AF..%C0%AFadmin'],
+    ['invalid UTF-8', '/anything/%FF'],
+    ['a stray %', '/anything/100%'],
+    ['a % without two hex digits', '/anything/%zz'],
+    ['a .. segment with a trailing encoded space (IIS strips it)', '/anything/..%20/admin'],
+    ['a ... segment', '/anything/.../admin'],
+    ['a .. segment followed by a colon', '/anything/..:/admin'],
+    ['an encoded NUL', '/anything/x%00.json'],
+    ['an encoded control character', '/anything/x%0d%0aInjected:%201'],
+    ['an encoded DEL', '/anything/x%7F'],
+    ['a double-quote', '/anything/"x"'],
+    ['angle brackets', '/anything/<x>'],
+    ['a pipe', '/anything/a|b'],
+    ['braces', '/anything/{id}'],
+    ['a caret', '/anything/a^b'],
+    ['a backtick', '/anything/a`b'],
   ])('rejects %s (%j)', (_label, path) => {
     // Prepare
     const prefixes = PREFIXES;
@@ -100,25 +158,16 @@ describe('pathProblem', () => {
     expect(problem).toEqual(expect.any(String));
   });
 
-  it('only ever accepts paths that resolve within an allowed prefix', () => {
+  it('only ever accepts paths that resolve within an allowed prefix, however a server reads them', () => {
     // Prepare: paths built from an allowed prefix (or not) and pieces meant to escape it
-    const piece = fc.constantFrom(
+    // Pieces every path may hold, whose combinations could still escape...
+    const allowedPiece = fc.constantFrom(
       '/',
       '//',
       '.',
       '..',
       '/..',
       '/.',
-      '%2e',
-      '%2E',
-      '.%2e',
-      '%2f',
-      '%5c',
-      '%25',
-      '%',
-      '\\',
-      '?',
-      '#',
       ';',
       ':',
       '@',
@@ -128,6 +177,8 @@ describe('pathProblem', () => {
       'status',
       'items',
       '%20',
+      '%41',
+      '%C3%A9',
       '~',
       "'",
       '!',
@@ -136,6 +187,36 @@ describe('pathProblem', () => {
       '=',
       '+',
       ',',
+      '-',
+      '_',
+    );
+    // ...and pieces meant to be refused, alone or once decoded or normalised
+    const refusedPiece = fc.constantFrom(
+      '%2e',
+      '%2E',
+      '.%2e',
+      '%2f',
+      '%5c',
+      '%25',
+      '%',
+      '%3b',
+      '%3B',
+      '%EF%BC%8E',
+      '%EF%BC%8F',
+      '%EF%BC%BC',
+      '%E2%80%A4',
+      '%E2%80%A5',
+      '%E2%88%95',
+      '%u002e',
+      '%u2215',
+      '%C0%AE',
+      '%C0%AF',
+      '%252e',
+      '%09',
+      '%00',
+      '\\',
+      '?',
+      '#',
       '"',
       '<',
       '>',
@@ -144,25 +225,32 @@ describe('pathProblem', () => {
       '|',
       '\t',
       ' ',
+      '．',
     );
+    const piece = fc.oneof({ arbitrary: allowedPiece, weight: 4 }, { arbitrary: refusedPiece, weight: 1 });
     const start = fc.constantFrom('', '/', ...PREFIXES, '/anything/..', '/v1', 'http://evil.example');
     const path = fc
       .tuple(start, fc.array(piece, { maxLength: 12 }))
       .map(([head, tail]) => head + tail.join(''));
 
     // Act
+    let accepted = 0;
     const run = () =>
       fc.assert(
         fc.property(path, (candidate) => {
-          fc.pre(pathProblem(candidate, PREFIXES) === undefined);
-          const resolved = new URL(candidate, 'https://api.example.com');
-          return resolved.origin === 'https://api.example.com' && withinPrefix(resolved.pathname, PREFIXES);
+          if (pathProblem(candidate, PREFIXES) !== undefined) return true;
+          accepted += 1;
+          return serverReadings(candidate).every((reading) => {
+            const resolved = new URL(reading, 'https://api.example.com');
+            return resolved.origin === 'https://api.example.com' && withinPrefix(resolved.pathname, PREFIXES);
+          });
         }),
-        { numRuns: 2_000, maxSkipsPerRun: 1_000 },
+        { numRuns: 5_000 },
       );
 
     // Assess
     expect(run).not.toThrow();
+    expect(accepted).toBeGreaterThan(50); // the generator reaches accepted paths, not only refusals
   });
 });
 
@@ -181,7 +269,7 @@ describe('requestInputSchema', () => {
       method: 'POST',
       path: '/anything/orders',
       query: { expand: ['customer', 'items'], limit: 5, live: false },
-      headers: { 'x-trace': 'abc', Accept: 'application/json' },
+      headers: { 'If-None-Match': '"v1"', Accept: 'application/json' },
       body: { amount: 10 },
     };
 
@@ -227,7 +315,18 @@ describe('requestInputSchema', () => {
     'transfer-encoding',
     'X-Api-Key',
     'x-api-key',
-  ])('rejects the header %s', (name) => {
+    'X-HTTP-Method-Override',
+    'X-HTTP-Method',
+    'X-Method-Override',
+    'X-Original-URL',
+    'X-Rewrite-URL',
+    'X-Forwarded-For',
+    'X-Forwarded-Host',
+    'X-Forwarded-Proto',
+    'Forwarded',
+    'X-Real-IP',
+    'x-trace',
+  ])('rejects the header %s, naming it', (name) => {
     // Prepare
     const input = { method: 'GET', path: '/anything', headers: { [name]: 'value' } };
 
@@ -235,7 +334,37 @@ describe('requestInputSchema', () => {
     const issues = issuesOf(input);
 
     // Assess
-    expect(issues).toEqual([expect.objectContaining({ path: `headers.${name}` })]);
+    expect(issues).toEqual([
+      expect.objectContaining({ path: `headers.${name}`, message: expect.stringContaining(name) }),
+    ]);
+  });
+
+  it('accepts a header the connector allows, and refuses a default one it no longer lists', () => {
+    // Prepare
+    const custom = requestInputSchema(
+      parseConnectorConfig(
+        {
+          kind: 'http',
+          name: 'vendor',
+          baseUrl: 'https://api.example.com',
+          allowedPathPrefixes: ['/anything'],
+          allowedRequestHeaders: ['X-Trace', 'accept'],
+        },
+        'test',
+      ) as HttpConnectorConfig,
+    );
+
+    // Act
+    const allowed = custom.safeParse({
+      method: 'GET',
+      path: '/anything',
+      headers: { 'x-trace': 'abc', Accept: '*/*' },
+    });
+    const refused = custom.safeParse({ method: 'GET', path: '/anything', headers: { 'If-Match': '"v1"' } });
+
+    // Assess
+    expect(allowed.success).toBe(true);
+    expect(refused.error?.issues.map((i) => i.path.join('.'))).toEqual(['headers.If-Match']);
   });
 
   it.each([
@@ -287,8 +416,25 @@ describe('requestInputSchema', () => {
 
     // Assess
     expect(result.success).toBe(false);
-    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['query']);
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['query.api_key']);
   });
+
+  it.each(['API_KEY', 'Api_Key', 'api_key[]', 'api_key[0]', 'api_key ', ' api_key', 'api%5Fkey', 'api.key'])(
+    'rejects %j: a spelling of the credential parameter a server may read as it',
+    (key) => {
+      // Prepare
+      const querySchema = requestInputSchema(
+        config({ type: 'apiKey', in: 'query', name: 'api_key', secret: 'vendor' }),
+      );
+      const input = { method: 'GET', path: '/anything', query: { [key]: 'forged', page: 2 } };
+
+      // Act
+      const result = querySchema.safeParse(input);
+
+      // Assess
+      expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual([`query.${key}`]);
+    },
+  );
 
   it('allows the same query name when the connector sends its key in a header', () => {
     // Prepare

@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { createPowertools } from '../../functions/shared/powertools.js';
 import {
   bodyExcerpt,
+  isSecretField,
   MIN_SECRET_LENGTH,
   REDACTED,
   Redactor,
@@ -102,16 +104,137 @@ describe('Redactor.redactString', () => {
     expect(text).toBe(`${short} ${REDACTED}`);
   });
 
-  it('registers every string value of a secret object', () => {
+  it('registers only the secret fields of a secret object', () => {
     // Prepare
     const redactor = new Redactor();
-    redactor.addSecretValues({ username: 'fake-user', password: 'fake-password', port: 8443 });
+    redactor.addSecretValues({
+      username: 'fake-user-name',
+      password: 'fake-password',
+      clientId: 'fake-client-id',
+      clientSecret: 'fake-client-secret',
+      accountSid: 'AC00000000000000000000000000000000',
+      authToken: 'fake-auth-token',
+      port: 8443,
+    });
 
     // Act
-    const text = redactor.redactString('fake-user:fake-password@8443');
+    const text = redactor.redactString(
+      'fake-user-name:fake-password fake-client-id:fake-client-secret AC00000000000000000000000000000000:fake-auth-token',
+    );
 
     // Assess
-    expect(text).toBe(`${REDACTED}:${REDACTED}@8443`);
+    expect(text).toBe(
+      `fake-user-name:${REDACTED} fake-client-id:${REDACTED} AC00000000000000000000000000000000:${REDACTED}`,
+    );
+  });
+
+  it.each([
+    ['user', '/users/42'],
+    ['s', '/users/42'],
+  ])('leaves %j alone: a user name is no secret (%s stays intact)', (username, path) => {
+    // Prepare
+    const redactor = new Redactor();
+    redactor.addSecretValues({ username, password: 'fake-password' });
+
+    // Act
+    const text = redactor.redactString(path);
+
+    // Assess
+    expect(text).toBe(path);
+  });
+
+  it.each([
+    ['apiKey', true],
+    ['token', true],
+    ['password', true],
+    ['clientSecret', true],
+    ['authToken', true],
+    ['accessToken', true],
+    ['privateKey', true],
+    ['username', false],
+    ['clientId', false],
+    ['accountSid', false],
+    ['region', false],
+  ])('isSecretField(%s) is %s', (name, expected) => {
+    // Act
+    const secret = isSecretField(name);
+
+    // Assess
+    expect(secret).toBe(expected);
+  });
+});
+
+describe('Redactor: encoded forms of a secret', () => {
+  const secret = 'fake/secret value&more+"quoted"\\über';
+  const json = JSON.stringify(secret).slice(1, -1);
+  const upper = encodeURIComponent(secret);
+  const lower = upper.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+  const form = new URLSearchParams({ k: secret }).toString().slice('k='.length);
+
+  it.each([
+    ['raw', secret],
+    ['encodeURIComponent', upper],
+    ['percent-encoded with lower-case hex', lower],
+    ['form-encoded (space as +)', form],
+    ['form-encoded with lower-case hex', form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())],
+    ['JSON-escaped', json],
+    ['JSON-escaped with \\/', json.replaceAll('/', '\\/')],
+    ['JSON-escaped with \\u0026 and \\u00fc', json.replaceAll('&', '\\u0026').replaceAll('ü', '\\u00fc')],
+    ['JSON-escaped with upper-case \\u00FC', json.replaceAll('ü', '\\u00FC').replaceAll('\\"', '\\u0022')],
+    ['HTML-escaped (an error page quoting it)', secret.replaceAll('&', '&amp;').replaceAll('"', '&quot;')],
+    ['HTML-escaped with numeric references', secret.replaceAll('&', '&#x26;').replaceAll('"', '&#34;')],
+  ])('finds the %s form', (_label, encoded) => {
+    // Prepare
+    const redactor = new Redactor();
+    redactor.addSecret(secret);
+
+    // Act
+    const text = redactor.redactString(`before ${encoded} after`);
+
+    // Assess
+    expect(text).toBe(`before ${REDACTED} after`);
+  });
+
+  it('finds every encoded form of any secret (property)', () => {
+    // Prepare: secrets of characters encoders treat differently, and the encoders upstreams use
+    const char = fc.constantFrom(...'aZ09-_.~ !*\'()&=+/\\"?#%:@;<>ü€😀\n');
+    const secrets = fc.array(char, { minLength: MIN_SECRET_LENGTH, maxLength: 24 }).map((c) => c.join(''));
+    const encoders: Array<(value: string) => string> = [
+      (value) => value,
+      encodeURIComponent,
+      (value) => encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()),
+      (value) => new URLSearchParams({ k: value }).toString().slice(2),
+      (value) => JSON.stringify(value).slice(1, -1),
+      (value) => JSON.stringify(value).slice(1, -1).replaceAll('/', '\\/'),
+      (value) =>
+        JSON.stringify(value)
+          .slice(1, -1)
+          .split('') // UTF-16 code units: an astral character becomes two \\u escapes
+          .map((c) =>
+            /[&<>'\u0080-\uffff]/.test(c) ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c,
+          )
+          .join(''),
+      (value) =>
+        value.replace(
+          /[&<>"']/g,
+          (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? '&#39;',
+        ),
+    ];
+    const encoder = fc.constantFrom(...encoders);
+
+    // Act
+    const run = () =>
+      fc.assert(
+        fc.property(secrets, encoder, (value, encode) => {
+          const redactor = new Redactor();
+          redactor.addSecret(value);
+          return redactor.redactString(`x=${encode(value)};`) === `x=${REDACTED};`;
+        }),
+        { numRuns: 500 },
+      );
+
+    // Assess
+    expect(run).not.toThrow();
   });
 });
 
