@@ -123,6 +123,8 @@ interface StoredMessage {
   /** Why it is hidden while `visibleAtMs` is ahead: a running delivery, or a delay or backoff. */
   hiddenFor: 'delivery' | 'delay';
   firstReceivedAtMs: number | undefined;
+  /** When the latest delivery was received: SQS keeps a message hidden at most 12 hours from then. */
+  receivedAtMs: number | undefined;
   /** The handle of the latest delivery; older ones no longer act on the message. */
   receiptHandle: string | undefined;
   /** What the handler did with the latest delivery through the {@link QueuePort}. */
@@ -183,6 +185,7 @@ export class LocalQueue implements QueuePort {
       visibleAtMs: now + delaySeconds * 1000,
       hiddenFor: 'delay',
       firstReceivedAtMs: undefined,
+      receivedAtMs: undefined,
       receiptHandle: undefined,
       outcome: undefined,
     };
@@ -208,6 +211,7 @@ export class LocalQueue implements QueuePort {
       if (message.receiptHandle !== undefined) this.handles.delete(message.receiptHandle);
       message.receiveCount += 1;
       message.firstReceivedAtMs ??= now;
+      message.receivedAtMs = now;
       message.visibleAtMs = now + this.visibilityTimeoutSeconds * 1000;
       message.hiddenFor = 'delivery';
       message.outcome = undefined;
@@ -255,7 +259,10 @@ export class LocalQueue implements QueuePort {
    * visible at once. Accepts a receipt handle or the runtime's {@link QueueMessage}.
    * @throws LocalQueueError `ReceiptHandleIsInvalid` for a handle that is not the message's latest
    *   delivery (or was deleted), `MessageNotInflight` when the message is visible again,
-   *   `InvalidParameterValue` for seconds outside 0 to 43,200
+   *   `InvalidParameterValue` for seconds outside 0 to 43,200, or that would keep the message hidden
+   *   more than 12 hours after this delivery was received (as SQS refuses it: "you can't extend the
+   *   timeout of a message ... to more than a total visibility timeout of 12 hours", SQS API
+   *   Reference, ChangeMessageVisibility)
    */
   async changeVisibility(target: string | QueueMessage, seconds: number): Promise<void> {
     checkSeconds('The visibility timeout', seconds, MAX_VISIBILITY_SECONDS);
@@ -263,6 +270,13 @@ export class LocalQueue implements QueuePort {
     const now = this.now();
     if (message.visibleAtMs <= now) {
       throw new LocalQueueError('MessageNotInflight', `Message ${message.messageId} is not in flight.`);
+    }
+    const sinceReceiptSeconds = (now - (message.receivedAtMs ?? now)) / 1000;
+    if (sinceReceiptSeconds + seconds > MAX_VISIBILITY_SECONDS) {
+      throw new LocalQueueError(
+        'InvalidParameterValue',
+        `A visibility timeout of ${seconds} s, ${sinceReceiptSeconds} s after the message was received, would keep it hidden past ${MAX_VISIBILITY_SECONDS} s (12 hours) from its receipt.`,
+      );
     }
     message.visibleAtMs = now + seconds * 1000;
     message.hiddenFor = 'delay';

@@ -464,6 +464,7 @@ describe('async settings from config', () => {
         functionTimeoutSeconds: 900,
         async: {
           maxReceiveCount: 12,
+          backoffMaxSeconds: 30_000,
           batchSize: 500,
           maxBatchingWindowSeconds: 2.5,
           maxConcurrency: 40,
@@ -503,6 +504,22 @@ describe('async settings from config', () => {
     for (const [name, seconds] of Object.entries(expected)) {
       const { inboxId } = connectorQueues(json, name);
       expect(resource(json, inboxId).Properties.VisibilityTimeout).toBe(seconds);
+    }
+  });
+
+  it('size the inbox retention from the worst case of the settings, at least the 4 days of the SQS default', () => {
+    // Prepare
+    // bulk: 900 s (a requeue's delay) + 12 deliveries × max(5,400 s visibility, 2.5 + 900 + 30,000 s)
+    // + one day of backlog = 458,130 s; quick keeps the SQS default.
+    const expected = { bulk: 458_130, quick: 345_600 };
+
+    // Act
+    const { json } = synthSuite(config);
+
+    // Assess
+    for (const [name, seconds] of Object.entries(expected)) {
+      const { inboxId } = connectorQueues(json, name);
+      expect(resource(json, inboxId).Properties.MessageRetentionPeriod).toBe(seconds);
     }
   });
 

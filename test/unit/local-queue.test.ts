@@ -210,6 +210,29 @@ describe('LocalQueue', () => {
     expect(notInFlight.code).toBe('MessageNotInflight');
   });
 
+  it('refuses, as SQS does, a visibility change that would hide a message past 12 hours from its receipt', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const queue = queueWith(clock);
+    queue.send('x');
+    const [delivery] = queue.receive();
+    if (!delivery) throw new Error('expected a delivery');
+    clock.advance(20);
+
+    // Act
+    const pastTwelveHours = await errorOf(queue.changeVisibility(delivery.receiptHandle, 43_200 - 19));
+    await queue.changeVisibility(delivery.receiptHandle, 43_200 - 20);
+    clock.advance(43_200 - 21);
+    const extended = await errorOf(queue.changeVisibility(delivery.receiptHandle, 2));
+    await queue.changeVisibility(delivery.receiptHandle, 1);
+
+    // Assess
+    expect(pastTwelveHours.code).toBe('InvalidParameterValue');
+    expect(pastTwelveHours.message).toMatch(/12 hours/);
+    expect(extended.code).toBe('InvalidParameterValue');
+    expect(queue.messages()[0]?.visibleAtMs).toBe(clock.now() + 1_000);
+  });
+
   it("dead-letters through the QueuePort with the runtime's attributes; the completed delivery is not a success", async () => {
     // Prepare
     const clock = fakeClock();
