@@ -14,7 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type ConnectorConfig, formatIssues, type SuiteConfig } from '../functions/shared/config.js';
+import {
+  type ConnectorConfig,
+  formatIssues,
+  inboxRetentionSeconds,
+  type SuiteConfig,
+} from '../functions/shared/config.js';
 import type { CredentialStore } from '../functions/shared/credentials/store.js';
 import { ConnectorError, type ErrorCode } from '../functions/shared/errors.js';
 import { createPowertools } from '../functions/shared/powertools.js';
@@ -165,6 +170,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         connector: config.name,
         visibilityTimeoutSeconds: inboxVisibilityTimeoutSeconds(config),
         maxReceiveCount: config.async.maxReceiveCount,
+        // As the stack sets it: long enough for the settings' worst case.
+        retentionSeconds: inboxRetentionSeconds(config),
       });
       const handler = buildHandler(config, options, dynamo, queue, results);
       handlers.set(config.name, handler);

@@ -21,7 +21,9 @@ import {
   type QueueMessage,
   type QueuePort,
   SQS_MAX_DELAY_SECONDS,
+  SQS_MAX_RETENTION_SECONDS,
   SQS_MAX_VISIBILITY_SECONDS,
+  SQS_MIN_RETENTION_SECONDS,
 } from '../functions/shared/runtime/async-contract.js';
 import { lambdaContext, type SqsDelivery, sqsEvent } from './lambda-events.js';
 
@@ -101,6 +103,13 @@ export interface LocalQueueOptions {
   visibilityTimeoutSeconds: number;
   /** Receives after which the redrive policy moves a message to the dead-letter queue. */
   maxReceiveCount: number;
+  /**
+   * How long the inbox keeps a message from when it was sent, in seconds (60 to 1,209,600, as SQS's
+   * `MessageRetentionPeriod`); an older one is deleted, in flight or not, as SQS does (see
+   * `inboxRetentionSeconds` in `functions/shared/config.ts` for the value the stack sets).
+   * @default 345,600 (4 days, the SQS default)
+   */
+  retentionSeconds?: number;
   /** The clock, in epoch ms. @default Date.now */
   now?: () => number;
 }
@@ -145,7 +154,9 @@ export class LocalQueue implements QueuePort {
   readonly connector: string;
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
+  readonly retentionSeconds: number;
   private readonly now: () => number;
+  private expiredCount = 0;
   /** The inbox, oldest first. */
   private readonly inbox = new Map<string, StoredMessage>();
   /** The current receipt handle of each received message. */
@@ -164,7 +175,25 @@ export class LocalQueue implements QueuePort {
     this.connector = options.connector;
     this.visibilityTimeoutSeconds = options.visibilityTimeoutSeconds;
     this.maxReceiveCount = options.maxReceiveCount;
+    const retentionSeconds = options.retentionSeconds ?? 345_600;
+    if (
+      !Number.isInteger(retentionSeconds) ||
+      retentionSeconds < SQS_MIN_RETENTION_SECONDS ||
+      retentionSeconds > SQS_MAX_RETENTION_SECONDS
+    ) {
+      throw new LocalQueueError(
+        'InvalidParameterValue',
+        `retentionSeconds must be a whole number from ${SQS_MIN_RETENTION_SECONDS} to ${SQS_MAX_RETENTION_SECONDS}, not ${retentionSeconds}.`,
+      );
+    }
+    this.retentionSeconds = retentionSeconds;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Messages deleted because they outlived the retention (SQS deletes them without a trace). */
+  get expired(): number {
+    this.expire(this.now());
+    return this.expiredCount;
   }
 
   /**
@@ -200,6 +229,7 @@ export class LocalQueue implements QueuePort {
    */
   receive(maxMessages = 10): SqsDelivery[] {
     const now = this.now();
+    this.expire(now);
     const deliveries: SqsDelivery[] = [];
     for (const message of this.inbox.values()) {
       if (deliveries.length >= maxMessages) break;
@@ -333,6 +363,7 @@ export class LocalQueue implements QueuePort {
 
   /** The inbox's messages, oldest first. */
   messages(): LocalMessage[] {
+    this.expire(this.now());
     return [...this.inbox.values()].map((m) => ({
       messageId: m.messageId,
       body: m.body,
@@ -346,6 +377,7 @@ export class LocalQueue implements QueuePort {
   /** Messages ready to be received. */
   visibleCount(): number {
     const now = this.now();
+    this.expire(now);
     let visible = 0;
     for (const message of this.inbox.values()) if (message.visibleAtMs <= now) visible += 1;
     return visible;
@@ -354,6 +386,7 @@ export class LocalQueue implements QueuePort {
   /** The counters of `GET /v1/queue`. */
   stats(): QueueStats {
     const now = this.now();
+    this.expire(now);
     const stats: QueueStats = {
       visible: 0,
       inFlight: 0,
@@ -369,7 +402,19 @@ export class LocalQueue implements QueuePort {
     return stats;
   }
 
+  /** Deletes the messages sent more than the retention ago. */
+  private expire(now: number): void {
+    const oldestKeptMs = now - this.retentionSeconds * 1000;
+    for (const message of this.inbox.values()) {
+      if (message.sentAtMs > oldestKeptMs) continue;
+      this.inbox.delete(message.messageId);
+      if (message.receiptHandle !== undefined) this.handles.delete(message.receiptHandle);
+      this.expiredCount += 1;
+    }
+  }
+
   private current(receiptHandle: string): StoredMessage {
+    this.expire(this.now());
     const message = this.handles.get(receiptHandle);
     if (!message) {
       throw new LocalQueueError(

@@ -233,6 +233,51 @@ describe('LocalQueue', () => {
     expect(queue.messages()[0]?.visibleAtMs).toBe(clock.now() + 1_000);
   });
 
+  it('deletes a message older than the retention, in flight or not, as SQS does, and counts it', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const queue = new LocalQueue({
+      connector: 'orders',
+      visibilityTimeoutSeconds: VISIBILITY,
+      maxReceiveCount: 5,
+      retentionSeconds: 60,
+      now: clock.now,
+    });
+    queue.send('in flight');
+    queue.send('waiting');
+    clock.advance(1);
+    queue.send('younger');
+    const [inFlight] = queue.receive(1);
+    if (!inFlight) throw new Error('expected a delivery');
+
+    // Act
+    clock.advance(59);
+    const refused = await errorOf(queue.changeVisibility(inFlight.receiptHandle, 10));
+
+    // Assess
+    expect(refused.code).toBe('ReceiptHandleIsInvalid');
+    expect(queue.messages().map((m) => m.body)).toEqual(['younger']);
+    expect(queue.expired).toBe(2);
+    expect(
+      () =>
+        new LocalQueue({
+          connector: 'x',
+          visibilityTimeoutSeconds: 30,
+          maxReceiveCount: 1,
+          retentionSeconds: 59,
+        }),
+    ).toThrow(LocalQueueError);
+    expect(
+      () =>
+        new LocalQueue({
+          connector: 'x',
+          visibilityTimeoutSeconds: 30,
+          maxReceiveCount: 1,
+          retentionSeconds: 1_209_601,
+        }),
+    ).toThrow(LocalQueueError);
+  });
+
   it("dead-letters through the QueuePort with the runtime's attributes; the completed delivery is not a success", async () => {
     // Prepare
     const clock = fakeClock();
