@@ -12,7 +12,11 @@ import type { CredentialStore } from '../../functions/shared/credentials/store.j
 import { ConnectorError, dependencyUnavailable, type ErrorCode } from '../../functions/shared/errors.js';
 import { createPowertools } from '../../functions/shared/powertools.js';
 import { Redactor } from '../../functions/shared/redaction.js';
-import { redeliveryDelaySeconds, requeueDelaySeconds } from '../../functions/shared/runtime/async-handler.js';
+import {
+  RateLimitSlots,
+  redeliveryDelaySeconds,
+  requeueDelaySeconds,
+} from '../../functions/shared/runtime/async-handler.js';
 import {
   type ConnectorHandler,
   defineConnector,
@@ -800,21 +804,46 @@ describe('requeueDelaySeconds', () => {
     });
   });
 
-  it("spreads the connector's own rate limit over the bucket's refill for every event running at once", () => {
+  it("brings the connector's own rate limit back at the event's slot, within one refill interval, or later when the growing wait says so", () => {
     // Prepare
-    // 10 messages a batch × 5 batches at once / 5 requests per second = 10 s to serve them.
+    // 5 requests per second: one slot every 0.2 s.
     const error = { code: 'RATE_LIMIT_EXCEEDED', source: 'connector', retryAfterSeconds: 1 } as const;
 
     // Act
-    const spread = [0, 0.5, 0.999999].map((r) => requeueDelaySeconds(error, 1, settings, () => r));
-    const later = requeueDelaySeconds(error, 6, settings, () => 0.999999);
+    const atSlot = [0, 0.5, 0.999999].map((r) => requeueDelaySeconds(error, 1, settings, () => r, 7));
+    const noSlot = requeueDelaySeconds(error, 1, settings, () => 0);
+    const later = requeueDelaySeconds(error, 7, settings, () => 0.999999, 7);
 
     // Assess
-    expect(spread[0]).toBe(1);
-    expect(spread[1]).toBeCloseTo(6, 5);
-    expect(spread[2]).toBeCloseTo(11, 3);
-    // Sixth requeue: the backoff (2 × 2^5 = 64 s) is wider than the refill window.
-    expect(later).toBeCloseTo(65, 3);
+    expect(atSlot[0]).toBe(7);
+    expect(atSlot[1]).toBeCloseTo(7.1, 5);
+    expect(atSlot[2]).toBeCloseTo(7.2, 3);
+    expect(noSlot).toBe(1);
+    // Seventh requeue: the growing wait (2 × 2^6 = 128 s) is later than the slot.
+    expect(later).toBeCloseTo(128, 3);
+  });
+});
+
+describe('RateLimitSlots', () => {
+  it('hands out slots one refill interval apart from the next token on, never past 900 s', () => {
+    // Prepare
+    const slots = new RateLimitSlots(5);
+    const now = 1_000_000;
+
+    // Act
+    const burst = [1, 2, 3, 4].map(() => slots.take(now, now + 1_000));
+    const farAway = new RateLimitSlots(0.001).take(now, now);
+    const capped = new RateLimitSlots(1);
+    const first = capped.take(now, now + 899_500);
+    const second = capped.take(now, now);
+    const third = capped.take(now, now);
+
+    // Assess
+    expect(burst).toEqual([1, 1.2, 1.4, 1.6].map((s) => expect.closeTo(s, 9)));
+    expect(farAway).toBe(0);
+    expect(first).toBe(899.5);
+    // The slot at 900.5 s is beyond what SQS can delay: the event comes back at 900 s, the slot stays free.
+    expect([second, third]).toEqual([900, 900]);
   });
 });
 

@@ -82,17 +82,19 @@ export function waitsWithoutAttempt(error: Pick<ConnectorError, 'code' | 'source
  * The delay of an event put back in the inbox by one of the suite's own waits
  * ({@link waitsWithoutAttempt}), in seconds, at most 900 (the SQS maximum `DelaySeconds`).
  *
- * - The error's `retryAfterSeconds` is the floor: the breaker's half-open time, the time the rate
- *   limit's bucket needs for its next token, the dependency's suggested wait.
+ * - The error's `retryAfterSeconds` is the floor: the breaker's half-open time, the dependency's
+ *   suggested wait.
  * - On top of it, a wait that grows with the number of such requeues (`backoffBaseSeconds·2^(requeues−1)`,
  *   capped at `backoffMaxSeconds` and 900 s) with equal jitter, so that a burst does not come back
  *   all at once.
- * - For the connector's own rate limit, full jitter over the larger of that wait and the time the
- *   bucket needs to refill for every event that can be running at once
- *   (`batchSize × maxConcurrency / rateLimit.requestsPerSecond`), so that a burst drains at the limit
- *   instead of hammering the empty bucket.
+ * - For the connector's own rate limit, the event comes back at the slot the bucket's refill has
+ *   for it (`rateLimitSlotSeconds`, see {@link RateLimitSlots}; without one, the error's
+ *   `retryAfterSeconds`, the time until the next token), jittered within one refill interval
+ *   (`1 / rateLimit.requestsPerSecond`), so that a burst drains at the limit; or later, when the
+ *   growing wait (full jitter) says so, so that an event that keeps losing its slot backs off.
  * @param requeues - this requeue's number, from 1
  * @param random - a number in [0, 1); @default Math.random
+ * @param rateLimitSlotSeconds - for the connector's own rate limit: seconds until the event's slot
  * @returns seconds (fractional; SQS rounds a delay up to whole seconds)
  */
 export function requeueDelaySeconds(
@@ -100,8 +102,9 @@ export function requeueDelaySeconds(
   requeues: number,
   config: Pick<ConnectorConfig, 'async' | 'rateLimit'>,
   random: () => number = Math.random,
+  rateLimitSlotSeconds?: number,
 ): number {
-  const { backoffBaseSeconds, backoffMaxSeconds, batchSize, maxConcurrency } = config.async;
+  const { backoffBaseSeconds, backoffMaxSeconds } = config.async;
   const floor = Math.max(0, error.retryAfterSeconds ?? 0);
   const ceiling = Math.min(
     SQS_MAX_DELAY_SECONDS,
@@ -109,11 +112,47 @@ export function requeueDelaySeconds(
     backoffBaseSeconds * 2 ** Math.max(0, requeues - 1),
   );
   if (error.code === 'RATE_LIMIT_EXCEEDED' && error.source === 'connector') {
-    const refillSeconds = (batchSize * maxConcurrency) / config.rateLimit.requestsPerSecond;
-    const window = Math.min(SQS_MAX_DELAY_SECONDS, Math.max(ceiling, refillSeconds));
-    return Math.min(SQS_MAX_DELAY_SECONDS, floor + random() * window);
+    const slot = Math.max(floor, rateLimitSlotSeconds ?? 0);
+    const interval = 1 / config.rateLimit.requestsPerSecond;
+    return Math.min(SQS_MAX_DELAY_SECONDS, Math.max(slot + random() * interval, random() * ceiling));
   }
   return Math.min(SQS_MAX_DELAY_SECONDS, floor + ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * The slots of the connector's own rate limit handed to events put back in the inbox, per connector
+ * handler (its bucket lives as long as the handler): each rate-limited event gets the next slot, one
+ * refill interval (`1 / requestsPerSecond`) after the previous one and no earlier than the bucket's
+ * next token, so the events of a burst come back one token apart and the burst drains at the limit.
+ * A slot more than 900 s away (the longest SQS delay) is not taken: the event comes back at 900 s
+ * and asks again.
+ */
+export class RateLimitSlots {
+  #nextSlotMs = 0;
+
+  constructor(private readonly requestsPerSecond: number) {}
+
+  /**
+   * Takes the next slot no earlier than `earliestMs`.
+   * @returns seconds from `nowMs` until the slot
+   */
+  take(nowMs: number, earliestMs: number): number {
+    const slotMs = Math.max(earliestMs, this.#nextSlotMs);
+    const seconds = (slotMs - nowMs) / 1000;
+    if (seconds <= SQS_MAX_DELAY_SECONDS) this.#nextSlotMs = slotMs + 1000 / this.requestsPerSecond;
+    return Math.min(SQS_MAX_DELAY_SECONDS, seconds);
+  }
+}
+
+const rateLimitSlots = new WeakMap<ConnectorCore, RateLimitSlots>();
+
+function slotsOf(core: ConnectorCore): RateLimitSlots {
+  let slots = rateLimitSlots.get(core);
+  if (!slots) {
+    slots = new RateLimitSlots(core.config.rateLimit.requestsPerSecond);
+    rateLimitSlots.set(core, slots);
+  }
+  return slots;
 }
 
 /**
@@ -274,7 +313,11 @@ async function putBack(delivery: Delivery, error: ConnectorError, base: ResultBa
   const now = Date.now();
   const requeues = (numberAttribute(record, MESSAGE_ATTRIBUTE.requeues) ?? 0) + 1;
   const waitingSinceMs = numberAttribute(record, MESSAGE_ATTRIBUTE.waitingSince) ?? now;
-  const delaySeconds = requeueDelaySeconds(error, requeues, core.config);
+  const slotSeconds =
+    error.code === 'RATE_LIMIT_EXCEEDED' && error.source === 'connector'
+      ? slotsOf(core).take(now, now + (error.retryAfterSeconds ?? 0) * 1000)
+      : undefined;
+  const delaySeconds = requeueDelaySeconds(error, requeues, core.config, Math.random, slotSeconds);
   const limitSeconds = inboxRetentionSeconds(core.config);
   const waitedSeconds = (now - waitingSinceMs) / 1000;
   if (waitedSeconds + delaySeconds > limitSeconds) {
