@@ -3,14 +3,20 @@
  * EventBridge rule fills) with partial batch responses, and request events invoked directly.
  *
  * Each delivery of an event ends one of four ways:
- * - success: the delivery is done; a `Connector Invocation Succeeded` event is published;
+ * - success: the delivery is done; a `Connector Invocation Succeeded` event is published (if that
+ *   fails, the event is put back to publish its result from the idempotency store later);
  * - a retryable failure with attempts left: the message stays hidden for an exponential backoff
- *   with jitter (or the vendor's `Retry-After`) and is reported as a batch item failure;
+ *   with jitter (or the vendor's `Retry-After`, up to `backoffMaxSeconds`) and is reported as a
+ *   batch item failure;
  * - a failure that cannot succeed later, or the last allowed attempt: the message goes to the
  *   dead-letter queue with the error as message attributes, the delivery is done, and a
  *   `Connector Invocation Failed` event is published;
- * - the circuit breaker is open, or the same request is still running: the message is put back in
- *   the inbox, delayed until the breaker half-opens, without using up one of the event's attempts.
+ * - one of the suite's own waits (the circuit breaker is open, the same request is still running,
+ *   a dependency is unavailable, the connector's own rate limit): the message is put back in the
+ *   inbox, delayed, without using up one of the event's attempts (see {@link waitsWithoutAttempt}).
+ *
+ * A failure of SQS or EventBridge themselves is a `DEPENDENCY_UNAVAILABLE` that fails the record, so
+ * SQS delivers it again: no event is lost.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -130,11 +136,14 @@ export function requeueDelaySeconds(
 export class RateLimitSlots {
   #nextSlotMs = 0;
 
+  /** @param requestsPerSecond - the bucket's refill rate (`rateLimit.requestsPerSecond`) */
   constructor(private readonly requestsPerSecond: number) {}
 
   /**
-   * Takes the next slot no earlier than `earliestMs`.
-   * @returns seconds from `nowMs` until the slot
+   * Takes the next slot no earlier than `earliestMs` (when the bucket has its next token).
+   * @param nowMs - now, in epoch ms
+   * @param earliestMs - in epoch ms
+   * @returns seconds from `nowMs` until the slot, at most 900
    */
   take(nowMs: number, earliestMs: number): number {
     const slotMs = Math.max(earliestMs, this.#nextSlotMs);
