@@ -503,6 +503,7 @@ export function queueOverview(queues: ReadonlyMap<string, LocalQueue>): QueueOve
     delayed: 0,
     succeeded: 0,
     deadLettered: 0,
+    expired: 0,
     connectors: {},
   };
   for (const [name, queue] of queues) {
@@ -513,6 +514,7 @@ export function queueOverview(queues: ReadonlyMap<string, LocalQueue>): QueueOve
     overview.delayed += stats.delayed;
     overview.succeeded += stats.succeeded;
     overview.deadLettered += stats.deadLettered;
+    overview.expired += stats.expired;
   }
   return overview;
 }

@@ -93,6 +93,8 @@ export interface QueueStats {
   succeeded: number;
   /** Messages in the dead-letter queue. */
   deadLettered: number;
+  /** Messages deleted because they outlived the inbox's retention (SQS deletes them without a trace). */
+  expired: number;
 }
 
 /** Options of {@link LocalQueue}. */
@@ -393,6 +395,7 @@ export class LocalQueue implements QueuePort {
       delayed: 0,
       succeeded: this.succeededCount,
       deadLettered: this.deadLetterQueue.length,
+      expired: this.expiredCount,
     };
     for (const message of this.inbox.values()) {
       if (message.visibleAtMs <= now) stats.visible += 1;

@@ -308,9 +308,10 @@ describe('local gateway, asynchronous routes (fake connector handler)', () => {
       delayed: 0,
       succeeded: 2,
       deadLettered: 1,
+      expired: 0,
       connectors: {
-        orders: { visible: 0, inFlight: 0, delayed: 0, succeeded: 1, deadLettered: 1 },
-        billing: { visible: 0, inFlight: 0, delayed: 0, succeeded: 1, deadLettered: 0 },
+        orders: { visible: 0, inFlight: 0, delayed: 0, succeeded: 1, deadLettered: 1, expired: 0 },
+        billing: { visible: 0, inFlight: 0, delayed: 0, succeeded: 1, deadLettered: 0, expired: 0 },
       },
     });
   });

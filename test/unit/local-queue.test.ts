@@ -309,7 +309,14 @@ describe('LocalQueue', () => {
         deadLetteredAt: '2026-01-02T03:04:05.000Z',
       },
     ]);
-    expect(queue.stats()).toEqual({ visible: 0, inFlight: 0, delayed: 0, succeeded: 0, deadLettered: 1 });
+    expect(queue.stats()).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+      succeeded: 0,
+      deadLettered: 1,
+      expired: 0,
+    });
   });
 
   it('requeues through the QueuePort as a new delayed message with PriorAttempts; the delivery is not a success', async () => {
@@ -328,7 +335,14 @@ describe('LocalQueue', () => {
     const [again] = queue.receive();
 
     // Assess
-    expect(statsWhileDelayed).toEqual({ visible: 0, inFlight: 0, delayed: 1, succeeded: 0, deadLettered: 0 });
+    expect(statsWhileDelayed).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 1,
+      succeeded: 0,
+      deadLettered: 0,
+      expired: 0,
+    });
     expect(again?.messageId).not.toBe(originalId);
     expect(again?.receiveCount).toBe(1);
     expect(again?.messageAttributes).toEqual({ PriorAttempts: '0' });
@@ -548,14 +562,28 @@ describe('LocalQueuePoller', () => {
 
     // Assess
     expect(fake.batches.map((batch) => batch.Records.length)).toEqual([3, 1]);
-    expect(afterFirstBatch).toEqual({ visible: 0, inFlight: 0, delayed: 1, succeeded: 2, deadLettered: 0 });
+    expect(afterFirstBatch).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 1,
+      succeeded: 2,
+      deadLettered: 0,
+      expired: 0,
+    });
     expect(fake.records.map((r) => [JSON.parse(r.record.body).id, r.attempt])).toEqual([
       ['evt-1', 1],
       ['evt-2', 1],
       ['evt-3', 1],
       ['evt-2', 2],
     ]);
-    expect(queue.stats()).toEqual({ visible: 0, inFlight: 0, delayed: 0, succeeded: 3, deadLettered: 0 });
+    expect(queue.stats()).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+      succeeded: 3,
+      deadLettered: 0,
+      expired: 0,
+    });
   });
 
   it("counts the handler's dead letters and requeues, not as successes, and the requeued event keeps its attempts", async () => {
@@ -596,7 +624,14 @@ describe('LocalQueuePoller', () => {
     await waitFor(() => queue.stats().succeeded === 1, 'the requeued event to succeed');
 
     // Assess
-    expect(whileRequeued).toEqual({ visible: 0, inFlight: 0, delayed: 1, succeeded: 0, deadLettered: 1 });
+    expect(whileRequeued).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 1,
+      succeeded: 0,
+      deadLettered: 1,
+      expired: 0,
+    });
     const last = fake.records.at(-1);
     expect(last?.record.messageAttributes.PriorAttempts?.stringValue).toBe('0');
     expect(last?.attempt).toBe(1);
@@ -628,7 +663,14 @@ describe('LocalQueuePoller', () => {
     await waitFor(() => queue.stats().succeeded === 2, 'the batch to be delivered again');
 
     // Assess
-    expect(afterThrow).toEqual({ visible: 0, inFlight: 2, delayed: 0, succeeded: 0, deadLettered: 0 });
+    expect(afterThrow).toEqual({
+      visible: 0,
+      inFlight: 2,
+      delayed: 0,
+      succeeded: 0,
+      deadLettered: 0,
+      expired: 0,
+    });
     expect(seen[1]?.Records.map((r) => [r.body, r.attributes.ApproximateReceiveCount])).toEqual([
       ['a', '2'],
       ['b', '2'],
