@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent } from 'aws-lambda';
-import type { ConnectorConfig } from '../functions/shared/config.js';
+import { type ConnectorConfig, inboxVisibilitySeconds } from '../functions/shared/config.js';
 import {
   type QueueMessage,
   type QueuePort,
@@ -39,7 +39,7 @@ export const MAX_VISIBILITY_SECONDS = SQS_MAX_VISIBILITY_SECONDS;
 export function inboxVisibilityTimeoutSeconds(
   config: Pick<ConnectorConfig, 'functionTimeoutSeconds'>,
 ): number {
-  return Math.max(30, Math.ceil(6 * config.functionTimeoutSeconds));
+  return inboxVisibilitySeconds(config.functionTimeoutSeconds);
 }
 
 /** A request SQS would refuse; `code` is the SQS error code. */

@@ -6,7 +6,11 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type ConnectorConfig, inboxRetentionSeconds } from '../../functions/shared/config.js';
+import {
+  type ConnectorConfig,
+  inboxRetentionSeconds,
+  inboxVisibilitySeconds,
+} from '../../functions/shared/config.js';
 
 /** The connector's `async` settings (defaults applied by the config schema). */
 export type ConnectorAsyncSettings = ConnectorConfig['async'];
@@ -24,8 +28,8 @@ export const MIN_INBOX_VISIBILITY = Duration.seconds(30);
  * (SQS counts whole seconds only; a fraction is rounded up).
  */
 export function inboxVisibilityTimeout(functionTimeout: Duration): Duration {
-  const seconds = Math.ceil(6 * functionTimeout.toSeconds({ integral: false }));
-  return Duration.seconds(Math.max(seconds, MIN_INBOX_VISIBILITY.toSeconds()));
+  // The same rule as the local inbox's (functions/shared/config.ts), so both hide a message alike.
+  return Duration.seconds(inboxVisibilitySeconds(functionTimeout.toSeconds({ integral: false })));
 }
 
 /** Props of {@link ConnectorQueues}. */
