@@ -14,7 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type ConnectorConfig, formatIssues, type SuiteConfig } from '../functions/shared/config.js';
+import {
+  type ConnectorConfig,
+  formatIssues,
+  inboxRetentionSeconds,
+  type SuiteConfig,
+} from '../functions/shared/config.js';
 import type { CredentialStore } from '../functions/shared/credentials/store.js';
 import { ConnectorError, type ErrorCode } from '../functions/shared/errors.js';
 import { createPowertools } from '../functions/shared/powertools.js';
@@ -99,8 +104,31 @@ export interface LocalGateway {
   close(): Promise<void>;
 }
 
-/** One entry of the `POST /v1/events` answer, in the order sent (as PutEvents answers). */
-export type EventEntryResult = { eventId: string } | { errorCode: ErrorCode; errorMessage: string };
+/**
+ * One entry of the `POST /v1/events` answer, in the order sent, shaped as an entry of EventBridge's
+ * `PutEvents` answer (`EventId`, or `ErrorCode` and `ErrorMessage`; the codes are the suite's).
+ */
+export type EventEntryResult = { EventId: string } | { ErrorCode: ErrorCode; ErrorMessage: string };
+
+/**
+ * The `POST /v1/events` answer, as EventBridge's `PutEvents` answers: how many entries failed, and
+ * one result per entry in the order sent. Every entry is validated before any is queued, so a
+ * failed entry can be sent again alone without repeating the others. `accepted` (the entries
+ * queued) is the local gateway's own addition.
+ */
+export interface PutEventsAnswer {
+  FailedEntryCount: number;
+  Entries: EventEntryResult[];
+  accepted: number;
+}
+
+/** A `POST /v1/events` entry that passed validation: the message for its connector's inbox. */
+export interface PreparedEvent {
+  queue: LocalQueue;
+  /** The message body: the whole event, with its `id` and `time`. */
+  body: string;
+  eventId: string;
+}
 
 /** The `GET /v1/queue` answer: the counters summed over connectors, and each connector's own. */
 export interface QueueOverview extends QueueStats {
@@ -142,6 +170,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         connector: config.name,
         visibilityTimeoutSeconds: inboxVisibilityTimeoutSeconds(config),
         maxReceiveCount: config.async.maxReceiveCount,
+        // As the stack sets it: long enough for the settings' worst case.
+        retentionSeconds: inboxRetentionSeconds(config),
       });
       const handler = buildHandler(config, options, dynamo, queue, results);
       handlers.set(config.name, handler);
@@ -258,12 +288,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       if (entries.length === 0 || entries.length > MAX_EVENTS_PER_CALL) {
         return fail(400, 'VALIDATION_ERROR', `Send 1 to ${MAX_EVENTS_PER_CALL} events per call.`);
       }
-      const answers = entries.map((entry: unknown) => deliverEvent(entry, queues));
-      const accepted = answers.filter((entry) => 'eventId' in entry).length;
-      return answer(
-        { accepted, failedEntryCount: answers.length - accepted, entries: answers },
-        { accepted, failed: answers.length - accepted },
-      );
+      const result = putEvents(entries, queues);
+      return answer(result, { accepted: result.accepted, failed: result.FailedEntryCount });
     }
   }
 
@@ -366,15 +392,56 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * What the EventBridge rules of the connectors do with one event of `POST /v1/events`: a
- * `Connector Invocation Requested` event whose `detail.connector` names a connector goes to that
- * connector's inbox, the whole event as the message body, with an `id` and a `time` when it has
- * none. Anything else is answered with an error entry and goes nowhere.
+ * What the EventBridge rules of the connectors do with the events of one `POST /v1/events`: first
+ * every entry is validated ({@link prepareEvent}; nothing it throws escapes: an entry that cannot be
+ * handled is an error entry), then the valid ones go to their inboxes. The answer never fails as a
+ * whole after part of the batch was queued, so a caller who sends the failed entries again repeats
+ * no side effect.
  */
-export function deliverEvent(entry: unknown, queues: ReadonlyMap<string, LocalQueue>): EventEntryResult {
-  const error = (errorCode: ErrorCode, errorMessage: string): EventEntryResult => ({
-    errorCode,
-    errorMessage,
+export function putEvents(
+  entries: readonly unknown[],
+  queues: ReadonlyMap<string, LocalQueue>,
+): PutEventsAnswer {
+  const prepared = entries.map((entry): PreparedEvent | EventEntryResult => {
+    try {
+      return prepareEvent(entry, queues);
+    } catch {
+      // e.g. JSON.stringify's RangeError on an input nested thousands of levels deep.
+      return {
+        ErrorCode: 'VALIDATION_ERROR',
+        ErrorMessage: 'The event cannot be serialized (nested too deeply, or too large).',
+      };
+    }
+  });
+  const results = prepared.map((entry): EventEntryResult => {
+    if (!('queue' in entry)) return entry;
+    try {
+      entry.queue.send(entry.body);
+      return { EventId: entry.eventId };
+    } catch {
+      return {
+        ErrorCode: 'DEPENDENCY_UNAVAILABLE',
+        ErrorMessage: `The inbox of connector '${entry.queue.connector}' refused the event; send it again.`,
+      };
+    }
+  });
+  const accepted = results.filter((entry) => 'EventId' in entry).length;
+  return { FailedEntryCount: results.length - accepted, Entries: results, accepted };
+}
+
+/**
+ * Validates one event of `POST /v1/events` as the connectors' EventBridge rules would take it: a
+ * `Connector Invocation Requested` event whose `detail.connector` names a connector is prepared for
+ * that connector's inbox, the whole event as the message body, with an `id` and a `time` when it has
+ * none. Anything else is answered with an error entry. Queues nothing.
+ */
+export function prepareEvent(
+  entry: unknown,
+  queues: ReadonlyMap<string, LocalQueue>,
+): PreparedEvent | EventEntryResult {
+  const error = (ErrorCode: ErrorCode, ErrorMessage: string): EventEntryResult => ({
+    ErrorCode,
+    ErrorMessage,
   });
   if (!isObject(entry)) {
     return error('VALIDATION_ERROR', 'An event must be a JSON object {"source", "detail-type", "detail"}.');
@@ -425,8 +492,7 @@ export function deliverEvent(entry: unknown, queues: ReadonlyMap<string, LocalQu
   if (Buffer.byteLength(body, 'utf8') > MAX_EVENT_BYTES) {
     return error('VALIDATION_ERROR', `The event is larger than ${MAX_EVENT_BYTES} bytes.`);
   }
-  queue.send(body);
-  return { eventId: event.id };
+  return { queue, body, eventId: event.id };
 }
 
 /** The `GET /v1/queue` answer. */
@@ -437,6 +503,7 @@ export function queueOverview(queues: ReadonlyMap<string, LocalQueue>): QueueOve
     delayed: 0,
     succeeded: 0,
     deadLettered: 0,
+    expired: 0,
     connectors: {},
   };
   for (const [name, queue] of queues) {
@@ -447,6 +514,7 @@ export function queueOverview(queues: ReadonlyMap<string, LocalQueue>): QueueOve
     overview.delayed += stats.delayed;
     overview.succeeded += stats.succeeded;
     overview.deadLettered += stats.deadLettered;
+    overview.expired += stats.expired;
   }
   return overview;
 }

@@ -16,12 +16,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent } from 'aws-lambda';
-import type { ConnectorConfig } from '../functions/shared/config.js';
+import { type ConnectorConfig, inboxVisibilitySeconds } from '../functions/shared/config.js';
 import {
   type QueueMessage,
   type QueuePort,
   SQS_MAX_DELAY_SECONDS,
+  SQS_MAX_RETENTION_SECONDS,
   SQS_MAX_VISIBILITY_SECONDS,
+  SQS_MIN_RETENTION_SECONDS,
 } from '../functions/shared/runtime/async-contract.js';
 import { lambdaContext, type SqsDelivery, sqsEvent } from './lambda-events.js';
 
@@ -37,7 +39,7 @@ export const MAX_VISIBILITY_SECONDS = SQS_MAX_VISIBILITY_SECONDS;
 export function inboxVisibilityTimeoutSeconds(
   config: Pick<ConnectorConfig, 'functionTimeoutSeconds'>,
 ): number {
-  return Math.max(30, Math.ceil(6 * config.functionTimeoutSeconds));
+  return inboxVisibilitySeconds(config.functionTimeoutSeconds);
 }
 
 /** A request SQS would refuse; `code` is the SQS error code. */
@@ -91,6 +93,8 @@ export interface QueueStats {
   succeeded: number;
   /** Messages in the dead-letter queue. */
   deadLettered: number;
+  /** Messages deleted because they outlived the inbox's retention (SQS deletes them without a trace). */
+  expired: number;
 }
 
 /** Options of {@link LocalQueue}. */
@@ -101,6 +105,13 @@ export interface LocalQueueOptions {
   visibilityTimeoutSeconds: number;
   /** Receives after which the redrive policy moves a message to the dead-letter queue. */
   maxReceiveCount: number;
+  /**
+   * How long the inbox keeps a message from when it was sent, in seconds (60 to 1,209,600, as SQS's
+   * `MessageRetentionPeriod`); an older one is deleted, in flight or not, as SQS does (see
+   * `inboxRetentionSeconds` in `functions/shared/config.ts` for the value the stack sets).
+   * @default 345,600 (4 days, the SQS default)
+   */
+  retentionSeconds?: number;
   /** The clock, in epoch ms. @default Date.now */
   now?: () => number;
 }
@@ -123,6 +134,8 @@ interface StoredMessage {
   /** Why it is hidden while `visibleAtMs` is ahead: a running delivery, or a delay or backoff. */
   hiddenFor: 'delivery' | 'delay';
   firstReceivedAtMs: number | undefined;
+  /** When the latest delivery was received: SQS keeps a message hidden at most 12 hours from then. */
+  receivedAtMs: number | undefined;
   /** The handle of the latest delivery; older ones no longer act on the message. */
   receiptHandle: string | undefined;
   /** What the handler did with the latest delivery through the {@link QueuePort}. */
@@ -143,7 +156,9 @@ export class LocalQueue implements QueuePort {
   readonly connector: string;
   readonly visibilityTimeoutSeconds: number;
   readonly maxReceiveCount: number;
+  readonly retentionSeconds: number;
   private readonly now: () => number;
+  private expiredCount = 0;
   /** The inbox, oldest first. */
   private readonly inbox = new Map<string, StoredMessage>();
   /** The current receipt handle of each received message. */
@@ -162,7 +177,25 @@ export class LocalQueue implements QueuePort {
     this.connector = options.connector;
     this.visibilityTimeoutSeconds = options.visibilityTimeoutSeconds;
     this.maxReceiveCount = options.maxReceiveCount;
+    const retentionSeconds = options.retentionSeconds ?? 345_600;
+    if (
+      !Number.isInteger(retentionSeconds) ||
+      retentionSeconds < SQS_MIN_RETENTION_SECONDS ||
+      retentionSeconds > SQS_MAX_RETENTION_SECONDS
+    ) {
+      throw new LocalQueueError(
+        'InvalidParameterValue',
+        `retentionSeconds must be a whole number from ${SQS_MIN_RETENTION_SECONDS} to ${SQS_MAX_RETENTION_SECONDS}, not ${retentionSeconds}.`,
+      );
+    }
+    this.retentionSeconds = retentionSeconds;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Messages deleted because they outlived the retention (SQS deletes them without a trace). */
+  get expired(): number {
+    this.expire(this.now());
+    return this.expiredCount;
   }
 
   /**
@@ -183,6 +216,7 @@ export class LocalQueue implements QueuePort {
       visibleAtMs: now + delaySeconds * 1000,
       hiddenFor: 'delay',
       firstReceivedAtMs: undefined,
+      receivedAtMs: undefined,
       receiptHandle: undefined,
       outcome: undefined,
     };
@@ -197,6 +231,7 @@ export class LocalQueue implements QueuePort {
    */
   receive(maxMessages = 10): SqsDelivery[] {
     const now = this.now();
+    this.expire(now);
     const deliveries: SqsDelivery[] = [];
     for (const message of this.inbox.values()) {
       if (deliveries.length >= maxMessages) break;
@@ -208,6 +243,7 @@ export class LocalQueue implements QueuePort {
       if (message.receiptHandle !== undefined) this.handles.delete(message.receiptHandle);
       message.receiveCount += 1;
       message.firstReceivedAtMs ??= now;
+      message.receivedAtMs = now;
       message.visibleAtMs = now + this.visibilityTimeoutSeconds * 1000;
       message.hiddenFor = 'delivery';
       message.outcome = undefined;
@@ -255,7 +291,10 @@ export class LocalQueue implements QueuePort {
    * visible at once. Accepts a receipt handle or the runtime's {@link QueueMessage}.
    * @throws LocalQueueError `ReceiptHandleIsInvalid` for a handle that is not the message's latest
    *   delivery (or was deleted), `MessageNotInflight` when the message is visible again,
-   *   `InvalidParameterValue` for seconds outside 0 to 43,200
+   *   `InvalidParameterValue` for seconds outside 0 to 43,200, or that would keep the message hidden
+   *   more than 12 hours after this delivery was received (as SQS refuses it: "you can't extend the
+   *   timeout of a message ... to more than a total visibility timeout of 12 hours", SQS API
+   *   Reference, ChangeMessageVisibility)
    */
   async changeVisibility(target: string | QueueMessage, seconds: number): Promise<void> {
     checkSeconds('The visibility timeout', seconds, MAX_VISIBILITY_SECONDS);
@@ -263,6 +302,13 @@ export class LocalQueue implements QueuePort {
     const now = this.now();
     if (message.visibleAtMs <= now) {
       throw new LocalQueueError('MessageNotInflight', `Message ${message.messageId} is not in flight.`);
+    }
+    const sinceReceiptSeconds = (now - (message.receivedAtMs ?? now)) / 1000;
+    if (sinceReceiptSeconds + seconds > MAX_VISIBILITY_SECONDS) {
+      throw new LocalQueueError(
+        'InvalidParameterValue',
+        `A visibility timeout of ${seconds} s, ${sinceReceiptSeconds} s after the message was received, would keep it hidden past ${MAX_VISIBILITY_SECONDS} s (12 hours) from its receipt.`,
+      );
     }
     message.visibleAtMs = now + seconds * 1000;
     message.hiddenFor = 'delay';
@@ -319,6 +365,7 @@ export class LocalQueue implements QueuePort {
 
   /** The inbox's messages, oldest first. */
   messages(): LocalMessage[] {
+    this.expire(this.now());
     return [...this.inbox.values()].map((m) => ({
       messageId: m.messageId,
       body: m.body,
@@ -332,6 +379,7 @@ export class LocalQueue implements QueuePort {
   /** Messages ready to be received. */
   visibleCount(): number {
     const now = this.now();
+    this.expire(now);
     let visible = 0;
     for (const message of this.inbox.values()) if (message.visibleAtMs <= now) visible += 1;
     return visible;
@@ -340,12 +388,14 @@ export class LocalQueue implements QueuePort {
   /** The counters of `GET /v1/queue`. */
   stats(): QueueStats {
     const now = this.now();
+    this.expire(now);
     const stats: QueueStats = {
       visible: 0,
       inFlight: 0,
       delayed: 0,
       succeeded: this.succeededCount,
       deadLettered: this.deadLetterQueue.length,
+      expired: this.expiredCount,
     };
     for (const message of this.inbox.values()) {
       if (message.visibleAtMs <= now) stats.visible += 1;
@@ -355,7 +405,19 @@ export class LocalQueue implements QueuePort {
     return stats;
   }
 
+  /** Deletes the messages sent more than the retention ago. */
+  private expire(now: number): void {
+    const oldestKeptMs = now - this.retentionSeconds * 1000;
+    for (const message of this.inbox.values()) {
+      if (message.sentAtMs > oldestKeptMs) continue;
+      this.inbox.delete(message.messageId);
+      if (message.receiptHandle !== undefined) this.handles.delete(message.receiptHandle);
+      this.expiredCount += 1;
+    }
+  }
+
   private current(receiptHandle: string): StoredMessage {
+    this.expire(this.now());
     const message = this.handles.get(receiptHandle);
     if (!message) {
       throw new LocalQueueError(

@@ -4,6 +4,11 @@
  * CDK app, the local gateway and the Lambda runtime all validate with exactly the same rules.
  */
 import { z } from 'zod';
+import {
+  SQS_MAX_DELAY_SECONDS,
+  SQS_MAX_RETENTION_SECONDS,
+  SQS_MAX_VISIBILITY_SECONDS,
+} from './runtime/async-contract.js';
 
 /** HTTP methods a connector may send. */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -123,8 +128,12 @@ const asyncSchema = z
     maxReceiveCount: z.int().min(1).max(1_000).default(5),
     /** Base of the backoff between deliveries, in seconds. */
     backoffBaseSeconds: z.number().gt(0).default(2),
-    /** Cap of one backoff between deliveries, in seconds (SQS visibility allows 12 hours at most). */
-    backoffMaxSeconds: z.number().gt(0).max(43_200).default(900),
+    /**
+     * Cap of one backoff between deliveries (a vendor's longer `Retry-After` included), in seconds.
+     * SQS allows a message to stay hidden at most 12 hours from its receipt, so the cap must leave
+     * room for the batching window and the function's run: see {@link maxBackoffSeconds}.
+     */
+    backoffMaxSeconds: z.number().gt(0).max(SQS_MAX_VISIBILITY_SECONDS).default(900),
     /** Messages per invocation of the event source mapping. */
     batchSize: z.int().min(1).max(10_000).default(10),
     /** How long the mapping gathers a batch, in seconds (required above 10 messages). */
@@ -142,6 +151,119 @@ const asyncSchema = z
     message: 'a batchSize above 10 needs maxBatchingWindowSeconds of at least 1 (an SQS rule)',
     path: ['maxBatchingWindowSeconds'],
   });
+
+/** The `async` settings and the function timeout they depend on. */
+export interface AsyncLimitsInput {
+  /** The Lambda function's timeout, in seconds. */
+  functionTimeoutSeconds: number;
+  /** The connector's `async` settings. */
+  async: Pick<
+    z.output<typeof asyncSchema>,
+    'maxReceiveCount' | 'backoffMaxSeconds' | 'maxBatchingWindowSeconds'
+  >;
+}
+
+/** The inbox's retention when the settings need no more: 4 days, the SQS default. */
+export const DEFAULT_INBOX_RETENTION_SECONDS = 345_600;
+/**
+ * Time a visible message may wait in the inbox before the event source mapping receives it (a
+ * backlog, a throttled function), kept on top of the worst case of {@link worstCaseInboxSeconds}:
+ * one day, in seconds.
+ */
+export const INBOX_BACKLOG_ALLOWANCE_SECONDS = 86_400;
+/** Slack kept under SQS's 12-hour visibility limit beyond the batching window and the function's run, in seconds. */
+export const VISIBILITY_SLACK_SECONDS = 60;
+
+/**
+ * The longest backoff the runtime may hide a message for: SQS refuses a visibility timeout that
+ * ends more than 12 hours (43,200 s) after the message was received ("you can't extend the timeout
+ * of a message ... to more than a total visibility timeout of 12 hours", SQS API Reference,
+ * ChangeMessageVisibility), and by the time the runtime hides a message, up to the batching window
+ * plus the function's timeout have passed since its receipt (plus {@link VISIBILITY_SLACK_SECONDS}).
+ * @returns seconds
+ */
+export function maxBackoffSeconds(settings: AsyncLimitsInput): number {
+  return (
+    SQS_MAX_VISIBILITY_SECONDS -
+    settings.async.maxBatchingWindowSeconds -
+    settings.functionTimeoutSeconds -
+    VISIBILITY_SLACK_SECONDS
+  );
+}
+
+/**
+ * The inbox's visibility timeout for a function of `functionTimeoutSeconds`: six times that timeout
+ * (what AWS advises for a Lambda event source), at least 30 seconds, in whole seconds.
+ */
+export function inboxVisibilitySeconds(functionTimeoutSeconds: number): number {
+  return Math.max(30, Math.ceil(6 * functionTimeoutSeconds));
+}
+
+/**
+ * The longest time one inbox message can spend in the inbox before it ends, in seconds: the longest
+ * delay of a message the runtime puts back (900 s, the SQS maximum), then `maxReceiveCount`
+ * deliveries, each hidden either for the visibility timeout (a crashed function) or for the
+ * batching window, the function's run and the longest backoff. A message the runtime puts back
+ * (open breaker, rate limit, a dependency down) is a new message with its own retention, so the
+ * waits that spend no attempt do not add up here; they are bounded by the retention itself (see
+ * {@link inboxRetentionSeconds}).
+ */
+export function worstCaseInboxSeconds(settings: AsyncLimitsInput): number {
+  const { maxReceiveCount, backoffMaxSeconds, maxBatchingWindowSeconds } = settings.async;
+  const perDelivery = Math.max(
+    inboxVisibilitySeconds(settings.functionTimeoutSeconds),
+    maxBatchingWindowSeconds + settings.functionTimeoutSeconds + backoffMaxSeconds,
+  );
+  return SQS_MAX_DELAY_SECONDS + maxReceiveCount * perDelivery;
+}
+
+/**
+ * The inbox's message retention: {@link worstCaseInboxSeconds} plus a day of backlog
+ * ({@link INBOX_BACKLOG_ALLOWANCE_SECONDS}), at least 4 days (the SQS default), in whole seconds.
+ * The config refuses settings for which this exceeds 14 days, the most SQS keeps a message
+ * (SQS Developer Guide, quotas: `MessageRetentionPeriod` 60 s to 1,209,600 s). It is also the
+ * longest time the runtime keeps putting an event back while the suite itself cannot take it.
+ */
+export function inboxRetentionSeconds(settings: AsyncLimitsInput): number {
+  return Math.max(
+    DEFAULT_INBOX_RETENTION_SECONDS,
+    Math.ceil(worstCaseInboxSeconds(settings) + INBOX_BACKLOG_ALLOWANCE_SECONDS),
+  );
+}
+
+/**
+ * The cross-field rules of the asynchronous path (SQS's limits), reported on the connector's fields.
+ */
+function checkAsyncLimits(
+  connector: AsyncLimitsInput,
+  ctx: { addIssue(issue: { code: 'custom'; message: string; path: PropertyKey[] }): void },
+): void {
+  const { async: settings, functionTimeoutSeconds } = connector;
+  const numbers = [
+    functionTimeoutSeconds,
+    settings?.maxReceiveCount,
+    settings?.backoffMaxSeconds,
+    settings?.maxBatchingWindowSeconds,
+  ];
+  // A field that is itself invalid is reported by its own schema.
+  if (!numbers.every((n) => typeof n === 'number' && Number.isFinite(n))) return;
+  const backoffCap = maxBackoffSeconds(connector);
+  if (connector.async.backoffMaxSeconds > backoffCap) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be at most ${backoffCap} s with functionTimeoutSeconds ${connector.functionTimeoutSeconds} and async.maxBatchingWindowSeconds ${connector.async.maxBatchingWindowSeconds}: SQS keeps a message hidden at most 12 hours (43,200 s) from its receipt`,
+      path: ['async', 'backoffMaxSeconds'],
+    });
+  }
+  const needed = worstCaseInboxSeconds(connector) + INBOX_BACKLOG_ALLOWANCE_SECONDS;
+  if (needed > SQS_MAX_RETENTION_SECONDS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `async.maxReceiveCount ${connector.async.maxReceiveCount} × (async.backoffMaxSeconds ${connector.async.backoffMaxSeconds} + async.maxBatchingWindowSeconds + functionTimeoutSeconds) needs the inbox to keep a message ${Math.ceil(needed)} s (a day of backlog included), more than the 14 days (1,209,600 s) SQS keeps one; lower async.maxReceiveCount or async.backoffMaxSeconds`,
+      path: ['async', 'maxReceiveCount'],
+    });
+  }
+}
 
 /** A connector name: the `{connector}` of the route and part of resource ids. */
 export const CONNECTOR_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
@@ -330,13 +452,15 @@ function vendorConnectorSchema<K extends VendorKind>(kind: K, options: ConfigSch
  * @param options - see {@link ConfigSchemaOptions}
  */
 export function connectorConfigSchema(options: ConfigSchemaOptions = {}) {
-  return z.discriminatedUnion('kind', [
-    httpConnectorSchema(options),
-    vendorConnectorSchema('stripe', options),
-    vendorConnectorSchema('slack', options),
-    vendorConnectorSchema('github', options),
-    vendorConnectorSchema('twilio', options),
-  ]);
+  return z
+    .discriminatedUnion('kind', [
+      httpConnectorSchema(options),
+      vendorConnectorSchema('stripe', options),
+      vendorConnectorSchema('slack', options),
+      vendorConnectorSchema('github', options),
+      vendorConnectorSchema('twilio', options),
+    ])
+    .superRefine(checkAsyncLimits);
 }
 
 /** The REST API in front of the connectors (the suite's `api` block). */

@@ -6,7 +6,11 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { ConnectorConfig } from '../../functions/shared/config.js';
+import {
+  type ConnectorConfig,
+  inboxRetentionSeconds,
+  inboxVisibilitySeconds,
+} from '../../functions/shared/config.js';
 
 /** The connector's `async` settings (defaults applied by the config schema). */
 export type ConnectorAsyncSettings = ConnectorConfig['async'];
@@ -24,8 +28,8 @@ export const MIN_INBOX_VISIBILITY = Duration.seconds(30);
  * (SQS counts whole seconds only; a fraction is rounded up).
  */
 export function inboxVisibilityTimeout(functionTimeout: Duration): Duration {
-  const seconds = Math.ceil(6 * functionTimeout.toSeconds({ integral: false }));
-  return Duration.seconds(Math.max(seconds, MIN_INBOX_VISIBILITY.toSeconds()));
+  // The same rule as the local inbox's (functions/shared/config.ts), so both hide a message alike.
+  return Duration.seconds(inboxVisibilitySeconds(functionTimeout.toSeconds({ integral: false })));
 }
 
 /** Props of {@link ConnectorQueues}. */
@@ -33,17 +37,20 @@ export interface ConnectorQueuesProps {
   /** The connector's name, for the alarm's description. */
   readonly connectorName: string;
   /**
-   * The connector's `async` settings; `maxReceiveCount` becomes the inbox's redrive policy.
-   * @default the schema's defaults (`maxReceiveCount` 5)
+   * The connector's `async` settings: `maxReceiveCount` becomes the inbox's redrive policy, and
+   * with `backoffMaxSeconds` and `maxBatchingWindowSeconds` sizes the inbox's retention (see
+   * `inboxRetentionSeconds` in `functions/shared/config.ts`).
+   * @default the schema's defaults (`maxReceiveCount` 5, `backoffMaxSeconds` 900, `maxBatchingWindowSeconds` 0)
    */
-  readonly async?: Pick<ConnectorAsyncSettings, 'maxReceiveCount'>;
-  /** The timeout of the function that reads the inbox; the inbox's visibility timeout is derived from it. */
-  readonly functionTimeout: Duration;
+  readonly async?: Pick<
+    ConnectorAsyncSettings,
+    'maxReceiveCount' | 'backoffMaxSeconds' | 'maxBatchingWindowSeconds'
+  >;
   /**
-   * How long the inbox keeps a message nobody has received.
-   * @default Duration.days(4) (the SQS default)
+   * The timeout of the function that reads the inbox; the inbox's visibility timeout and retention
+   * are derived from it.
    */
-  readonly inboxRetention?: Duration;
+  readonly functionTimeout: Duration;
   /**
    * What happens to both queues (and the messages in them) when they leave the stack.
    * @default RemovalPolicy.RETAIN
@@ -54,7 +61,8 @@ export interface ConnectorQueuesProps {
 /**
  * The inbox and dead-letter queue of one connector, both encrypted with SQS-managed keys (SSE-SQS,
  * so neither EventBridge nor the function needs a KMS grant) and refusing requests that are not
- * TLS. The inbox's redrive policy moves a message to the dead-letter queue after
+ * TLS. The inbox keeps a message as long as the connector's settings may need it (at least 4
+ * days, at most 14). The inbox's redrive policy moves a message to the dead-letter queue after
  * `maxReceiveCount` receives, a backstop behind the runtime, which dead-letters a failing event
  * itself with its error. A CloudWatch alarm fires when the dead-letter queue holds any message. No
  * physical names, so stages and copies deploy side by side.
@@ -70,7 +78,18 @@ export class ConnectorQueues extends Construct {
   constructor(scope: Construct, id: string, props: ConnectorQueuesProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const maxReceiveCount = props.async?.maxReceiveCount ?? 5;
+    const settings = {
+      maxReceiveCount: props.async?.maxReceiveCount ?? 5,
+      backoffMaxSeconds: props.async?.backoffMaxSeconds ?? 900,
+      maxBatchingWindowSeconds: props.async?.maxBatchingWindowSeconds ?? 0,
+    };
+    const { maxReceiveCount } = settings;
+    // Long enough for the worst case of the settings (which the config schema keeps within 14 days),
+    // so that no message expires while it still has deliveries left.
+    const retentionSeconds = inboxRetentionSeconds({
+      functionTimeoutSeconds: props.functionTimeout.toSeconds({ integral: false }),
+      async: settings,
+    });
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -88,7 +107,7 @@ export class ConnectorQueues extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: inboxVisibilityTimeout(props.functionTimeout),
-      retentionPeriod: props.inboxRetention ?? Duration.days(4),
+      retentionPeriod: Duration.seconds(retentionSeconds),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       removalPolicy,
     });

@@ -41,6 +41,12 @@ import {
 
 afterAll(removeOutdirs);
 
+/**
+ * How long one synth may take: tens of seconds on a loaded 2-core machine. Each template is
+ * synthesized once, in a `beforeAll` (or a nag test of its own), never inside a plain test.
+ */
+const SYNTH_TIMEOUT_MS = 120_000;
+
 /** 14 days in seconds: the dead-letter queue's retention. */
 const FOURTEEN_DAYS = 1_209_600;
 /** The default bus's ARN as the template renders it. */
@@ -101,7 +107,8 @@ describe.for(SUITES_UNDER_TEST)('the asynchronous path of $label', ({ load }) =>
   beforeAll(async () => {
     input = await load();
     suite = parseSuiteConfig(input, 'test suite config');
-  });
+    synthSuite(input);
+  }, SYNTH_TIMEOUT_MS);
 
   it('has per connector an inbox and a dead-letter queue, both SSE-SQS, no physical names', () => {
     // Prepare
@@ -401,6 +408,10 @@ describe.for(SUITES_UNDER_TEST)('the asynchronous path of $label', ({ load }) =>
 describe("eventBus 'default'", () => {
   const config = { ...twoConnectorsConfig(), eventBus: 'default' };
 
+  beforeAll(() => {
+    synthSuite(config);
+  }, SYNTH_TIMEOUT_MS);
+
   it('creates no bus; the rules listen on the default bus', () => {
     // Prepare
     const names = ['payments', 'crm'];
@@ -444,17 +455,21 @@ describe("eventBus 'default'", () => {
     expect(json.Outputs?.EventBusName?.Value).toBe('default');
   });
 
-  it('leaves zero unacknowledged nag findings', () => {
-    // Prepare
-    const stage = 'prod';
+  it(
+    'leaves zero unacknowledged nag findings',
+    () => {
+      // Prepare
+      const stage = 'prod';
 
-    // Act
-    const run = synthWithNag(config, { stage });
+      // Act
+      const run = synthWithNag(config, { stage });
 
-    // Assess
-    expect(run.synthError).toBeUndefined();
-    expect(run.findings).toEqual([]);
-  });
+      // Assess
+      expect(run.synthError).toBeUndefined();
+      expect(run.findings).toEqual([]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 });
 
 describe('async settings from config', () => {
@@ -464,6 +479,7 @@ describe('async settings from config', () => {
         functionTimeoutSeconds: 900,
         async: {
           maxReceiveCount: 12,
+          backoffMaxSeconds: 30_000,
           batchSize: 500,
           maxBatchingWindowSeconds: 2.5,
           maxConcurrency: 40,
@@ -473,6 +489,10 @@ describe('async settings from config', () => {
       httpConnector('quick', { functionTimeoutSeconds: 2 }),
     ],
   };
+
+  beforeAll(() => {
+    synthSuite(config);
+  }, SYNTH_TIMEOUT_MS);
 
   it('reach the redrive policy and the mapping; a fractional batching window is rounded up', () => {
     // Prepare
@@ -506,6 +526,22 @@ describe('async settings from config', () => {
     }
   });
 
+  it('size the inbox retention from the worst case of the settings, at least the 4 days of the SQS default', () => {
+    // Prepare
+    // bulk: 900 s (a requeue's delay) + 12 deliveries × max(5,400 s visibility, 2.5 + 900 + 30,000 s)
+    // + one day of backlog = 458,130 s; quick keeps the SQS default.
+    const expected = { bulk: 458_130, quick: 345_600 };
+
+    // Act
+    const { json } = synthSuite(config);
+
+    // Assess
+    for (const [name, seconds] of Object.entries(expected)) {
+      const { inboxId } = connectorQueues(json, name);
+      expect(resource(json, inboxId).Properties.MessageRetentionPeriod).toBe(seconds);
+    }
+  });
+
   it('with resultEvents false: no PutEvents, no EVENT_BUS_NAME, the queue grants unchanged', () => {
     // Prepare
     const name = 'bulk';
@@ -525,23 +561,31 @@ describe('async settings from config', () => {
     );
   });
 
-  it('leave zero unacknowledged nag findings', () => {
-    // Prepare
-    const stage = 'dev';
+  it(
+    'leave zero unacknowledged nag findings',
+    () => {
+      // Prepare
+      const stage = 'dev';
 
-    // Act
-    const run = synthWithNag(config, { stage });
+      // Act
+      const run = synthWithNag(config, { stage });
 
-    // Assess
-    expect(run.synthError).toBeUndefined();
-    expect(run.findings).toEqual([]);
-  });
+      // Assess
+      expect(run.synthError).toBeUndefined();
+      expect(run.findings).toEqual([]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 });
 
 describe.for([
   { stage: 'dev', removal: 'Delete' },
   { stage: 'prod', removal: 'Retain' },
 ] as const)('the $stage stage', ({ stage, removal }) => {
+  beforeAll(() => {
+    synthSuite(twoConnectorsConfig(), { stage });
+  }, SYNTH_TIMEOUT_MS);
+
   it(`gives every queue removal policy ${removal}`, () => {
     // Prepare
     const config = twoConnectorsConfig();

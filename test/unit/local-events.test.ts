@@ -143,10 +143,10 @@ describe('local gateway, asynchronous routes (fake connector handler)', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual({
       accepted: 1,
-      failedEntryCount: 0,
-      entries: [{ eventId: expect.any(String) }],
+      FailedEntryCount: 0,
+      Entries: [{ EventId: expect.any(String) }],
     });
-    const eventId = (answer.body.entries as Array<{ eventId: string }>)[0]?.eventId;
+    const eventId = (answer.body.Entries as Array<{ EventId: string }>)[0]?.EventId;
     const record = fakes.get('orders')?.records[0]?.record;
     expect(JSON.parse(record?.body ?? '')).toEqual({
       version: '0',
@@ -208,10 +208,10 @@ describe('local gateway, asynchronous routes (fake connector handler)', () => {
     // Assess
     expect(answer.status).toBe(200);
     expect(answer.body.accepted).toBe(2);
-    expect(answer.body.failedEntryCount).toBe(6);
-    const answered = answer.body.entries as Array<Record<string, string>>;
-    expect(answered[0]).toEqual({ eventId: 'evt-own' });
-    expect(answered.slice(1, 7).map((entry) => entry.errorCode)).toEqual([
+    expect(answer.body.FailedEntryCount).toBe(6);
+    const answered = answer.body.Entries as Array<Record<string, string>>;
+    expect(answered[0]).toEqual({ EventId: 'evt-own' });
+    expect(answered.slice(1, 7).map((entry) => entry.ErrorCode)).toEqual([
       'VALIDATION_ERROR',
       'VALIDATION_ERROR',
       'NOT_FOUND',
@@ -219,17 +219,46 @@ describe('local gateway, asynchronous routes (fake connector handler)', () => {
       'VALIDATION_ERROR',
       'VALIDATION_ERROR',
     ]);
-    expect(answered[2]?.errorMessage).toContain('detail');
-    expect(answered[3]?.errorMessage).toContain("'Something Else'");
-    expect(answered[4]?.errorMessage).toContain("No connector named 'nope'. Configured: orders, billing.");
-    expect(answered[5]?.errorMessage).toContain('detail.operation');
-    expect(answered[6]?.errorMessage).toContain('detail.idempotencyKey');
-    expect(answered[7]).toEqual({ eventId: expect.any(String) });
+    expect(answered[2]?.ErrorMessage).toContain('detail');
+    expect(answered[3]?.ErrorMessage).toContain("'Something Else'");
+    expect(answered[4]?.ErrorMessage).toContain("No connector named 'nope'. Configured: orders, billing.");
+    expect(answered[5]?.ErrorMessage).toContain('detail.operation');
+    expect(answered[6]?.ErrorMessage).toContain('detail.idempotencyKey');
+    expect(answered[7]).toEqual({ EventId: expect.any(String) });
     const ordersRecord = fakes.get('orders')?.records[0]?.record;
     expect(JSON.parse(ordersRecord?.body ?? '{}')).toMatchObject({
       id: 'evt-own',
       time: '2026-01-02T03:04:05Z',
     });
+  });
+
+  it('validates the whole batch before queuing: an entry nested 5,000 levels deep fails alone, with no 500 (defect 12 of issue 8)', async () => {
+    // Prepare
+    // Written out by hand: JSON.stringify itself overflows at this depth (JSON.parse does not).
+    const deep = `${'['.repeat(5_000)}"bottom"${']'.repeat(5_000)}`;
+    const entries = `[${[
+      JSON.stringify(requestEvent('orders', { n: 1 }, { id: 'evt-first' })),
+      JSON.stringify(requestEvent('orders', { deep: 'DEEP' }, { id: 'evt-deep' })).replace('"DEEP"', deep),
+      JSON.stringify(requestEvent('orders', { n: 3 }, { id: 'evt-third' })),
+    ].join(',')}]`;
+
+    // Act
+    const answer = await post(`${gateway.url}/v1/events`, entries);
+    await waitFor(() => gateway.queues.get('orders')?.stats().succeeded === 2, 'the two valid events');
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      FailedEntryCount: 1,
+      Entries: [
+        { EventId: 'evt-first' },
+        { ErrorCode: 'VALIDATION_ERROR', ErrorMessage: expect.stringContaining('nested too deeply') },
+        { EventId: 'evt-third' },
+      ],
+      accepted: 2,
+    });
+    const ran = fakes.get('orders')?.records.map((r) => (JSON.parse(r.record.body) as { id: string }).id);
+    expect(ran?.sort()).toEqual(['evt-first', 'evt-third']);
   });
 
   it('refuses a body that is not JSON, an empty array and more than 10,000 events, and other methods', async () => {
@@ -279,9 +308,10 @@ describe('local gateway, asynchronous routes (fake connector handler)', () => {
       delayed: 0,
       succeeded: 2,
       deadLettered: 1,
+      expired: 0,
       connectors: {
-        orders: { visible: 0, inFlight: 0, delayed: 0, succeeded: 1, deadLettered: 1 },
-        billing: { visible: 0, inFlight: 0, delayed: 0, succeeded: 1, deadLettered: 0 },
+        orders: { visible: 0, inFlight: 0, delayed: 0, succeeded: 1, deadLettered: 1, expired: 0 },
+        billing: { visible: 0, inFlight: 0, delayed: 0, succeeded: 1, deadLettered: 0, expired: 0 },
       },
     });
   });
@@ -289,7 +319,7 @@ describe('local gateway, asynchronous routes (fake connector handler)', () => {
   it('lists dead letters with their error and attempts, and redrives them back to the inbox', async () => {
     // Prepare
     const sent = await post(`${gateway.url}/v1/events`, requestEvent('orders', { fail: true }));
-    const eventId = (sent.body.entries as Array<{ eventId: string }>)[0]?.eventId;
+    const eventId = (sent.body.Entries as Array<{ EventId: string }>)[0]?.EventId;
     await waitFor(() => gateway.queues.get('orders')?.stats().deadLettered === 1, 'the dead letter');
 
     // Act

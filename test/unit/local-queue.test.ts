@@ -210,6 +210,74 @@ describe('LocalQueue', () => {
     expect(notInFlight.code).toBe('MessageNotInflight');
   });
 
+  it('refuses, as SQS does, a visibility change that would hide a message past 12 hours from its receipt', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const queue = queueWith(clock);
+    queue.send('x');
+    const [delivery] = queue.receive();
+    if (!delivery) throw new Error('expected a delivery');
+    clock.advance(20);
+
+    // Act
+    const pastTwelveHours = await errorOf(queue.changeVisibility(delivery.receiptHandle, 43_200 - 19));
+    await queue.changeVisibility(delivery.receiptHandle, 43_200 - 20);
+    clock.advance(43_200 - 21);
+    const extended = await errorOf(queue.changeVisibility(delivery.receiptHandle, 2));
+    await queue.changeVisibility(delivery.receiptHandle, 1);
+
+    // Assess
+    expect(pastTwelveHours.code).toBe('InvalidParameterValue');
+    expect(pastTwelveHours.message).toMatch(/12 hours/);
+    expect(extended.code).toBe('InvalidParameterValue');
+    expect(queue.messages()[0]?.visibleAtMs).toBe(clock.now() + 1_000);
+  });
+
+  it('deletes a message older than the retention, in flight or not, as SQS does, and counts it', async () => {
+    // Prepare
+    const clock = fakeClock();
+    const queue = new LocalQueue({
+      connector: 'orders',
+      visibilityTimeoutSeconds: VISIBILITY,
+      maxReceiveCount: 5,
+      retentionSeconds: 60,
+      now: clock.now,
+    });
+    queue.send('in flight');
+    queue.send('waiting');
+    clock.advance(1);
+    queue.send('younger');
+    const [inFlight] = queue.receive(1);
+    if (!inFlight) throw new Error('expected a delivery');
+
+    // Act
+    clock.advance(59);
+    const refused = await errorOf(queue.changeVisibility(inFlight.receiptHandle, 10));
+
+    // Assess
+    expect(refused.code).toBe('ReceiptHandleIsInvalid');
+    expect(queue.messages().map((m) => m.body)).toEqual(['younger']);
+    expect(queue.expired).toBe(2);
+    expect(
+      () =>
+        new LocalQueue({
+          connector: 'x',
+          visibilityTimeoutSeconds: 30,
+          maxReceiveCount: 1,
+          retentionSeconds: 59,
+        }),
+    ).toThrow(LocalQueueError);
+    expect(
+      () =>
+        new LocalQueue({
+          connector: 'x',
+          visibilityTimeoutSeconds: 30,
+          maxReceiveCount: 1,
+          retentionSeconds: 1_209_601,
+        }),
+    ).toThrow(LocalQueueError);
+  });
+
   it("dead-letters through the QueuePort with the runtime's attributes; the completed delivery is not a success", async () => {
     // Prepare
     const clock = fakeClock();
@@ -241,7 +309,14 @@ describe('LocalQueue', () => {
         deadLetteredAt: '2026-01-02T03:04:05.000Z',
       },
     ]);
-    expect(queue.stats()).toEqual({ visible: 0, inFlight: 0, delayed: 0, succeeded: 0, deadLettered: 1 });
+    expect(queue.stats()).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+      succeeded: 0,
+      deadLettered: 1,
+      expired: 0,
+    });
   });
 
   it('requeues through the QueuePort as a new delayed message with PriorAttempts; the delivery is not a success', async () => {
@@ -260,7 +335,14 @@ describe('LocalQueue', () => {
     const [again] = queue.receive();
 
     // Assess
-    expect(statsWhileDelayed).toEqual({ visible: 0, inFlight: 0, delayed: 1, succeeded: 0, deadLettered: 0 });
+    expect(statsWhileDelayed).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 1,
+      succeeded: 0,
+      deadLettered: 0,
+      expired: 0,
+    });
     expect(again?.messageId).not.toBe(originalId);
     expect(again?.receiveCount).toBe(1);
     expect(again?.messageAttributes).toEqual({ PriorAttempts: '0' });
@@ -480,14 +562,28 @@ describe('LocalQueuePoller', () => {
 
     // Assess
     expect(fake.batches.map((batch) => batch.Records.length)).toEqual([3, 1]);
-    expect(afterFirstBatch).toEqual({ visible: 0, inFlight: 0, delayed: 1, succeeded: 2, deadLettered: 0 });
+    expect(afterFirstBatch).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 1,
+      succeeded: 2,
+      deadLettered: 0,
+      expired: 0,
+    });
     expect(fake.records.map((r) => [JSON.parse(r.record.body).id, r.attempt])).toEqual([
       ['evt-1', 1],
       ['evt-2', 1],
       ['evt-3', 1],
       ['evt-2', 2],
     ]);
-    expect(queue.stats()).toEqual({ visible: 0, inFlight: 0, delayed: 0, succeeded: 3, deadLettered: 0 });
+    expect(queue.stats()).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 0,
+      succeeded: 3,
+      deadLettered: 0,
+      expired: 0,
+    });
   });
 
   it("counts the handler's dead letters and requeues, not as successes, and the requeued event keeps its attempts", async () => {
@@ -528,7 +624,14 @@ describe('LocalQueuePoller', () => {
     await waitFor(() => queue.stats().succeeded === 1, 'the requeued event to succeed');
 
     // Assess
-    expect(whileRequeued).toEqual({ visible: 0, inFlight: 0, delayed: 1, succeeded: 0, deadLettered: 1 });
+    expect(whileRequeued).toEqual({
+      visible: 0,
+      inFlight: 0,
+      delayed: 1,
+      succeeded: 0,
+      deadLettered: 1,
+      expired: 0,
+    });
     const last = fake.records.at(-1);
     expect(last?.record.messageAttributes.PriorAttempts?.stringValue).toBe('0');
     expect(last?.attempt).toBe(1);
@@ -560,7 +663,14 @@ describe('LocalQueuePoller', () => {
     await waitFor(() => queue.stats().succeeded === 2, 'the batch to be delivered again');
 
     // Assess
-    expect(afterThrow).toEqual({ visible: 0, inFlight: 2, delayed: 0, succeeded: 0, deadLettered: 0 });
+    expect(afterThrow).toEqual({
+      visible: 0,
+      inFlight: 2,
+      delayed: 0,
+      succeeded: 0,
+      deadLettered: 0,
+      expired: 0,
+    });
     expect(seen[1]?.Records.map((r) => [r.body, r.attributes.ApproximateReceiveCount])).toEqual([
       ['a', '2'],
       ['b', '2'],

@@ -53,7 +53,12 @@ export type RequestEvent = z.infer<typeof requestEventSchema>;
  * SQS message attributes (String data type) the runtime writes and reads.
  * - On a dead letter: why it failed, after how many deliveries.
  * - On a message the runtime put back in the inbox itself (circuit breaker open, request in
- *   progress): the deliveries already spent, since SQS counts receives of the new message from 1.
+ *   progress, a dependency unavailable, the connector's own rate limit, a result event not yet
+ *   published): the deliveries already spent (`PriorAttempts`, since SQS counts receives of the new
+ *   message from 1), how many times it was put back (`Requeues`, which grows its delay), since when
+ *   it has been waiting (`WaitingSince`, epoch ms; bounded by the inbox's retention), and, when its
+ *   call succeeded but the result event could not be published, when that was (`SucceededAt`, epoch
+ *   ms; bounded by the idempotency TTL).
  */
 export const MESSAGE_ATTRIBUTE = {
   errorCode: 'ErrorCode',
@@ -63,6 +68,9 @@ export const MESSAGE_ATTRIBUTE = {
   upstreamStatus: 'UpstreamStatus',
   deadLetteredAt: 'DeadLetteredAt',
   priorAttempts: 'PriorAttempts',
+  requeues: 'Requeues',
+  waitingSince: 'WaitingSince',
+  succeededAt: 'SucceededAt',
 } as const;
 
 /** `detail` of a result event. */
@@ -101,8 +109,10 @@ export interface ResultEvent {
 /** Where result events go: the suite's EventBridge bus, or the local gateway's list. */
 export interface ResultPublisher {
   /**
-   * Publishes the events. Failures are logged by the caller, never thrown back into the event's
-   * processing: the event itself already ended.
+   * Publishes the events.
+   * @throws anything on failure; the runtime makes it a `DEPENDENCY_UNAVAILABLE` (EventBridge) and
+   *   puts a succeeded event back in the inbox to publish its result again (see the README, "Result
+   *   events")
    */
   publish(events: readonly ResultEvent[]): Promise<void>;
 }
@@ -130,7 +140,8 @@ export interface QueuePort {
   /**
    * Sends the body back to the inbox as a new message, delivered after `delaySeconds` (at most 900),
    * with `attributes`; the caller then reports the delivery as done. Used where a delivery must not
-   * count as an attempt (the circuit breaker is open, the same request is still in progress).
+   * count as an attempt (the suite's own waits: see `waitsWithoutAttempt`; a result event to
+   * publish again).
    */
   requeue(
     message: QueueMessage,
@@ -141,8 +152,16 @@ export interface QueuePort {
 
 /** The longest delay SQS accepts on a message, in seconds. */
 export const SQS_MAX_DELAY_SECONDS = 900;
-/** The longest visibility timeout SQS accepts, in seconds (12 hours). */
+/**
+ * The longest visibility timeout SQS accepts, in seconds (12 hours), counted from the message's
+ * receipt: a `ChangeMessageVisibility` that would keep a message hidden past 12 hours after it was
+ * received is refused (SQS API Reference, ChangeMessageVisibility).
+ */
 export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
+/** The longest message retention SQS accepts, in seconds (14 days); the shortest is 60 s. */
+export const SQS_MAX_RETENTION_SECONDS = 1_209_600;
+/** The shortest message retention SQS accepts, in seconds. */
+export const SQS_MIN_RETENTION_SECONDS = 60;
 
 /** The environment variables of the asynchronous path, set by the stack. */
 export const ASYNC_ENV = {

@@ -3,18 +3,25 @@
  * EventBridge rule fills) with partial batch responses, and request events invoked directly.
  *
  * Each delivery of an event ends one of four ways:
- * - success: the delivery is done; a `Connector Invocation Succeeded` event is published;
+ * - success: the delivery is done; a `Connector Invocation Succeeded` event is published (if that
+ *   fails, the event is put back to publish its result from the idempotency store later);
  * - a retryable failure with attempts left: the message stays hidden for an exponential backoff
- *   with jitter (or the vendor's `Retry-After`) and is reported as a batch item failure;
+ *   with jitter (or the vendor's `Retry-After`, up to `backoffMaxSeconds`) and is reported as a
+ *   batch item failure;
  * - a failure that cannot succeed later, or the last allowed attempt: the message goes to the
  *   dead-letter queue with the error as message attributes, the delivery is done, and a
  *   `Connector Invocation Failed` event is published;
- * - the circuit breaker is open, or the same request is still running: the message is put back in
- *   the inbox, delayed until the breaker half-opens, without using up one of the event's attempts.
+ * - one of the suite's own waits (the circuit breaker is open, the same request is still running,
+ *   a dependency is unavailable, the connector's own rate limit): the message is put back in the
+ *   inbox, delayed, without using up one of the event's attempts (see {@link waitsWithoutAttempt}).
+ *
+ * A failure of SQS or EventBridge themselves is a `DEPENDENCY_UNAVAILABLE` that fails the record, so
+ * SQS delivers it again: no event is lost.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ConnectorError, configurationError, toConnectorError } from '../errors.js';
+import { type ConnectorConfig, inboxRetentionSeconds } from '../config.js';
+import { ConnectorError, configurationError, dependencyUnavailable, toConnectorError } from '../errors.js';
 import type { Redactor } from '../redaction.js';
 import {
   INVOCATION_FAILED,
@@ -22,12 +29,12 @@ import {
   MAX_RESULT_OUTPUT_BYTES,
   MESSAGE_ATTRIBUTE,
   type QueueMessage,
+  type QueuePort,
   type RequestEvent,
   type ResultDetail,
   type ResultEvent,
   requestEventSchema,
   SQS_MAX_DELAY_SECONDS,
-  SQS_MAX_VISIBILITY_SECONDS,
 } from './async-contract.js';
 import type { ConnectorCore, ExecutionResult } from './handler.js';
 import { logFailure } from './log-failure.js';
@@ -62,6 +69,102 @@ export function redeliveryDelaySeconds(
 }
 
 /**
+ * Whether an error is one of the suite's own waits, which delay an event without spending one of
+ * its attempts: the circuit breaker is open, the same request is still running elsewhere, one of
+ * the suite's own dependencies is unavailable (`DEPENDENCY_UNAVAILABLE`), or the connector's own
+ * rate limit is hit (`RATE_LIMIT_EXCEEDED` with source `connector`; a vendor's 429 is source
+ * `upstream` and spends an attempt like any retryable failure).
+ */
+export function waitsWithoutAttempt(error: Pick<ConnectorError, 'code' | 'source'>): boolean {
+  return (
+    error.code === 'CIRCUIT_BREAKER_OPEN' ||
+    error.code === 'REQUEST_IN_PROGRESS' ||
+    error.code === 'DEPENDENCY_UNAVAILABLE' ||
+    (error.code === 'RATE_LIMIT_EXCEEDED' && error.source === 'connector')
+  );
+}
+
+/**
+ * The delay of an event put back in the inbox by one of the suite's own waits
+ * ({@link waitsWithoutAttempt}), in seconds, at most 900 (the SQS maximum `DelaySeconds`).
+ *
+ * - The error's `retryAfterSeconds` is the floor: the breaker's half-open time, the dependency's
+ *   suggested wait.
+ * - On top of it, a wait that grows with the number of such requeues (`backoffBaseSeconds·2^(requeues−1)`,
+ *   capped at `backoffMaxSeconds` and 900 s) with equal jitter, so that a burst does not come back
+ *   all at once.
+ * - For the connector's own rate limit, the event comes back at the slot the bucket's refill has
+ *   for it (`rateLimitSlotSeconds`, see {@link RateLimitSlots}; without one, the error's
+ *   `retryAfterSeconds`, the time until the next token), jittered within one refill interval
+ *   (`1 / rateLimit.requestsPerSecond`), so that a burst drains at the limit; or later, when the
+ *   growing wait (full jitter) says so, so that an event that keeps losing its slot backs off.
+ * @param requeues - this requeue's number, from 1
+ * @param random - a number in [0, 1); @default Math.random
+ * @param rateLimitSlotSeconds - for the connector's own rate limit: seconds until the event's slot
+ * @returns seconds (fractional; SQS rounds a delay up to whole seconds)
+ */
+export function requeueDelaySeconds(
+  error: Pick<ConnectorError, 'code' | 'source' | 'retryAfterSeconds'>,
+  requeues: number,
+  config: Pick<ConnectorConfig, 'async' | 'rateLimit'>,
+  random: () => number = Math.random,
+  rateLimitSlotSeconds?: number,
+): number {
+  const { backoffBaseSeconds, backoffMaxSeconds } = config.async;
+  const floor = Math.max(0, error.retryAfterSeconds ?? 0);
+  const ceiling = Math.min(
+    SQS_MAX_DELAY_SECONDS,
+    backoffMaxSeconds,
+    backoffBaseSeconds * 2 ** Math.max(0, requeues - 1),
+  );
+  if (error.code === 'RATE_LIMIT_EXCEEDED' && error.source === 'connector') {
+    const slot = Math.max(floor, rateLimitSlotSeconds ?? 0);
+    const interval = 1 / config.rateLimit.requestsPerSecond;
+    return Math.min(SQS_MAX_DELAY_SECONDS, Math.max(slot + random() * interval, random() * ceiling));
+  }
+  return Math.min(SQS_MAX_DELAY_SECONDS, floor + ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * The slots of the connector's own rate limit handed to events put back in the inbox, per connector
+ * handler (its bucket lives as long as the handler): each rate-limited event gets the next slot, one
+ * refill interval (`1 / requestsPerSecond`) after the previous one and no earlier than the bucket's
+ * next token, so the events of a burst come back one token apart and the burst drains at the limit.
+ * A slot more than 900 s away (the longest SQS delay) is not taken: the event comes back at 900 s
+ * and asks again.
+ */
+export class RateLimitSlots {
+  #nextSlotMs = 0;
+
+  /** @param requestsPerSecond - the bucket's refill rate (`rateLimit.requestsPerSecond`) */
+  constructor(private readonly requestsPerSecond: number) {}
+
+  /**
+   * Takes the next slot no earlier than `earliestMs` (when the bucket has its next token).
+   * @param nowMs - now, in epoch ms
+   * @param earliestMs - in epoch ms
+   * @returns seconds from `nowMs` until the slot, at most 900
+   */
+  take(nowMs: number, earliestMs: number): number {
+    const slotMs = Math.max(earliestMs, this.#nextSlotMs);
+    const seconds = (slotMs - nowMs) / 1000;
+    if (seconds <= SQS_MAX_DELAY_SECONDS) this.#nextSlotMs = slotMs + 1000 / this.requestsPerSecond;
+    return Math.min(SQS_MAX_DELAY_SECONDS, seconds);
+  }
+}
+
+const rateLimitSlots = new WeakMap<ConnectorCore, RateLimitSlots>();
+
+function slotsOf(core: ConnectorCore): RateLimitSlots {
+  let slots = rateLimitSlots.get(core);
+  if (!slots) {
+    slots = new RateLimitSlots(core.config.rateLimit.requestsPerSecond);
+    rateLimitSlots.set(core, slots);
+  }
+  return slots;
+}
+
+/**
  * Processes an SQS batch with Powertools Batch: every record on its own, failures reported as
  * batch item failures so their siblings are neither lost nor run again.
  */
@@ -83,14 +186,48 @@ export async function handleSqsBatch(
   );
 }
 
+/** A number carried in a message attribute, or `undefined`. */
+function numberAttribute(record: SQSRecord, name: string): number | undefined {
+  const value = Number(record.messageAttributes?.[name]?.stringValue);
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * The queue port with every failure of SQS itself turned into a logged, retryable
+ * `DEPENDENCY_UNAVAILABLE` (source `connector`): thrown out of the record, it fails the record, and
+ * SQS delivers the message again once its visibility timeout runs out, so nothing is lost.
+ */
+function guardedQueue(queue: QueuePort, powertools: ConnectorCore['powertools'], fields: object): QueuePort {
+  const guard = async (operation: string, call: () => Promise<void>): Promise<void> => {
+    try {
+      await call();
+    } catch (cause) {
+      powertools.logger.error('SQS refused a call; the message will be delivered again', {
+        ...fields,
+        operation,
+        error: cause,
+      });
+      throw dependencyUnavailable('SQS', cause);
+    }
+  };
+  return {
+    changeVisibility: (message, seconds) =>
+      guard('ChangeMessageVisibility', () => queue.changeVisibility(message, seconds)),
+    deadLetter: (message, attributes) =>
+      guard('SendMessage (dead letter)', () => queue.deadLetter(message, attributes)),
+    requeue: (message, delaySeconds, attributes) =>
+      guard('SendMessage (requeue)', () => queue.requeue(message, delaySeconds, attributes)),
+  };
+}
+
 async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContext: Context): Promise<void> {
-  const { config, queue, powertools } = core;
-  if (!queue) throw configurationError('This connector has no queue configured (INBOX_QUEUE_URL).');
-  const prior = Number(record.messageAttributes?.[MESSAGE_ATTRIBUTE.priorAttempts]?.stringValue ?? 0);
-  const attempt =
-    (Number.isFinite(prior) ? prior : 0) + Number(record.attributes?.ApproximateReceiveCount ?? 1);
+  const { config, powertools } = core;
+  if (!core.queue) throw configurationError('This connector has no queue configured (INBOX_QUEUE_URL).');
+  const prior = numberAttribute(record, MESSAGE_ATTRIBUTE.priorAttempts) ?? 0;
+  const attempt = prior + Number(record.attributes?.ApproximateReceiveCount ?? 1);
   const message: QueueMessage = { body: record.body, receiptHandle: record.receiptHandle };
   const requestId = record.messageId;
+  const queue = guardedQueue(core.queue, powertools, { requestId, connector: config.name });
 
   let event: RequestEvent;
   try {
@@ -110,6 +247,10 @@ async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContex
     requestId,
     eventId: event.id,
   };
+  const fields = { requestId, connector: config.name, operation: detail.operation, eventId: event.id };
+  const delivery: Delivery = { core, queue, record, message, attempt, fields };
+
+  let result: ExecutionResult;
   try {
     if (detail.connector !== config.name) {
       throw new ConnectorError(
@@ -117,35 +258,26 @@ async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContex
         `This inbox belongs to connector '${config.name}', not '${detail.connector}'.`,
       );
     }
-    const result = await core.invoke({
+    result = await core.invoke({
       operationName: detail.operation,
       input: detail.input,
       requestId,
       idempotencyKey,
       lambdaContext,
     });
-    await publish(core, { detailType: INVOCATION_SUCCEEDED, detail: succeeded(base, attempt, result) });
   } catch (thrown) {
     const error = toConnectorError(thrown);
-    const fields = { requestId, connector: config.name, operation: detail.operation, eventId: event.id };
-    if (error.code === 'CIRCUIT_BREAKER_OPEN' || error.code === 'REQUEST_IN_PROGRESS') {
-      // Not the event's fault: wait for the breaker (or the other run) without spending an attempt.
-      const delaySeconds = Math.min(
-        SQS_MAX_DELAY_SECONDS,
-        Math.max(error.retryAfterSeconds ?? 0, config.async.backoffBaseSeconds),
-      );
-      await queue.requeue(message, delaySeconds, { [MESSAGE_ATTRIBUTE.priorAttempts]: String(attempt - 1) });
-      powertools.logger.info('event put back in the inbox', {
-        ...fields,
-        errorCode: error.code,
-        delaySeconds,
-        attempt,
-      });
+    if (waitsWithoutAttempt(error)) {
+      await putBack(delivery, error, base);
       return;
     }
     if (error.retryable && attempt < config.async.maxReceiveCount) {
       const backoff = redeliveryDelaySeconds(attempt, config.async);
-      const seconds = Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(backoff, error.retryAfterSeconds ?? 0));
+      // Within backoffMaxSeconds, which the config keeps inside SQS's 12 hours from receipt.
+      const seconds = Math.min(
+        config.async.backoffMaxSeconds,
+        Math.max(backoff, error.retryAfterSeconds ?? 0),
+      );
       await queue.changeVisibility(message, seconds);
       powertools.logger.warn('event will be retried', {
         ...fields,
@@ -156,10 +288,157 @@ async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContex
       });
       throw error;
     }
-    logFailure(powertools, error, fields);
-    await queue.deadLetter(message, deadLetterAttributes(error, attempt, core.redactor));
-    powertools.logger.warn('event dead-lettered', { ...fields, errorCode: error.code, attempt });
+    await endFailed(delivery, error, base);
+    return;
+  }
+  try {
+    await publish(core, { detailType: INVOCATION_SUCCEEDED, detail: succeeded(base, attempt, result) });
+  } catch (thrown) {
+    await republishLater(delivery, toConnectorError(thrown));
+  }
+}
+
+/** One delivery of a record, as the steps after the call see it. */
+interface Delivery {
+  core: ConnectorCore;
+  /** The guarded queue port (see {@link guardedQueue}). */
+  queue: QueuePort;
+  record: SQSRecord;
+  message: QueueMessage;
+  /** The event's attempt this delivery is, from 1. */
+  attempt: number;
+  fields: Record<string, string>;
+}
+
+/**
+ * Puts the event back in the inbox for one of the suite's own waits, without spending an attempt:
+ * a new message, delayed by {@link requeueDelaySeconds}, carrying the attempts spent so far, the
+ * number of requeues and when the waiting began. An event that has been waiting longer than the
+ * inbox keeps a message ({@link inboxRetentionSeconds}, at least 4 days) is dead-lettered with the
+ * error it waited on instead, and its failure published: never lost silently.
+ */
+async function putBack(delivery: Delivery, error: ConnectorError, base: ResultBase): Promise<void> {
+  const { core, queue, record, message, attempt, fields } = delivery;
+  const now = Date.now();
+  const requeues = (numberAttribute(record, MESSAGE_ATTRIBUTE.requeues) ?? 0) + 1;
+  const waitingSinceMs = numberAttribute(record, MESSAGE_ATTRIBUTE.waitingSince) ?? now;
+  const slotSeconds =
+    error.code === 'RATE_LIMIT_EXCEEDED' && error.source === 'connector'
+      ? slotsOf(core).take(now, now + (error.retryAfterSeconds ?? 0) * 1000)
+      : undefined;
+  const delaySeconds = requeueDelaySeconds(error, requeues, core.config, Math.random, slotSeconds);
+  const limitSeconds = inboxRetentionSeconds(core.config);
+  const waitedSeconds = (now - waitingSinceMs) / 1000;
+  if (waitedSeconds + delaySeconds > limitSeconds) {
+    const gaveUp = new ConnectorError(
+      error.code,
+      `${error.message} The event waited ${Math.round(waitedSeconds)} s for it, the most the inbox keeps a message (${limitSeconds} s); it is dead-lettered.`,
+      {
+        source: error.source,
+        retryable: error.retryable,
+        ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
+        cause: error,
+      },
+    );
+    await endFailed(delivery, gaveUp, base);
+    return;
+  }
+  await queue.requeue(message, delaySeconds, {
+    [MESSAGE_ATTRIBUTE.priorAttempts]: String(attempt - 1),
+    [MESSAGE_ATTRIBUTE.requeues]: String(requeues),
+    [MESSAGE_ATTRIBUTE.waitingSince]: String(waitingSinceMs),
+    ...carried(record, MESSAGE_ATTRIBUTE.succeededAt),
+  });
+  core.powertools.logger.info('event put back in the inbox', {
+    ...fields,
+    errorCode: error.code,
+    errorSource: error.source,
+    delaySeconds,
+    requeues,
+    attempt,
+  });
+}
+
+/**
+ * The success's result event could not be published (EventBridge failed): the side effect happened
+ * and its result is in the idempotency store. The event goes back to the inbox as a new message
+ * that spends no attempt ({@link putBack}'s way); its next delivery gets the result from the
+ * idempotency store (no second call to the vendor) and publishes it. That holds while the
+ * idempotency record lives, so the event is put back only while `idempotencyTtlSeconds` (counted
+ * from the first failed publication) leaves room for the next delivery; past that it is
+ * dead-lettered as `DEPENDENCY_UNAVAILABLE`, its message saying that the event succeeded.
+ * @throws ConnectorError `DEPENDENCY_UNAVAILABLE` when SQS fails too: the record fails and SQS
+ *   delivers it again
+ */
+async function republishLater(delivery: Delivery, error: ConnectorError): Promise<void> {
+  const { core, queue, record, message, attempt, fields } = delivery;
+  const { config, powertools } = core;
+  const now = Date.now();
+  const requeues = (numberAttribute(record, MESSAGE_ATTRIBUTE.requeues) ?? 0) + 1;
+  const succeededAtMs = numberAttribute(record, MESSAGE_ATTRIBUTE.succeededAt) ?? now;
+  const delaySeconds = requeueDelaySeconds(error, requeues, config);
+  const ageSeconds = (now - succeededAtMs) / 1000;
+  powertools.logger.error('The result event could not be published', {
+    ...fields,
+    errorCode: error.code,
+    error: error.cause ?? error,
+  });
+  if (ageSeconds + delaySeconds + config.functionTimeoutSeconds >= config.idempotencyTtlSeconds) {
+    const gaveUp = new ConnectorError(
+      'DEPENDENCY_UNAVAILABLE',
+      `The event succeeded, but its result event could not be published for ${Math.round(ageSeconds)} s. ` +
+        'Redriven within idempotencyTtlSeconds of its success, it publishes the result without calling the vendor again.',
+    );
+    await queue.deadLetter(message, deadLetterAttributes(gaveUp, attempt, core.redactor));
+    powertools.logger.error(
+      'event dead-lettered after its success: its result event could not be published',
+      {
+        ...fields,
+        attempt,
+      },
+    );
+    return;
+  }
+  await queue.requeue(message, delaySeconds, {
+    [MESSAGE_ATTRIBUTE.priorAttempts]: String(attempt - 1),
+    [MESSAGE_ATTRIBUTE.requeues]: String(requeues),
+    [MESSAGE_ATTRIBUTE.succeededAt]: String(succeededAtMs),
+    ...carried(record, MESSAGE_ATTRIBUTE.waitingSince),
+  });
+  powertools.logger.info('event put back in the inbox to publish its result', {
+    ...fields,
+    delaySeconds,
+    requeues,
+    attempt,
+  });
+}
+
+/** The attribute `name` of the record, as a requeue carries it on, or nothing. */
+function carried(record: SQSRecord, name: string): Record<string, string> {
+  const value = record.messageAttributes?.[name]?.stringValue;
+  return value === undefined ? {} : { [name]: value };
+}
+
+/**
+ * Ends an event that failed: dead-letters it with its error (the durable record of the outcome),
+ * then publishes its failure. A failure to publish is logged at ERROR and the event stays in the
+ * dead-letter queue with its error (whose alarm fires): running the event again to publish would
+ * call the vendor again.
+ * @throws ConnectorError `DEPENDENCY_UNAVAILABLE` when SQS cannot take the dead letter: the record
+ *   fails and SQS delivers it again
+ */
+async function endFailed(delivery: Delivery, error: ConnectorError, base: ResultBase): Promise<void> {
+  const { core, queue, message, attempt, fields } = delivery;
+  logFailure(core.powertools, error, fields);
+  await queue.deadLetter(message, deadLetterAttributes(error, attempt, core.redactor));
+  core.powertools.logger.warn('event dead-lettered', { ...fields, errorCode: error.code, attempt });
+  try {
     await publish(core, { detailType: INVOCATION_FAILED, detail: failed(base, attempt, error) });
+  } catch (thrown) {
+    core.powertools.logger.error(
+      'The result event could not be published; the event is in the dead-letter queue with its error',
+      { ...fields, errorCode: error.code, error: toConnectorError(thrown).cause ?? thrown },
+    );
   }
 }
 
@@ -203,6 +482,8 @@ export async function handleEventBridgeEvent(
       lambdaContext,
     });
     const resultDetail = succeeded(base, 1, result);
+    // A failure to publish is thrown (DEPENDENCY_UNAVAILABLE): Lambda retries the event, and the
+    // idempotency store answers the retry without a second call to the vendor.
     await publish(core, { detailType: INVOCATION_SUCCEEDED, detail: resultDetail });
     return resultDetail;
   } catch (thrown) {
@@ -283,16 +564,15 @@ function deadLetterAttributes(
   };
 }
 
-/** Publishes a result event unless the connector's result events are off; never throws. */
+/**
+ * Publishes a result event unless the connector's result events are off.
+ * @throws ConnectorError `DEPENDENCY_UNAVAILABLE` (EventBridge) when the event could not be published
+ */
 async function publish(core: ConnectorCore, event: ResultEvent): Promise<void> {
   if (!core.results || !core.config.async.resultEvents) return;
   try {
     await core.results.publish([core.redactor.redact(event)]);
-  } catch (error) {
-    core.powertools.logger.error('The result event could not be published', {
-      connector: event.detail.connector,
-      eventId: event.detail.eventId,
-      error,
-    });
+  } catch (cause) {
+    throw dependencyUnavailable('EventBridge', cause);
   }
 }
