@@ -11,7 +11,13 @@
  */
 import { parseArgs } from 'node:util';
 import { CHAOS_FAULTS } from '../test/support/chaos/faults.js';
-import { formatFuzzTable, fuzzEvents, fuzzOperations, fuzzPasses } from '../test/support/chaos/fuzz.js';
+import {
+  FUZZ_SEED,
+  formatFuzzTable,
+  fuzzEvents,
+  fuzzOperations,
+  fuzzPasses,
+} from '../test/support/chaos/fuzz.js';
 import {
   type FaultReport,
   formatTable,
@@ -75,11 +81,13 @@ if (!values['no-fuzz']) {
   });
   const events = await fuzzEvents({ runs: fuzzRuns });
   const reports = [...operations, events];
-  print(`\nFuzzing (${fuzzRuns} bodies per operation):\n`);
+  print(`\nFuzzing (${fuzzRuns} bodies per operation, seed ${FUZZ_SEED}):\n`);
   print(formatFuzzTable(reports));
   const failing = reports.filter((report) => !fuzzPasses(report));
   if (failing.length > 0) failed = true;
-  print(`\n${failing.length} of ${reports.length} operations answered 500 or a body that is no envelope.\n`);
+  print(
+    `\n${failing.length} of ${reports.length} targets answered 500, a body that is no envelope, or let a key reach Object.prototype.\n`,
+  );
 }
 
 process.exit(failed ? 1 : 0);

@@ -54,13 +54,15 @@ export interface FuzzReport {
   status500: number;
   /** Answers whose body is neither envelope. Must be 0. */
   notEnvelope: number;
+  /** A fuzzed `__proto__` or `constructor` key reached `Object.prototype`. Must be false. */
+  prototypePolluted: boolean;
   /** The first failing body (cut to 300 characters) and answer, to replay. */
   firstFailure?: { body: string; status: number; answer: string };
 }
 
 /** Whether the report has no 500 and no answer outside the envelopes. */
 export function fuzzPasses(report: FuzzReport): boolean {
-  return report.status500 === 0 && report.notEnvelope === 0;
+  return report.status500 === 0 && report.notEnvelope === 0 && !report.prototypePolluted;
 }
 
 /** A body nested `depth` levels deep (arrays or objects), built iteratively: no recursion here. */
@@ -70,13 +72,16 @@ export function deeplyNested(depth: number, kind: 'array' | 'object', leaf = '1'
     : `${'{"a":'.repeat(depth)}${leaf}${'}'.repeat(depth)}`;
 }
 
-/** The valid example of each operation, by `kind operation`: the base of the wrong-type mutations. */
+/**
+ * The valid example of each operation, by `kind operation`: the base of the wrong-type mutations,
+ * and a body that must succeed against the mocks (`pi_1Pga…` is the Stripe fixture's PaymentIntent).
+ */
 export const OPERATION_EXAMPLES: Readonly<Record<string, Record<string, unknown>>> = {
   'http request': { method: 'POST', path: '/items', body: { name: 'example' } },
   'stripe createCustomer': { email: 'jenny.rosen@example.com', name: 'Jenny Rosen' },
   'stripe createPaymentIntent': { amount: 2000, currency: 'usd' },
-  'stripe retrievePaymentIntent': { id: 'pi_3MtwBwLkdIwHu7ix28a3tqPa' },
-  'stripe createRefund': { payment_intent: 'pi_3MtwBwLkdIwHu7ix28a3tqPa' },
+  'stripe retrievePaymentIntent': { id: 'pi_1PgafyB7WZ01zgkWSjxsAJo3' },
+  'stripe createRefund': { payment_intent: 'pi_1PgafyB7WZ01zgkWSjxsAJo3' },
   'slack postMessage': { channel: 'C0123456789', text: 'Hello from the chaos suite' },
   'slack updateMessage': { channel: 'C0123456789', ts: '1503435956.000247', text: 'Updated' },
   'github createIssue': { owner: 'octocat', repo: 'hello-world', title: 'Found a bug' },
@@ -184,7 +189,7 @@ export function isEnvelope(text: string): boolean {
 }
 
 function emptyFuzzReport(target: string): FuzzReport {
-  return { target, runs: 0, answers: {}, status500: 0, notEnvelope: 0 };
+  return { target, runs: 0, answers: {}, status500: 0, notEnvelope: 0, prototypePolluted: false };
 }
 
 function countAnswer(
@@ -528,7 +533,15 @@ export async function fuzzEvents(options: { runs: number }): Promise<FuzzReport>
 
 /** Formats fuzz reports as a fixed-width table. */
 export function formatFuzzTable(reports: readonly FuzzReport[]): string {
-  const header = ['operation', 'bodies', 'answers by status', '500', 'not an envelope', 'first failure'];
+  const header = [
+    'operation',
+    'bodies',
+    'answers by status',
+    '500',
+    'not an envelope',
+    'polluted',
+    'first failure',
+  ];
   const rows = reports.map((report) => [
     report.target,
     String(report.runs),
@@ -537,6 +550,7 @@ export function formatFuzzTable(reports: readonly FuzzReport[]): string {
       .join(', '),
     String(report.status500),
     String(report.notEnvelope),
+    report.prototypePolluted ? 'yes' : 'no',
     report.firstFailure
       ? `${report.firstFailure.status} for ${JSON.stringify(report.firstFailure.body.slice(0, 80))}: ${report.firstFailure.answer.slice(0, 120)}`
       : '-',
