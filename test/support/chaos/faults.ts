@@ -22,6 +22,8 @@ export interface ChaosFault {
   queueFailFirst?: boolean;
   /** The EventBridge publisher throws the first time each event's result is published. */
   resultsFailFirst?: boolean;
+  /** Fields of the chaos connector's config to override (e.g. a low `rateLimit`). */
+  config?: Record<string, unknown>;
   /** The paths it runs on (SQS and EventBridge exist only on the asynchronous path). */
   paths: readonly ChaosPath[];
   /**
@@ -114,6 +116,14 @@ export const CHAOS_FAULTS: readonly ChaosFault[] = [
     queueFailFirst: true,
     paths: ['async'],
     expected: { async: ['dead-lettered AUTHENTICATION_ERROR'] },
+  },
+  {
+    // The connector's own throttling delays an event and never dead-letters it (issue 8, defect 6).
+    name: 'connector rate limit',
+    upstream: 'ok',
+    config: { rateLimit: { requestsPerSecond: 1, burst: 1 } },
+    paths: ['api', 'async'],
+    expected: { api: ['200', '429 RATE_LIMIT_EXCEEDED'], async: ['succeeded'] },
   },
   {
     name: 'eventbridge publish failed',

@@ -107,8 +107,18 @@ export function passes(report: FaultReport): boolean {
   return MUST_BE_ZERO.every((column) => report[column] === 0);
 }
 
-/** The chaos connector's config over the fault upstream. */
-export function chaosConfig(upstreamUrl: string): HttpConnectorConfig {
+/**
+ * The longest `Retry-After` an answer may carry, in seconds (one day): a vendor's
+ * `Retry-After: 999999999` must not reach the caller as is (issue 8, defect 13). Whatever cap the
+ * runtime picks, it is below this.
+ */
+export const MAX_ANSWER_RETRY_AFTER_SECONDS = 86_400;
+
+/** The chaos connector's config over the fault upstream, with `overrides` on top. */
+export function chaosConfig(
+  upstreamUrl: string,
+  overrides: Record<string, unknown> = {},
+): HttpConnectorConfig {
   const config = parseConnectorConfig(
     {
       name: CHAOS_CONNECTOR,
@@ -126,6 +136,7 @@ export function chaosConfig(upstreamUrl: string): HttpConnectorConfig {
       circuitBreaker: { minimumCalls: 1_000 },
       idempotencyTtlSeconds: 600,
       async: { maxReceiveCount: MAX_RECEIVE_COUNT, backoffBaseSeconds: 0.05, backoffMaxSeconds: 0.2 },
+      ...overrides,
     },
     'chaos',
     { allowLoopbackHttp: true },
@@ -158,7 +169,7 @@ function buildHarness(env: ChaosEnvironment, fault: ChaosFault): Harness {
       })
     : memoryCredentials();
   const deps: ConnectorDependencies<HttpConnectorConfig> = {
-    config: chaosConfig(env.upstream.url),
+    config: chaosConfig(env.upstream.url, fault.config),
     credentials,
     idempotency: { dynamoClient, tableName: env.dynamo.tableName },
     allowLoopbackHttp: true,
@@ -299,9 +310,10 @@ async function apiCall(harness: Harness, fault: ChaosFault, report: FaultReport,
       return { retryable: false, retryAfterMs: undefined };
     }
     const { label, retryable, retryAfterMs } = outcomeLabel(outcome.value);
-    count(report.answers, label);
+    const uncapped = retryAfterMs !== undefined && retryAfterMs > MAX_ANSWER_RETRY_AFTER_SECONDS * 1000;
+    count(report.answers, uncapped ? `${label} (Retry-After ${retryAfterMs / 1000} s)` : label);
     if (label.includes('INTERNAL_ERROR')) report.internalErrors += 1;
-    if (!allowed(fault, 'api', label)) report.unexpected += 1;
+    if (!allowed(fault, 'api', label) || uncapped) report.unexpected += 1;
     return { retryable, retryAfterMs };
   };
 
