@@ -36,6 +36,7 @@ export const UPSTREAM_FAULTS = {
   'reset-mid-body': 'sends 200 headers and half a JSON body, then resets the connection',
   'stall-before-headers': 'reads the request and never answers',
   'slow-drip': 'sends 200 headers, then one body byte every 100 ms for ever',
+  'slow-whole-body': 'sends a whole 200 JSON body, its second half 600 ms after the first',
   'invalid-json': 'answers 200 with `application/json` that is not JSON',
   'oversized-body': 'answers 200 with a 6 MiB JSON body (over the 5 MiB response limit)',
   'gzip-bomb': 'answers 200 `content-encoding: gzip` that inflates to 64 MiB of zeros',
@@ -194,6 +195,7 @@ export function defaultMode(fault: UpstreamFault): FaultMode {
     case 'reset-mid-body':
     case 'stall-before-headers':
     case 'slow-drip':
+    case 'slow-whole-body':
     case 'rate-limited-huge-retry-after':
     case 'rate-limited-past-retry-after':
     case 'rate-limited-http-date-retry-after':
@@ -239,6 +241,17 @@ function inject(
         else res.write(' ');
       }, 100);
       res.on('close', () => clearInterval(timer));
+      return;
+    }
+    case 'slow-whole-body': {
+      // The vendor acted and sends its whole answer, only slower than the connector's attempt timeout.
+      done();
+      const body = JSON.stringify({ ok: true, padding: 'x'.repeat(64) });
+      res.writeHead(200, { ...json, 'content-length': Buffer.byteLength(body) });
+      const half = Math.floor(body.length / 2);
+      res.write(body.slice(0, half));
+      const timer = setTimeout(() => res.end(body.slice(half)), 600);
+      res.on('close', () => clearTimeout(timer));
       return;
     }
     case 'invalid-json':
