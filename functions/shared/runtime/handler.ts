@@ -31,6 +31,7 @@ import {
 import { handleEventBridgeEvent, handleSqsBatch, isEventBridgeEvent, isSqsEvent } from './async-handler.js';
 import type { ConnectorDefinition, Operation, OperationContext } from './connector.js';
 import { createIdempotency, type IdempotencyStore } from './idempotency.js';
+import { assertBodySize, assertInputDepth, DEFAULT_INPUT_LIMITS, type InputLimits } from './input-limits.js';
 import { logFailure } from './log-failure.js';
 import {
   callVendor,
@@ -40,6 +41,7 @@ import {
 } from './vendor-sdk.js';
 
 export type { IdempotencyStore } from './idempotency.js';
+export type { InputLimits } from './input-limits.js';
 
 /** What a connector handler is built from. */
 export interface ConnectorDependencies<C extends ConnectorConfig = ConnectorConfig> {
@@ -63,6 +65,8 @@ export interface ConnectorDependencies<C extends ConnectorConfig = ConnectorConf
   queue?: QueuePort;
   /** Where result events of the asynchronous path go. */
   results?: ResultPublisher;
+  /** Limits on caller input (nesting depth, body bytes); @default {@link DEFAULT_INPUT_LIMITS} */
+  inputLimits?: Partial<InputLimits>;
 }
 
 /** The success envelope. */
@@ -123,9 +127,11 @@ export interface InvokeRequest {
 }
 
 /**
- * Runs one operation: validates the input, then runs it through idempotency when a key is given.
- * @throws ConnectorError of the contract: idempotency errors mapped to their codes,
- *   `DEPENDENCY_UNAVAILABLE` when the idempotency store fails before the call
+ * Runs one operation: checks the input's nesting depth (before anything recursive reads it),
+ * validates it, then runs it through idempotency when a key is given.
+ * @throws ConnectorError of the contract: `VALIDATION_ERROR` for input past the limits or the
+ *   schema, idempotency errors mapped to their codes, `DEPENDENCY_UNAVAILABLE` when the idempotency
+ *   store fails before the call
  */
 export type Invoke = (request: InvokeRequest) => Promise<ExecutionResult>;
 
@@ -153,6 +159,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
   const target = deps.redactor ?? redactor;
   const powertools = deps.powertools ?? createPowertools({ serviceName: config.name, redactor: target });
   const { logger, metrics } = powertools;
+  const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...deps.inputLimits };
   const client = new HttpClient({
     connector: config.name,
     baseUrl: config.baseUrl,
@@ -270,6 +277,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
         },
       );
     }
+    assertInputDepth(request.input, limits);
     const parsed = operation.input.safeParse(request.input);
     if (!parsed.success) throw validationError(toFieldIssues(parsed.error));
     const invocation: Invocation = {
@@ -330,7 +338,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       }
       const result = await invoke({
         operationName,
-        input: parseBody(event),
+        input: parseBody(event, limits),
         requestId,
         idempotencyKey,
         lambdaContext,
@@ -402,9 +410,15 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   return undefined;
 }
 
-function parseBody(event: APIGatewayProxyEvent): unknown {
+/**
+ * The request body as JSON; its size is checked before it is parsed, its depth in `invoke`.
+ * @throws ConnectorError `VALIDATION_ERROR` for a body past `maxBodyBytes` or not JSON
+ */
+function parseBody(event: APIGatewayProxyEvent, limits: InputLimits): unknown {
   if (event.body === null || event.body === undefined || event.body === '') return {};
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : undefined;
+  assertBodySize(bytes ? bytes.length : Buffer.byteLength(event.body, 'utf8'), limits);
+  const text = bytes ? bytes.toString('utf8') : event.body;
   try {
     return JSON.parse(text);
   } catch {

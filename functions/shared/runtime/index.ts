@@ -20,6 +20,7 @@ export * from './async-contract.js';
 export * from './connector.js';
 export * from './environment.js';
 export * from './handler.js';
+export * from './input-limits.js';
 
 /** A connector kind, ready to serve. */
 export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDefinition<C> {
