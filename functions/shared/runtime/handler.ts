@@ -33,6 +33,7 @@ import type { ConnectorDefinition, Operation, OperationContext } from './connect
 import { createIdempotency, type IdempotencyStore } from './idempotency.js';
 import { assertBodySize, assertInputDepth, DEFAULT_INPUT_LIMITS, type InputLimits } from './input-limits.js';
 import { logFailure } from './log-failure.js';
+import { redactOutput } from './redact-output.js';
 import {
   callVendor,
   createPolicyFetch,
@@ -128,7 +129,8 @@ export interface InvokeRequest {
 
 /**
  * Runs one operation: checks the input's nesting depth (before anything recursive reads it),
- * validates it, then runs it through idempotency when a key is given.
+ * validates it, then runs it through idempotency when a key is given. The success `data` has the
+ * connector's credentials redacted.
  * @throws ConnectorError of the contract: `VALIDATION_ERROR` for input past the limits or the
  *   schema, idempotency errors mapped to their codes, `DEPENDENCY_UNAVAILABLE` when the idempotency
  *   store fails before the call
@@ -252,7 +254,8 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       output = checked.data;
     }
     return {
-      data: output,
+      // Redacted once, here: what is returned, stored in the idempotency record and published.
+      data: redactOutput(output, target),
       attempts: state.attempts,
       cached: state.calls > 0 && cachedCalls === state.calls,
       upstreamStatus: state.upstreamStatus,
