@@ -129,4 +129,47 @@ describe('AWS client timeouts', () => {
     expect(requests).toHaveLength(0);
     client.destroy();
   });
+
+  it('a stalled DynamoDB holds a call no longer than its deadline, whatever the client’s own timeouts', async () => {
+    // Prepare: a client that would wait a minute; the call has about 1.5 s.
+    captureOutput();
+    const client = dynamoClient(stalled.endpoint, {
+      connectionTimeoutMs: 60_000,
+      requestTimeoutMs: 60_000,
+      maxAttempts: 1,
+    });
+    const { fetch, requests } = scriptedFetch({ status: 200, body: { ok: true } });
+    const handler = httpConnector.createHandler({
+      config: parseConnectorConfig(
+        {
+          kind: 'http',
+          name: 'httpbin',
+          baseUrl: 'https://httpbin.example.com',
+          auth: { type: 'bearer', secret: 'httpbin' },
+          allowedMethods: ['POST'],
+          allowedPathPrefixes: ['/anything'],
+          deadlineMarginMs: 500,
+        },
+        'test',
+      ),
+      credentials: { getSecret: async () => ({ token: 'tok-example' }) },
+      fetch,
+      idempotency: { dynamoClient: client, tableName: 'idempotency' },
+    });
+
+    // Act: without the bound this waits out the client's minute and the test times out.
+    const result = await handler(
+      apiGatewayEvent({
+        body: { method: 'POST', path: '/anything/orders' },
+        headers: { 'Idempotency-Key': 'order-stalled-2' },
+      }),
+      lambdaContext(2_000),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body).error.code).toBe('DEPENDENCY_UNAVAILABLE');
+    expect(requests).toHaveLength(0);
+    client.destroy();
+  });
 });

@@ -24,6 +24,7 @@
  *   it runs again. That second case is the one window where a side effect can repeat; it is logged
  *   at ERROR with the key and counted, and can only be closed by a store that answers.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   IdempotencyConfig,
   IdempotencyPersistenceLayerError,
@@ -134,15 +135,56 @@ const UNANSWERED = new Set([
   'EAI_AGAIN',
 ]);
 
+/** The epoch ms by which the DynamoDB commands of the current call must be answered. */
+const storeDeadline = new AsyncLocalStorage<number>();
+
+/**
+ * Bounds every command of `client` sent within {@link storeDeadline} by that deadline: past it the
+ * command fails with a `TimeoutError` (the request itself ends by the client's own request timeout).
+ * The SDK takes no deadline per command from Powertools, hence the middleware. Added once per client.
+ */
+function boundByDeadline(client: DynamoDBClient): void {
+  const name = 'connectorSuiteStoreDeadline';
+  if (client.middlewareStack.identify().some((entry) => entry.startsWith(name))) return;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const deadlineAtMs = storeDeadline.getStore();
+      if (deadlineAtMs === undefined) return next(args);
+      const timedOut = () =>
+        Object.assign(new Error('The idempotency store did not answer before the deadline.'), {
+          name: 'TimeoutError',
+        });
+      const leftMs = deadlineAtMs - Date.now();
+      if (leftMs <= 0) throw timedOut();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(timedOut()), leftMs);
+      });
+      try {
+        return await Promise.race([next(args), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    { step: 'initialize', name },
+  );
+}
+
 /** Builds the idempotency of one connector (once per handler: Powertools keeps its config). */
 export function createIdempotency(options: IdempotencyOptions): Idempotency {
   const { store, config, powertools } = options;
   const delaysMs = options.keepRetryDelaysMs ?? [100, 200, 400];
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  if ('dynamoClient' in store) boundByDeadline(store.dynamoClient);
   const persistenceStore =
     'persistenceStore' in store
       ? store.persistenceStore
       : new DynamoDBPersistenceLayer({ tableName: store.tableName, awsSdkV3Client: store.dynamoClient });
+  /**
+   * Until when the store may take: the call's deadline plus half the margin kept back to answer, so
+   * that the success record can still be written after a vendor call that used the whole deadline.
+   */
+  const storeDeadlineOf = (call: IdempotentCall) => call.deadlineAtMs + config.deadlineMarginMs / 2;
   const idempotencyConfig = new IdempotencyConfig({
     eventKeyJmesPath: '[connector, operation, idempotencyKey]',
     payloadValidationJmesPath: 'input',
@@ -201,12 +243,14 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
     // A result too large for an item (DynamoDB's 400 KB) will not fit on a second try either.
     let record: StoredResult = errorName(lastError) === 'ValidationException' ? notKept : result;
     for (const delayMs of delaysMs) {
-      if (Date.now() + delayMs >= call.deadlineAtMs) break;
+      if (Date.now() + delayMs >= storeDeadlineOf(call)) break;
       await sleep(delayMs);
       try {
         // Payload and record are JSON (a parsed body, an operation's output), which Powertools'
         // `JSONValue` cannot express for `unknown`.
-        await persistenceStore.saveSuccess(payload as unknown as JsonValue, record as unknown as JsonValue);
+        await storeDeadline.run(storeDeadlineOf(call), () =>
+          persistenceStore.saveSuccess(payload as unknown as JsonValue, record as unknown as JsonValue),
+        );
         const kept = record === result ? 'result' : 'ran-without-result';
         powertools.logger.warn('The idempotency record was written only after a retry', {
           ...fields(call),
@@ -237,7 +281,9 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
       const state: CallState = { execute, phase: 'lock' };
       let stored: StoredResult;
       try {
-        stored = (await runOnce(payload, state)) as StoredResult;
+        stored = (await storeDeadline.run(storeDeadlineOf(call), () =>
+          runOnce(payload, state),
+        )) as StoredResult;
       } catch (thrown) {
         if (state.phase === 'succeeded' && state.result) {
           // The vendor acted: its result is the answer, whatever became of the record.
