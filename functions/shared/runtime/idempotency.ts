@@ -166,7 +166,8 @@ function boundByDeadline(client: DynamoDBClient): void {
         clearTimeout(timer);
       }
     },
-    { step: 'initialize', name },
+    // High priority: outermost, so that it bounds whatever runs after it (retries, the HTTP request).
+    { step: 'initialize', name, priority: 'high' },
   );
 }
 
