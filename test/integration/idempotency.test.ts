@@ -314,6 +314,21 @@ describe('idempotency when DynamoDB fails', () => {
     },
   );
 
+  it('a DynamoDB that hangs before the call is given up at the call’s deadline: 503, nothing sent', async () => {
+    // Prepare: the write hangs a minute; the call has about 1.5 s.
+    const { path, key, body } = order();
+    faulty.setFaults([{ command: 'PutItemCommand', error: dynamoErrors.timeout, stallMs: 60_000 }]);
+    const event = proxyEvent({ connector: 'stored', body, headers: { 'Idempotency-Key': key } });
+
+    // Act: without the bound this waits out the minute and the test times out.
+    const result = parseResult(await handler(event, lambdaContext(2_000)));
+
+    // Assess
+    expect(result.status).toBe(503);
+    expect(result.body.error?.code).toBe('DEPENDENCY_UNAVAILABLE');
+    expect(requestsTo(path)).toBe(0);
+  });
+
   it('answers 500 CONFIGURATION_ERROR, not DEPENDENCY_UNAVAILABLE, when the table does not exist', async () => {
     // Prepare
     const { path, key, body } = order();

@@ -26,6 +26,8 @@ export interface DynamoFault {
   times?: number;
   /** Fails only the commands whose input passes this test. @default every one */
   when?: (input: Record<string, unknown>) => boolean;
+  /** Stalls this long (ms) before it throws, like a dependency that hangs. @default 0 */
+  stallMs?: number;
 }
 
 /** The errors of {@link DynamoFault.error}, as the SDK throws them. */
@@ -94,6 +96,7 @@ export function faultyDynamoClient(
       calls.push({ command, failed: fault !== undefined });
       if (fault) {
         fault.left -= 1;
+        if (fault.stallMs) await new Promise((resolve) => setTimeout(resolve, fault.stallMs).unref());
         throw fault.error();
       }
       return next(args);
