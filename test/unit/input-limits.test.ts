@@ -40,7 +40,7 @@ function requestWithBody(bodyJson: string): string {
   return `{"method":"POST","path":"/anything/deep","body":${bodyJson}}`;
 }
 
-function build() {
+function build(inputLimits?: { maxDepth?: number; maxBodyBytes?: number }) {
   const output = captureOutput();
   const redactor = new Redactor();
   const { fetch, requests } = scriptedFetch({ status: 200, body: { ok: true } });
@@ -70,6 +70,7 @@ function build() {
         void deadLetters.push({ message, attributes: { ...attributes } }),
     },
     results: { publish: async (events) => void published.push(...events) },
+    ...(inputLimits ? { inputLimits } : {}),
   });
   return { handler, requests, deadLetters, published, output };
 }
@@ -143,6 +144,27 @@ describe('input limits through the API', () => {
     expect(error.code).toBe('VALIDATION_ERROR');
     expect(error.details?.[0]?.message).toContain('maxBodyBytes');
     expect(requests).toHaveLength(0);
+  });
+});
+
+describe('input limits a handler is built with', () => {
+  it('applies the limits of ConnectorDependencies.inputLimits instead of the defaults', async () => {
+    // Prepare
+    const { handler, requests } = build({ maxDepth: 3, maxBodyBytes: 200 });
+
+    // Act
+    const deep = await handler(apiGatewayEvent({ body: requestWithBody(nestedArrays(3)) }), lambdaContext());
+    const large = await handler(
+      apiGatewayEvent({ body: requestWithBody(JSON.stringify('x'.repeat(200))) }),
+      lambdaContext(),
+    );
+    const fine = await handler(apiGatewayEvent({ body: requestWithBody(nestedArrays(2)) }), lambdaContext());
+
+    // Assess
+    expect(errorOf(deep).details?.[0]?.message).toContain('deeper than 3 levels (maxDepth)');
+    expect(errorOf(large).details?.[0]?.message).toContain('200 allowed (maxBodyBytes)');
+    expect(fine.statusCode).toBe(200);
+    expect(requests).toHaveLength(1);
   });
 });
 
