@@ -25,6 +25,12 @@ export const METRIC = {
   idempotentReplays: 'IdempotentReplays',
   /** Answers served from the GET response cache. */
   cacheHits: 'CacheHits',
+  /**
+   * Idempotency records not written as they should be after the operation ran: a failed success
+   * write (the caller still got the vendor's result) or a failed release of the in-progress record
+   * after a failed run. Alarm on it: until the record is written, a duplicate may run again.
+   */
+  idempotencyRecordFailures: 'IdempotencyRecordFailures',
 } as const;
 
 /** A connector's Logger, Tracer and Metrics. */

@@ -148,7 +148,8 @@ describe.skipIf(!process.env.HTTPBIN_URL)('npm start against httpbin', () => {
     ]);
     expect(response.status).toBe(200);
     expect(body.data?.status).toBe(200);
-    expect(body.data?.body.headers.Authorization).toBe(`Bearer ${EXAMPLE_TOKEN}`);
+    // The caller never receives the connector's credentials, even as the vendor echoes them.
+    expect(body.data?.body.headers.Authorization).toBe('Bearer [REDACTED]');
     expect(exit).toEqual({ code: 0, signal: null });
     const output = cli.output();
     expect(output).toContain('"upstream attempt"');

@@ -6,15 +6,6 @@
  * Powertools idempotency when the caller sent an `Idempotency-Key`), validate the output and map
  * the result or the error to the envelope.
  */
-import {
-  IdempotencyAlreadyInProgressError,
-  IdempotencyConfig,
-  IdempotencyValidationError,
-  makeIdempotent,
-} from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyResult,
@@ -39,7 +30,10 @@ import {
 } from './async-contract.js';
 import { handleEventBridgeEvent, handleSqsBatch, isEventBridgeEvent, isSqsEvent } from './async-handler.js';
 import type { ConnectorDefinition, Operation, OperationContext } from './connector.js';
+import { createIdempotency, type IdempotencyStore } from './idempotency.js';
+import { assertBodySize, assertInputDepth, DEFAULT_INPUT_LIMITS, type InputLimits } from './input-limits.js';
 import { logFailure } from './log-failure.js';
+import { redactOutput } from './redact-output.js';
 import {
   callVendor,
   createPolicyFetch,
@@ -47,12 +41,8 @@ import {
   withRotatingCredentials,
 } from './vendor-sdk.js';
 
-/** Where idempotency records are kept. */
-export type IdempotencyStore =
-  /** A DynamoDB table with partition key `id` and TTL attribute `expiration`. */
-  | { dynamoClient: DynamoDBClient; tableName: string }
-  /** Any Powertools persistence layer (tests may use a fake). */
-  | { persistenceStore: BasePersistenceLayer };
+export type { IdempotencyStore } from './idempotency.js';
+export type { InputLimits } from './input-limits.js';
 
 /** What a connector handler is built from. */
 export interface ConnectorDependencies<C extends ConnectorConfig = ConnectorConfig> {
@@ -76,6 +66,8 @@ export interface ConnectorDependencies<C extends ConnectorConfig = ConnectorConf
   queue?: QueuePort;
   /** Where result events of the asynchronous path go. */
   results?: ResultPublisher;
+  /** Limits on caller input (nesting depth, body bytes); @default {@link DEFAULT_INPUT_LIMITS} */
+  inputLimits?: Partial<InputLimits>;
 }
 
 /** The success envelope. */
@@ -116,14 +108,6 @@ export interface ExecutionResult {
   idempotentReplay?: boolean;
 }
 
-/** The idempotency payload: a fresh object, never the event (Powertools 2.35.0 bug #5715). */
-interface IdempotencyPayload {
-  connector: string;
-  operation: string;
-  idempotencyKey: string;
-  input: unknown;
-}
-
 interface Invocation {
   operationName: string;
   operation: Operation;
@@ -144,8 +128,12 @@ export interface InvokeRequest {
 }
 
 /**
- * Runs one operation: validates the input, then runs it through idempotency when a key is given.
- * @throws ConnectorError of the contract (idempotency errors mapped to their codes)
+ * Runs one operation: checks the input's nesting depth (before anything recursive reads it),
+ * validates it, then runs it through idempotency when a key is given. The success `data` has the
+ * connector's credentials redacted.
+ * @throws ConnectorError of the contract: `VALIDATION_ERROR` for input past the limits or the
+ *   schema, idempotency errors mapped to their codes, `DEPENDENCY_UNAVAILABLE` when the idempotency
+ *   store fails before the call
  */
 export type Invoke = (request: InvokeRequest) => Promise<ExecutionResult>;
 
@@ -173,6 +161,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
   const target = deps.redactor ?? redactor;
   const powertools = deps.powertools ?? createPowertools({ serviceName: config.name, redactor: target });
   const { logger, metrics } = powertools;
+  const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...deps.inputLimits };
   const client = new HttpClient({
     connector: config.name,
     baseUrl: config.baseUrl,
@@ -265,14 +254,17 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       output = checked.data;
     }
     return {
-      data: output,
+      // Redacted once, here: what is returned, stored in the idempotency record and published.
+      data: redactOutput(output, target),
       attempts: state.attempts,
       cached: state.calls > 0 && cachedCalls === state.calls,
       upstreamStatus: state.upstreamStatus,
     };
   };
 
-  const idempotency = deps.idempotency ? makeIdempotency(deps.idempotency, config, execute) : undefined;
+  const idempotency = deps.idempotency
+    ? createIdempotency({ store: deps.idempotency, config, powertools })
+    : undefined;
 
   /** Validates and runs one operation, through idempotency when a key is given. */
   const invoke: Invoke = async (request) => {
@@ -288,6 +280,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
         },
       );
     }
+    assertInputDepth(request.input, limits);
     const parsed = operation.input.safeParse(request.input);
     if (!parsed.success) throw validationError(toFieldIssues(parsed.error));
     const invocation: Invocation = {
@@ -298,16 +291,23 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       idempotencyKey: request.idempotencyKey,
       deadlineAtMs: Date.now() + request.lambdaContext.getRemainingTimeInMillis() - config.deadlineMarginMs,
     };
-    try {
-      const result =
-        invocation.idempotencyKey !== undefined && idempotency
-          ? await idempotency.run(invocation, request.lambdaContext)
-          : await execute(invocation);
-      if (result.idempotentReplay) metrics.addMetric(METRIC.idempotentReplays, MetricUnit.Count, 1);
-      return result;
-    } catch (thrown) {
-      throw mapIdempotencyError(thrown);
-    }
+    const { idempotencyKey } = invocation;
+    const result =
+      idempotencyKey !== undefined && idempotency
+        ? await idempotency.run(
+            {
+              operation: invocation.operationName,
+              idempotencyKey,
+              input: invocation.input,
+              requestId: invocation.requestId,
+              deadlineAtMs: invocation.deadlineAtMs,
+            },
+            request.lambdaContext,
+            () => execute(invocation),
+          )
+        : await execute(invocation);
+    if (result.idempotentReplay) metrics.addMetric(METRIC.idempotentReplays, MetricUnit.Count, 1);
+    return result;
   };
 
   const core: ConnectorCore = {
@@ -341,7 +341,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       }
       const result = await invoke({
         operationName,
-        input: parseBody(event),
+        input: parseBody(event, limits),
         requestId,
         idempotencyKey,
         lambdaContext,
@@ -383,66 +383,6 @@ export function createConnectorHandler<C extends ConnectorConfig>(
   return Object.assign(handler, { client }) as ConnectorHandler;
 }
 
-function makeIdempotency(
-  store: IdempotencyStore,
-  config: ConnectorConfig,
-  execute: (invocation: Invocation) => Promise<ExecutionResult>,
-) {
-  const persistenceStore =
-    'persistenceStore' in store
-      ? store.persistenceStore
-      : new DynamoDBPersistenceLayer({ tableName: store.tableName, awsSdkV3Client: store.dynamoClient });
-  const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: '[connector, operation, idempotencyKey]',
-    payloadValidationJmesPath: 'input',
-    throwOnNoIdempotencyKey: true,
-    expiresAfterSeconds: config.idempotencyTtlSeconds,
-    // Called only when the answer comes from the store: mark it as a replay.
-    responseHook: (response) => ({ ...(response as object), idempotentReplay: true }),
-  });
-  const run = makeIdempotent(
-    async (_payload: IdempotencyPayload, invocation: Invocation): Promise<ExecutionResult> =>
-      execute(invocation),
-    {
-      persistenceStore,
-      config: idempotencyConfig,
-      keyPrefix: `connector-suite#${config.name}`,
-      dataIndexArgument: 0,
-    },
-  );
-  return {
-    async run(invocation: Invocation, lambdaContext: Context): Promise<ExecutionResult> {
-      idempotencyConfig.registerLambdaContext(lambdaContext);
-      const payload: IdempotencyPayload = {
-        connector: config.name,
-        operation: invocation.operationName,
-        idempotencyKey: invocation.idempotencyKey ?? '',
-        input: invocation.input,
-      };
-      return (await run(payload, invocation)) as ExecutionResult;
-    },
-  };
-}
-
-function mapIdempotencyError(thrown: unknown): ConnectorError {
-  if (thrown instanceof IdempotencyValidationError) {
-    return new ConnectorError(
-      'IDEMPOTENCY_KEY_REUSED',
-      'This Idempotency-Key was already used with a different body.',
-    );
-  }
-  if (thrown instanceof IdempotencyAlreadyInProgressError) {
-    return new ConnectorError(
-      'REQUEST_IN_PROGRESS',
-      'A request with this Idempotency-Key is still running; retry later.',
-      {
-        retryAfterSeconds: 1,
-      },
-    );
-  }
-  return toConnectorError(thrown);
-}
-
 function respond(
   statusCode: number,
   body: unknown,
@@ -473,9 +413,15 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   return undefined;
 }
 
-function parseBody(event: APIGatewayProxyEvent): unknown {
+/**
+ * The request body as JSON; its size is checked before it is parsed, its depth in `invoke`.
+ * @throws ConnectorError `VALIDATION_ERROR` for a body past `maxBodyBytes` or not JSON
+ */
+function parseBody(event: APIGatewayProxyEvent, limits: InputLimits): unknown {
   if (event.body === null || event.body === undefined || event.body === '') return {};
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : undefined;
+  assertBodySize(bytes ? bytes.length : Buffer.byteLength(event.body, 'utf8'), limits);
+  const text = bytes ? bytes.toString('utf8') : event.body;
   try {
     return JSON.parse(text);
   } catch {

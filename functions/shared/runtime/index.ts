@@ -11,15 +11,18 @@ import { configurationError, toConnectorError } from '../errors.js';
 import { createPowertools } from '../powertools.js';
 import { redactor } from '../redaction.js';
 import { isEventBridgeEvent, isSqsEvent } from './async-handler.js';
+import { AWS_CLIENT_TIMEOUTS, awsClientConfig } from './aws-clients.js';
 import { EventBridgeClient, EventBridgeResultPublisher, SqsQueuePort } from './aws-ports.js';
 import type { ConnectorDefinition } from './connector.js';
 import { readConnectorEnvironment } from './environment.js';
 import { type ConnectorDependencies, type ConnectorHandler, createConnectorHandler } from './handler.js';
 
 export * from './async-contract.js';
+export * from './aws-clients.js';
 export * from './connector.js';
 export * from './environment.js';
 export * from './handler.js';
+export * from './input-limits.js';
 
 /** A connector kind, ready to serve. */
 export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDefinition<C> {
@@ -68,18 +71,29 @@ export function defineConnector<C extends ConnectorConfig>(
             `CONNECTOR_CONFIG is of kind '${env.config.kind}', but this function serves '${definition.kind}'.`,
           );
         }
-        // SDK retries stay at their defaults for AWS's own services; vendor calls retry in our client only.
+        // AWS's own services: explicit connection and request timeouts and bounded SDK retries
+        // (AWS_CLIENT_TIMEOUTS); vendor calls retry in our client only.
         return createConnectorHandler(definition, {
           config: env.config as C,
           credentials: new SecretsManagerCredentialStore({
-            client: new SecretsManagerClient({}),
+            client: new SecretsManagerClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.secretsManager)),
             secretIds: env.secretIds,
             maxAgeSeconds: env.secretMaxAgeSeconds,
           }),
-          idempotency: { dynamoClient: new DynamoDBClient({}), tableName: env.idempotencyTableName },
-          ...(env.queues ? { queue: new SqsQueuePort(new SQSClient({}), env.queues) } : {}),
+          idempotency: {
+            dynamoClient: new DynamoDBClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.dynamoDB)),
+            tableName: env.idempotencyTableName,
+          },
+          ...(env.queues
+            ? { queue: new SqsQueuePort(new SQSClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.sqs)), env.queues) }
+            : {}),
           ...(env.eventBusName
-            ? { results: new EventBridgeResultPublisher(new EventBridgeClient({}), env.eventBusName) }
+            ? {
+                results: new EventBridgeResultPublisher(
+                  new EventBridgeClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.eventBridge)),
+                  env.eventBusName,
+                ),
+              }
             : {}),
         });
       } catch (thrown) {
