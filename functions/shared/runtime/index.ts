@@ -2,11 +2,10 @@
  * `defineConnector`: the one call that turns a connector kind's operations into a Lambda handler.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ConnectorConfig } from '../config.js';
-import { SecretsManagerCredentialStore } from '../credentials/secrets-manager.js';
+import { createSecretsManagerClient, SecretsManagerCredentialStore } from '../credentials/secrets-manager.js';
 import { configurationError, toConnectorError } from '../errors.js';
 import { createPowertools } from '../powertools.js';
 import { redactor } from '../redaction.js';
@@ -72,7 +71,7 @@ export function defineConnector<C extends ConnectorConfig>(
         return createConnectorHandler(definition, {
           config: env.config as C,
           credentials: new SecretsManagerCredentialStore({
-            client: new SecretsManagerClient({}),
+            client: createSecretsManagerClient(),
             secretIds: env.secretIds,
             maxAgeSeconds: env.secretMaxAgeSeconds,
           }),
