@@ -203,7 +203,7 @@ describe('every wait ends by the deadline (issue 8, defect 4)', () => {
     fc.record({
       kind: fc.constant('answer' as const),
       status: fc.constantFrom(200, 401, 404, 408, 500, 502, 503),
-      afterMs: fc.nat(3_000),
+      afterMs: fc.oneof(fc.nat(30), fc.nat(3_000)),
     }),
     fc.record({
       kind: fc.constant('retryAfter' as const),
@@ -236,8 +236,16 @@ describe('every wait ends by the deadline (issue 8, defect 4)', () => {
         fc.array(upstreamFault, { minLength: 1, maxLength: 12 }),
         fc.array(authFault, { minLength: 1, maxLength: 6 }),
         fc.array(
-          fc.record({ deadlineInMs: fc.integer({ min: 0, max: 4_000 }), startAfterMs: fc.nat(3_000) }),
-          { minLength: 1, maxLength: 6 },
+          fc.record({
+            deadlineInMs: fc.integer({ min: 0, max: 4_000 }),
+            // Bunched starts meet a half-open probe in flight more often.
+            startAfterMs: fc.oneof(
+              fc.integer({ min: 200, max: 260 }),
+              fc.integer({ min: 1_000, max: 1_100 }),
+              fc.nat(3_000),
+            ),
+          }),
+          { minLength: 1, maxLength: 8 },
         ),
         fc.record({
           timeoutMs: fc.integer({ min: 50, max: 3_000 }),
@@ -299,7 +307,7 @@ describe('every wait ends by the deadline (issue 8, defect 4)', () => {
             },
             circuitBreaker: {
               failureRateThreshold: 0.5,
-              minimumCalls: 2,
+              minimumCalls: 1,
               windowSeconds: 60,
               openSeconds: settings.openSeconds,
             },
@@ -327,9 +335,10 @@ describe('every wait ends by the deadline (issue 8, defect 4)', () => {
           }
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 300 },
     );
-  });
+    // CPU time only (the clock is fake): generous, so a loaded machine does not fail it.
+  }, 120_000);
 });
 
 describe('the breaker counts only what the vendor did (issue 8, defect 5)', () => {
