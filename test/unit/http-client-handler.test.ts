@@ -243,6 +243,26 @@ describe('the GET cache (issue 8, defect 15)', () => {
     expect(requests).toHaveLength(201);
   });
 
+  it('keeps a redirected GET under the URL asked for', async () => {
+    // Prepare
+    const { handler, requests } = handlerFor(
+      [
+        { status: 302, headers: { location: '/v1/items/2' } },
+        { status: 200, body: { id: 2 } },
+      ],
+      cached,
+    );
+    await call(handler);
+
+    // Act
+    const again = await call(handler);
+
+    // Assess
+    expect(again.body.meta?.cached).toBe(true);
+    expect(again.body.data?.body).toEqual({ id: 2 });
+    expect(requests).toHaveLength(2);
+  });
+
   it('hands each hit its own copy of the body', async () => {
     // Prepare
     const { handler } = handlerFor([{ status: 200, body: { items: [1, 2] } }], cached);

@@ -251,6 +251,9 @@ export class HttpClient {
       let hit: CachedAnswer | undefined;
       try {
         hit = this.#cache.get(cacheKeyOf(await this.#prepare(request, url, context, budget, false, false)));
+      } catch (error) {
+        this.#countCall(error instanceof ConnectorError ? error.code : 'INTERNAL_ERROR');
+        throw error;
       } finally {
         budget.clear();
       }
@@ -547,7 +550,10 @@ export class HttpClient {
   ): Promise<Attempt> {
     const { signal } = budget;
     try {
-      const { target, headers } = prepared;
+      // Redirects change the URL and headers: work on copies, so the prepared request still says
+      // what was asked for (the cache key is made from it).
+      const target = new URL(prepared.target);
+      const headers = new Headers(prepared.headers);
       let { body } = prepared;
       let method: string = request.method;
       for (let redirects = 0; ; redirects++) {
