@@ -341,6 +341,120 @@ describe('every wait ends by the deadline (issue 8, defect 4)', () => {
   }, 120_000);
 });
 
+describe('every wait ends by the deadline, through the real handler (issue 8, defect 4)', () => {
+  const secretFault = fc.oneof(
+    fc.record({ kind: fc.constant('ok' as const), afterMs: fc.nat(1_000) }),
+    fc.record({ kind: fc.constant('stall' as const), honoursSignal: fc.boolean() }),
+    fc.record({ kind: fc.constant('down' as const) }),
+  );
+  const vendorFault = fc.oneof(
+    fc.record({
+      kind: fc.constant('answer' as const),
+      status: fc.constantFrom(200, 401, 500, 503),
+      afterMs: fc.nat(2_000),
+    }),
+    fc.record({
+      kind: fc.constant('retryAfter' as const),
+      value: fc.constantFrom('1', '999999999', 'Fri, 31 Dec 9999 23:59:59 GMT'),
+    }),
+    fc.record({ kind: fc.constant('stall' as const) }),
+    fc.record({
+      kind: fc.constant('redirect' as const),
+      location: fc.constantFrom('/items/2', '/admin', 'https://elsewhere.example/'),
+    }),
+  );
+
+  it('property: the handler answers by the call deadline plus a small constant, never with a 500', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(vendorFault, { minLength: 1, maxLength: 8 }),
+        fc.array(secretFault, { minLength: 1, maxLength: 4 }),
+        fc.array(
+          fc.record({ remainingMs: fc.integer({ min: 100, max: 5_000 }), startAfterMs: fc.nat(2_000) }),
+          {
+            minLength: 1,
+            maxLength: 5,
+          },
+        ),
+        async (vendorFaults, secretFaults, calls) => {
+          vi.setSystemTime(NOW);
+          const config = parseConnectorConfig(
+            {
+              name: 'chaos',
+              kind: 'http',
+              baseUrl: 'https://api.vendor.example',
+              auth: { type: 'bearer', secret: 'chaos' },
+              allowedPathPrefixes: ['/items'],
+              timeoutMs: 1_000,
+              deadlineMarginMs: 50,
+              retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500, maxRetryAfterSeconds: 2 },
+              circuitBreaker: {
+                failureRateThreshold: 0.5,
+                minimumCalls: 1,
+                windowSeconds: 60,
+                openSeconds: 0.5,
+              },
+            },
+            'chaos',
+          );
+          let secretReads = 0;
+          const credentials: CredentialStore = {
+            getSecret: async (_name, options) => {
+              const fault = secretFaults[
+                secretReads++ % secretFaults.length
+              ] as (typeof secretFaults)[number];
+              if (fault.kind === 'down')
+                throw new ConnectorError('DEPENDENCY_UNAVAILABLE', 'Secrets Manager is down.');
+              if (fault.kind === 'stall') await stall(fault.honoursSignal ? options?.signal : undefined);
+              else await delay(fault.afterMs, options?.signal);
+              return { token: 'tok-example' };
+            },
+          };
+          let fetches = 0;
+          const fetch = vi.fn<typeof globalThis.fetch>(async (_url, init) => {
+            const signal = init?.signal ?? undefined;
+            const fault = vendorFaults[fetches++ % vendorFaults.length] as (typeof vendorFaults)[number];
+            switch (fault.kind) {
+              case 'answer':
+                await delay(fault.afterMs, signal);
+                return Response.json({ ok: fault.status < 400 }, { status: fault.status });
+              case 'retryAfter':
+                return new Response('slow down', { status: 429, headers: { 'retry-after': fault.value } });
+              case 'stall':
+                return stall(signal);
+              case 'redirect':
+                return new Response(null, { status: 302, headers: { location: fault.location } });
+            }
+          });
+          const handler = httpConnector.createHandler({
+            config,
+            credentials,
+            fetch,
+            redactor: new Redactor(),
+          });
+          const deadlines: number[] = [];
+          const answers = calls.map(async (call, i) => {
+            await delay(call.startAfterMs);
+            deadlines[i] = Date.now() + call.remainingMs - config.deadlineMarginMs;
+            return handler(
+              apiGatewayEvent({ connector: 'chaos', body: { method: 'GET', path: '/items' } }),
+              lambdaContext(call.remainingMs),
+            );
+          });
+          const settledAt = await settleAll(answers);
+          for (const [i, endedAt] of settledAt.entries()) {
+            expect(endedAt).toBeLessThanOrEqual((deadlines[i] as number) + MARGIN_MS);
+            const answer = await answers[i];
+            expect(answer?.statusCode).not.toBe(500);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+    // CPU time only (the clock is fake): generous, so a loaded machine does not fail it.
+  }, 120_000);
+});
+
 describe('the breaker counts only what the vendor did (issue 8, defect 5)', () => {
   it('three calls cut by their own 80 ms deadline against a 150 ms vendor leave the breaker closed; the next call succeeds', async () => {
     // Prepare: the real handler; the vendor answers after 150 ms of fake time.
