@@ -180,6 +180,8 @@ export const httpConnector = defineConnector<HttpConnectorConfig>({
           ...(input.query ? { query: input.query } : {}),
           ...(input.headers ? { headers: input.headers } : {}),
           ...(input.body === undefined ? {} : { body: input.body }),
+          // Every redirect hop is held to the caller's own path rule (issue 8, defect 9).
+          redirectPathProblem: (path) => pathProblem(path, config.allowedPathPrefixes),
         });
         return { status: response.status, headers: response.headers, body: response.body };
       },

@@ -288,8 +288,10 @@ function commonConnectorFields() {
     retry: retrySchema.default(retrySchema.parse({})),
     circuitBreaker: circuitBreakerSchema.default(circuitBreakerSchema.parse({})),
     rateLimit: rateLimitSchema.default(rateLimitSchema.parse({})),
-    /** GET response cache lifetime, in seconds; 0 turns caching off. */
+    /** GET response cache lifetime, in seconds; 0 turns caching off. `Cache-Control` may shorten it. */
     cacheTtlSeconds: z.number().min(0).max(86_400).default(0),
+    /** Bytes the GET cache holds at most, bodies and headers (least recently used out); 16 MiB by default. */
+    cacheMaxBytes: z.int().min(0).max(1_073_741_824).default(16_777_216),
     /** How long an idempotent result is kept and replayed, in seconds. */
     idempotencyTtlSeconds: z.int().min(1).max(2_592_000).default(3_600),
     /** The asynchronous path: EventBridge → SQS inbox → connector. */

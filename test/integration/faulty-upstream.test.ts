@@ -258,6 +258,43 @@ describe('faulty upstreams through the real handler', () => {
     ]);
   });
 
+  it('a same-origin redirect outside allowedPathPrefixes is not followed: 502, /admin receives nothing', async () => {
+    // Prepare
+    const server = await upstream((req, res) => {
+      if (req.url === '/items') {
+        res.writeHead(302, { location: '/admin' });
+        res.end();
+      } else {
+        sendJson(res, 200, { admin: true });
+      }
+    });
+    const handler = handlerFor(connectorConfig(server.url, { allowedPathPrefixes: ['/items'] }));
+
+    // Act
+    const result = await invoke(handler, { method: 'GET', path: '/items' });
+
+    // Assess
+    expect(result.status).toBe(502);
+    expect(result.body.error).toMatchObject({ code: 'UPSTREAM_ERROR', source: 'upstream', attempts: 1 });
+    expect(server.requests.map((r) => r.url)).toEqual(['/items']);
+  });
+
+  it('a huge Retry-After reaches the caller capped at 3600 s', async () => {
+    // Prepare
+    const server = await upstream((_req, res) => {
+      sendJson(res, 429, { error: 'slow down' }, { 'retry-after': '999999999' });
+    });
+    const handler = handlerFor(connectorConfig(server.url));
+
+    // Act
+    const result = await invoke(handler, { method: 'GET', path: '/items' });
+
+    // Assess
+    expect(result.status).toBe(429);
+    expect(result.body.error).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', retryAfterSeconds: 3_600 });
+    expect(result.headers['retry-after']).toBe('3600');
+  });
+
   it('a persistent 429 with Retry-After: 429 RATE_LIMIT_EXCEEDED with a Retry-After header', async () => {
     // Prepare
     const server = await upstream((_req, res) => {

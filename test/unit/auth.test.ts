@@ -444,6 +444,67 @@ describe('createAuthScheme: oauth2ClientCredentials', () => {
     expect(sentRequest(fetchMock, 1).headers.get('authorization')).toBe(`Basic ${expected}`);
   });
 
+  it('a burst of forced refreshes, one after another, makes one token request and one secret read (issue 8, defect 16)', async () => {
+    // Prepare: twenty 401s ask for a forced refresh one after the other (the clock stands still).
+    const credentials = new FakeCredentialStore(SECRETS);
+    const fetchMock = tokenEndpoint();
+    const scheme = createAuthScheme(oauth2Config(), {
+      credentials,
+      fetch: fetchMock,
+      redactor: new Redactor(),
+    });
+    await scheme.authorize(newRequest());
+    const requests = Array.from({ length: 20 }, () => newRequest());
+
+    // Act
+    for (const request of requests) await scheme.authorize(request, { forceRefresh: true });
+
+    // Assess
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(credentials.reads.filter((r) => r.options?.forceRefresh)).toHaveLength(1);
+    expect(new Set(requests.map((r) => r.headers.get('authorization')))).toEqual(
+      new Set(['Bearer tok-example-2']),
+    );
+  });
+
+  it('a forced refresh more than a second after the last one requests a new token', async () => {
+    // Prepare
+    const credentials = new FakeCredentialStore(SECRETS);
+    const fetchMock = tokenEndpoint();
+    const scheme = createAuthScheme(oauth2Config(), {
+      credentials,
+      fetch: fetchMock,
+      redactor: new Redactor(),
+    });
+    await scheme.authorize(newRequest(), { forceRefresh: true });
+    vi.setSystemTime(new Date('2030-01-01T00:00:01.001Z'));
+    const request = newRequest();
+
+    // Act
+    await scheme.authorize(request, { forceRefresh: true });
+
+    // Assess
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    expect(request.headers.get('authorization')).toBe('Bearer tok-example-2');
+  });
+
+  it('passes its signal on to the secret read', async () => {
+    // Prepare
+    const credentials = new FakeCredentialStore(SECRETS);
+    const scheme = createAuthScheme(oauth2Config(), {
+      credentials,
+      fetch: tokenEndpoint(),
+      redactor: new Redactor(),
+    });
+    const signal = new AbortController().signal;
+
+    // Act
+    await scheme.authorize(newRequest(), { signal });
+
+    // Assess
+    expect(credentials.reads[0]?.options?.signal).toBe(signal);
+  });
+
   it('client authentication basic sends Basic of the form-urlencoded id and secret', async () => {
     // Prepare
     const credentials = new FakeCredentialStore({

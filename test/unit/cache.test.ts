@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ResponseCache } from '../../functions/shared/http/cache.js';
+import {
+  CACHE_ENTRY_OVERHEAD_BYTES,
+  DEFAULT_CACHE_MAX_BYTES,
+  ResponseCache,
+  storableLifetimeMs,
+} from '../../functions/shared/http/cache.js';
 
 describe('ResponseCache', () => {
   beforeEach(() => {
@@ -95,30 +100,35 @@ describe('ResponseCache', () => {
     expect(value).toBe('v2');
   });
 
-  it('evicts the least recently used entry beyond maxEntries', () => {
+  // Each entry below counts 1,000 bytes plus its one-character key and the per-entry overhead.
+  const ENTRY_BYTES = 1_000 + 1 + CACHE_ENTRY_OVERHEAD_BYTES;
+  const twoEntries = () => new ResponseCache<string>({ ttlSeconds: 60, maxBytes: 2 * ENTRY_BYTES });
+
+  it('evicts the least recently used entry beyond maxBytes', () => {
     // Prepare
-    const cache = new ResponseCache<string>({ ttlSeconds: 60, maxEntries: 2 });
-    cache.set('a', 'A');
-    cache.set('b', 'B');
+    const cache = twoEntries();
+    cache.set('a', 'A', 1_000);
+    cache.set('b', 'B', 1_000);
     cache.get('a');
 
     // Act
-    cache.set('c', 'C');
+    cache.set('c', 'C', 1_000);
 
     // Assess
     expect(cache.get('a')).toBe('A');
     expect(cache.get('b')).toBeUndefined();
     expect(cache.get('c')).toBe('C');
+    expect(cache.sizeBytes).toBe(2 * ENTRY_BYTES);
   });
 
-  it('evicts the oldest entry beyond maxEntries when none was read', () => {
+  it('evicts the oldest entry beyond maxBytes when none was read', () => {
     // Prepare
-    const cache = new ResponseCache<string>({ ttlSeconds: 60, maxEntries: 2 });
-    cache.set('a', 'A');
-    cache.set('b', 'B');
+    const cache = twoEntries();
+    cache.set('a', 'A', 1_000);
+    cache.set('b', 'B', 1_000);
 
     // Act
-    cache.set('c', 'C');
+    cache.set('c', 'C', 1_000);
 
     // Assess
     expect(cache.get('a')).toBeUndefined();
@@ -126,35 +136,98 @@ describe('ResponseCache', () => {
     expect(cache.get('c')).toBe('C');
   });
 
-  it('counts setting an existing key as a use', () => {
+  it('counts setting an existing key as a use, and its size once', () => {
     // Prepare
-    const cache = new ResponseCache<string>({ ttlSeconds: 60, maxEntries: 2 });
-    cache.set('a', 'A');
-    cache.set('b', 'B');
-    cache.set('a', 'A2');
+    const cache = twoEntries();
+    cache.set('a', 'A', 1_000);
+    cache.set('b', 'B', 1_000);
+    cache.set('a', 'A2', 1_000);
 
     // Act
-    cache.set('c', 'C');
+    cache.set('c', 'C', 1_000);
 
     // Assess
     expect(cache.get('a')).toBe('A2');
     expect(cache.get('b')).toBeUndefined();
     expect(cache.get('c')).toBe('C');
+    expect(cache.sizeBytes).toBe(2 * ENTRY_BYTES);
   });
 
-  it('keeps at most 500 entries by default', () => {
+  it('does not keep an entry larger than the whole cache, nor evict others for it', () => {
     // Prepare
-    const cache = new ResponseCache<number>({ ttlSeconds: 60 });
-    for (let i = 0; i < 501; i++) cache.set(`key-${i}`, i);
+    const cache = twoEntries();
+    cache.set('a', 'A', 1_000);
 
     // Act
-    const first = cache.get('key-0');
-    const second = cache.get('key-1');
-    const last = cache.get('key-500');
+    const kept = cache.set('b', 'B', 3 * ENTRY_BYTES);
 
     // Assess
-    expect(first).toBeUndefined();
-    expect(second).toBe(1);
-    expect(last).toBe(500);
+    expect(kept).toBe(false);
+    expect(cache.get('a')).toBe('A');
+    expect(cache.get('b')).toBeUndefined();
+  });
+
+  it('holds at most 16 MiB by default: 200 distinct 1 MiB bodies keep 15 (issue 8, defect 15)', () => {
+    // Prepare
+    const cache = new ResponseCache<number>({ ttlSeconds: 60 });
+
+    // Act
+    for (let i = 0; i < 200; i++) cache.set(`key-${i}`, i, 1024 * 1024);
+
+    // Assess
+    expect(cache.sizeBytes).toBeLessThanOrEqual(DEFAULT_CACHE_MAX_BYTES);
+    expect(cache.size).toBe(15);
+    expect(cache.get('key-184')).toBeUndefined();
+    expect(cache.get('key-199')).toBe(199);
+  });
+
+  it('serves an entry no longer than the lifetime it was set with, when shorter than the TTL', () => {
+    // Prepare
+    const cache = new ResponseCache<string>({ ttlSeconds: 60 });
+    cache.set('k', 'v', 10, 5_000);
+
+    // Act
+    vi.advanceTimersByTime(4_999);
+    const before = cache.get('k');
+    vi.advanceTimersByTime(1);
+    const after = cache.get('k');
+
+    // Assess
+    expect(before).toBe('v');
+    expect(after).toBeUndefined();
+  });
+});
+
+describe('storableLifetimeMs (RFC 9111)', () => {
+  const lifetime = (headers: Record<string, string>) =>
+    storableLifetimeMs(new Headers(headers), Date.parse('2026-11-21T12:00:00Z'));
+
+  it.each([
+    ['no-store', { 'cache-control': 'no-store' }],
+    ['private', { 'cache-control': 'private, max-age=600' }],
+    ['no-cache', { 'cache-control': 'no-cache' }],
+    ['a malformed max-age', { 'cache-control': 'max-age=soon' }],
+    ['an invalid Expires', { expires: '0' }],
+    ['Vary: *', { vary: '*' }],
+  ])('is 0 (not stored) for %s', (_name, headers) => {
+    expect(lifetime(headers)).toBe(0);
+  });
+
+  it('is max-age less Age', () => {
+    expect(lifetime({ 'cache-control': 'public, max-age=30', age: '10' })).toBe(20_000);
+  });
+
+  it('prefers s-maxage to max-age (a shared cache)', () => {
+    expect(lifetime({ 'cache-control': 'max-age=600, s-maxage=5' })).toBe(5_000);
+  });
+
+  it('falls back to Expires − Date', () => {
+    expect(
+      lifetime({ date: 'Sat, 21 Nov 2026 12:00:00 GMT', expires: 'Sat, 21 Nov 2026 12:00:40 GMT' }),
+    ).toBe(40_000);
+  });
+
+  it('is unbounded (the TTL alone applies) when the response sets no lifetime', () => {
+    expect(lifetime({ 'content-type': 'application/json' })).toBe(Number.POSITIVE_INFINITY);
   });
 });

@@ -272,6 +272,53 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('with a signal, lets a waiting call run once the probe succeeded (issue 8, defect 4)', async () => {
+    // Prepare
+    const breaker = await openBreaker();
+    vi.advanceTimersByTime(SETTINGS.openSeconds * 1000);
+    let finishProbe: (outcome: Outcome) => void = () => {};
+    const probe = () =>
+      new Promise<Outcome>((resolve) => {
+        finishProbe = resolve;
+      });
+    const second = vi.fn(ok);
+    const controller = new AbortController();
+
+    // Act
+    const probeResult = breaker.execute(probe);
+    const secondResult = breaker.execute(second, controller.signal);
+    await vi.advanceTimersByTimeAsync(0);
+    finishProbe({ countsAsFailure: false });
+
+    // Assess
+    await expect(probeResult).resolves.toEqual({ countsAsFailure: false });
+    await expect(secondResult).resolves.toEqual({ countsAsFailure: false });
+    expect(second).toHaveBeenCalledTimes(1);
+  });
+
+  it('stops a call waiting on the probe when its signal aborts: CircuitOpenError, the attempt never runs (issue 8, defect 4)', async () => {
+    // Prepare
+    const breaker = await openBreaker();
+    vi.advanceTimersByTime(SETTINGS.openSeconds * 1000);
+    const probeResult = breaker.execute(() => new Promise<Outcome>(() => undefined));
+    await vi.advanceTimersByTimeAsync(0);
+    const second = vi.fn(ok);
+    const controller = new AbortController();
+
+    // Act
+    const secondResult = breaker.execute(second, controller.signal).catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(0);
+    controller.abort();
+    const error = await secondResult;
+
+    // Assess
+    expect(error).toBeInstanceOf(CircuitOpenError);
+    expect((error as CircuitOpenError).retryAfterSeconds).toBe(1);
+    expect(second).not.toHaveBeenCalled();
+    expect(breaker.state).toBe('half-open');
+    void probeResult;
+  });
+
   it('goes CLOSED → OPEN → HALF_OPEN → CLOSED when the probe succeeds, with a fresh window', async () => {
     // Prepare
     const breaker = new CircuitBreaker(SETTINGS);

@@ -58,6 +58,7 @@ describe('parseSuiteConfig', () => {
         circuitBreaker: { failureRateThreshold: 0.5, minimumCalls: 10, windowSeconds: 60, openSeconds: 30 },
         rateLimit: { requestsPerSecond: 50, burst: 100 },
         cacheTtlSeconds: 0,
+        cacheMaxBytes: 16 * 1024 * 1024,
         forwardIdempotencyKey: false,
         idempotencyTtlSeconds: 3_600,
         async: {

@@ -358,17 +358,85 @@ describe('SecretsManagerCredentialStore', () => {
     expect((error as Error).message).toContain('AccessDeniedException');
   });
 
-  it('another SDK failure is a retryable UPSTREAM_ERROR from the connector', async () => {
-    // Prepare
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-    secretsManager.on(GetSecretValueCommand).rejects(throttled);
+  it.each([
+    ['throttling', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })],
+    ['a 5xx', Object.assign(new Error('Internal'), { name: 'InternalServiceError', $fault: 'server' })],
+    ['a timeout', Object.assign(new Error('Request timed out'), { name: 'TimeoutError' })],
+    ['a network failure', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+  ])(
+    '%s is the retryable DEPENDENCY_UNAVAILABLE from the connector (503), not a vendor error',
+    async (_kind, failure) => {
+      // Prepare
+      secretsManager.on(GetSecretValueCommand).rejects(failure);
+      const store = new SecretsManagerCredentialStore({ client, redactor: new Redactor() });
+
+      // Act
+      const error = await store.getSecret('httpbin').catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(ConnectorError);
+      expect(error).toMatchObject({
+        code: 'DEPENDENCY_UNAVAILABLE',
+        httpStatus: 503,
+        source: 'connector',
+        retryable: true,
+        retryAfterSeconds: 1,
+      });
+    },
+  );
+
+  it('twenty concurrent forced reads of one secret make one GetSecretValue (issue 8, defect 16)', async () => {
+    // Prepare: the read is held until every caller has asked.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    secretsManager.on(GetSecretValueCommand).callsFake(async () => {
+      await held;
+      return { SecretString: '{"token":"tok-example-rotated"}' };
+    });
     const store = new SecretsManagerCredentialStore({ client, redactor: new Redactor() });
 
     // Act
-    const error = await store.getSecret('httpbin').catch((e: unknown) => e);
+    const reads = Array.from({ length: 20 }, () => store.getSecret('httpbin', { forceRefresh: true }));
+    await vi.waitFor(() => expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1));
+    release();
+    const values = await Promise.all(reads);
 
     // Assess
-    expect(error).toMatchObject({ code: 'UPSTREAM_ERROR', source: 'connector', retryable: true });
-    expect((error as Error).message).toContain('ThrottlingException');
+    expect(values.every((v) => v.token === 'tok-example-rotated')).toBe(true);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('a forced read that failed is not reused: the next one reads again', async () => {
+    // Prepare
+    secretsManager
+      .on(GetSecretValueCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .resolves({ SecretString: '{"token":"tok-example"}' });
+    const store = new SecretsManagerCredentialStore({ client, redactor: new Redactor() });
+    await store.getSecret('httpbin', { forceRefresh: true }).catch(() => undefined);
+
+    // Act
+    const value = await store.getSecret('httpbin', { forceRefresh: true });
+
+    // Assess
+    expect(value).toEqual({ token: 'tok-example' });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('stops waiting when the signal aborts: API_TIMEOUT, never a wait past the deadline', async () => {
+    // Prepare: Secrets Manager never answers.
+    secretsManager.on(GetSecretValueCommand).callsFake(() => new Promise(() => undefined));
+    const store = new SecretsManagerCredentialStore({ client, redactor: new Redactor() });
+    const controller = new AbortController();
+
+    // Act
+    const pending = store.getSecret('httpbin', { signal: controller.signal }).catch((e: unknown) => e);
+    controller.abort();
+    const error = await pending;
+
+    // Assess
+    expect(error).toMatchObject({ code: 'API_TIMEOUT' });
   });
 });

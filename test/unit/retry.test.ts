@@ -4,8 +4,12 @@ import type { HttpMethod } from '../../functions/shared/config.js';
 import {
   type AttemptFailure,
   backoffDelayMs,
+  callerRetryAfterSeconds,
   isRetryable,
+  MAX_RETRY_AFTER_SECONDS,
   parseRetryAfterMs,
+  type RetryInput,
+  retryDecision,
 } from '../../functions/shared/http/retry.js';
 
 /** The largest double below 1: what `Math.random()` may return at most. */
@@ -312,5 +316,94 @@ describe('parseRetryAfterMs', () => {
 
     // Assess
     expect(parsed).toEqual([undefined, undefined]);
+  });
+});
+
+describe('callerRetryAfterSeconds (issue 8, defect 13)', () => {
+  it.each([
+    [0, 0, 0],
+    [1, 0, 1],
+    [1_500, 0, 2],
+    [-5_000, 0, 0],
+    [-5_000, 1, 1],
+    [999_999_999_000, 0, MAX_RETRY_AFTER_SECONDS],
+    [Number.POSITIVE_INFINITY, 1, MAX_RETRY_AFTER_SECONDS],
+    [Number.NaN, 1, 1],
+  ])('a wait of %d ms with a minimum of %d s gives %d s', (waitMs, minimum, expected) => {
+    expect(callerRetryAfterSeconds(waitMs, minimum)).toBe(expected);
+  });
+
+  it('property: always a whole number of seconds within [minimum, cap]', () => {
+    fc.assert(
+      fc.property(fc.double(), fc.constantFrom(0, 1), (waitMs, minimum) => {
+        const seconds = callerRetryAfterSeconds(waitMs, minimum);
+        return Number.isInteger(seconds) && seconds >= minimum && seconds <= MAX_RETRY_AFTER_SECONDS;
+      }),
+    );
+  });
+
+  it('a Retry-After too long for a number still parses to a finite wait', () => {
+    expect(Number.isFinite(parseRetryAfterMs('9'.repeat(400)))).toBe(true);
+  });
+});
+
+describe('retryDecision', () => {
+  const base: RetryInput = {
+    method: 'GET',
+    failure: { kind: 'status', status: 503 },
+    idempotencyKeySent: false,
+    attempt: 1,
+    maxAttempts: 3,
+    deadlineCut: false,
+    refreshCredentials: false,
+    vendorWaitMs: undefined,
+    maxRetryAfterSeconds: 20,
+    backoffMs: 150,
+    remainingMs: 10_000,
+    minAttemptMs: 20,
+  };
+
+  it('retries a retryable failure after the backoff', () => {
+    expect(retryDecision(base)).toEqual({ retry: true, waitMs: 150 });
+  });
+
+  it('waits the vendor’s Retry-After instead of the backoff', () => {
+    expect(retryDecision({ ...base, vendorWaitMs: 2_000 })).toEqual({ retry: true, waitMs: 2_000 });
+  });
+
+  it.each([
+    ['an attempt cut by the deadline', { deadlineCut: true }, 'notRetryable'],
+    ['an unusable answer', { failure: undefined }, 'notRetryable'],
+    ['the last attempt', { attempt: 3 }, 'attemptsUsed'],
+    ['a Retry-After past the cap', { vendorWaitMs: 21_000 }, 'vendorWaitTooLong'],
+    ['a wait that leaves no time for an attempt', { remainingMs: 160 }, 'deadline'],
+  ] as const)('does not retry %s', (_case, change, reason) => {
+    expect(retryDecision({ ...base, ...change })).toEqual({ retry: false, reason });
+  });
+
+  it('refreshes credentials at once, even on the last attempt, while an attempt still fits', () => {
+    expect(retryDecision({ ...base, attempt: 3, refreshCredentials: true })).toEqual({
+      retry: true,
+      waitMs: 0,
+    });
+    expect(retryDecision({ ...base, refreshCredentials: true, remainingMs: 10 })).toEqual({
+      retry: false,
+      reason: 'deadline',
+    });
+  });
+
+  it('property: a retry’s wait always leaves time for an attempt before the deadline', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.option(fc.nat(100_000), { nil: undefined }),
+        fc.nat(5_000),
+        fc.integer({ min: -1_000, max: 60_000 }),
+        (attempt, vendorWaitMs, backoffMs, remainingMs) => {
+          const verdict = retryDecision({ ...base, attempt, vendorWaitMs, backoffMs, remainingMs });
+          return !verdict.retry || verdict.waitMs + base.minAttemptMs <= remainingMs;
+        },
+      ),
+    );
   });
 });

@@ -1,12 +1,14 @@
 /**
  * OAuth 2.0 client credentials grant (RFC 6749 §4.4): a token cached until shortly before it
- * expires, one token request shared by concurrent calls, and a forced refresh after a 401.
+ * expires, one token request shared by concurrent calls, and a forced refresh after a 401 (a token
+ * obtained by a forced refresh less than `FORCED_REFRESH_REUSE_MS` ago answers further ones, so a
+ * burst of 401s makes one token request).
  */
 import { z } from 'zod';
 import type { AuthConfig } from '../config.js';
-import { secretField } from '../credentials/store.js';
+import { FORCED_REFRESH_REUSE_MS, secretField } from '../credentials/store.js';
 import { ConnectorError } from '../errors.js';
-import { parseRetryAfterMs } from '../http/retry.js';
+import { callerRetryAfterSeconds, parseRetryAfterMs } from '../http/retry.js';
 import { bodyExcerpt, type Redactor } from '../redaction.js';
 import {
   type AuthDependencies,
@@ -32,6 +34,8 @@ const tokenResponse = z.object({
 interface CachedToken {
   accessToken: string;
   refreshAtMs: number;
+  /** When a forced refresh obtained it (epoch ms). */
+  forcedAtMs?: number;
 }
 
 /** The `oauth2ClientCredentials` auth scheme. */
@@ -57,6 +61,10 @@ export class OAuth2ClientCredentials implements AuthScheme {
 
   async #currentToken(options: AuthorizeOptions): Promise<CachedToken> {
     if (options.forceRefresh) {
+      const forcedAtMs = this.#token?.forcedAtMs;
+      if (this.#token && forcedAtMs !== undefined && Date.now() - forcedAtMs < FORCED_REFRESH_REUSE_MS) {
+        return this.#token;
+      }
       this.#token = undefined;
       // A request already under way may have used the stale secret: let it end, then start a forced
       // one (re-reading the secret), unless a forced one is itself under way, which is joined.
@@ -64,11 +72,15 @@ export class OAuth2ClientCredentials implements AuthScheme {
     }
     if (this.#token && Date.now() < this.#token.refreshAtMs && !options.forceRefresh) return this.#token;
     if (!this.#inFlight) {
-      this.#inFlightForced = options.forceRefresh === true;
-      this.#inFlight = this.#requestToken(options).finally(() => {
-        this.#inFlight = undefined;
-        this.#inFlightForced = false;
-      });
+      const forced = options.forceRefresh === true;
+      this.#inFlightForced = forced;
+      const request = this.#requestToken(options);
+      this.#inFlight = (forced ? request.then((t) => ({ ...t, forcedAtMs: Date.now() })) : request).finally(
+        () => {
+          this.#inFlight = undefined;
+          this.#inFlightForced = false;
+        },
+      );
     }
     this.#token = await this.#inFlight;
     return this.#token;
@@ -78,6 +90,7 @@ export class OAuth2ClientCredentials implements AuthScheme {
     const { secret: secretName, tokenUrl, scope, clientAuthentication } = this.#config;
     const secret = await this.#deps.credentials.getSecret(secretName, {
       forceRefresh: options.forceRefresh ?? false,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     const clientId = secretField(secret, secretName, 'clientId');
     const clientSecret = secretField(secret, secretName, 'clientSecret');
@@ -165,7 +178,7 @@ export class OAuth2ClientCredentials implements AuthScheme {
       const waitMs = parseRetryAfterMs(retryAfter);
       return new ConnectorError('RATE_LIMIT_EXCEEDED', 'The OAuth2 token endpoint is rate limiting.', {
         upstreamStatus: status,
-        retryAfterSeconds: Math.max(1, Math.ceil((waitMs ?? 0) / 1000)),
+        retryAfterSeconds: callerRetryAfterSeconds(waitMs ?? 0, 1),
       });
     }
     return new ConnectorError('UPSTREAM_ERROR', `The OAuth2 token endpoint answered ${status}.`, {

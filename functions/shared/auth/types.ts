@@ -12,7 +12,11 @@ export interface AuthorizableRequest {
 export interface AuthorizeOptions {
   /** Re-read the secret and drop cached tokens first (after an upstream 401). */
   forceRefresh?: boolean;
-  /** Aborts a token request when the call's deadline runs out. */
+  /**
+   * Aborts when the attempt's budget (its timeout or the call's deadline) runs out: a scheme passes
+   * it to its token request and to `CredentialStore.getSecret`. The client also stops waiting for
+   * `authorize` then, whether or not the scheme honours it.
+   */
   signal?: AbortSignal;
 }
 

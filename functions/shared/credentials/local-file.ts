@@ -5,16 +5,25 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configurationError } from '../errors.js';
 import { type Redactor, redactor } from '../redaction.js';
-import { acceptSecret, type CredentialStore, type GetSecretOptions, type SecretValue } from './store.js';
+import {
+  acceptSecret,
+  type CredentialStore,
+  type GetSecretOptions,
+  type SecretValue,
+  SingleFlightRefresh,
+  untilAborted,
+} from './store.js';
 
 /**
  * {@link CredentialStore} over a JSON file (by default `local/secrets.json`, which git ignores).
- * The file is read once and again on `forceRefresh`, so editing it takes effect after a 401.
+ * The file is read once and again on `forceRefresh`, so editing it takes effect after a 401
+ * (concurrent forced reads share one).
  */
 export class LocalFileCredentialStore implements CredentialStore {
   readonly #file: string;
   readonly #redactor: Redactor;
   #content: Promise<Record<string, unknown>> | undefined;
+  readonly #forcedReads = new SingleFlightRefresh<Record<string, unknown>>();
 
   /**
    * @param file - path of the JSON file
@@ -32,13 +41,16 @@ export class LocalFileCredentialStore implements CredentialStore {
 
   /** @inheritdoc */
   async getSecret(name: string, options: GetSecretOptions = {}): Promise<SecretValue> {
-    if (options.forceRefresh || !this.#content) {
+    if (options.forceRefresh) {
+      this.#content = this.#forcedReads.run(this.#file, () => this.#read());
+    } else if (!this.#content) {
       this.#content = this.#read();
-      this.#content.catch(() => {
-        this.#content = undefined;
-      });
     }
-    const content = await this.#content;
+    const reading = this.#content;
+    reading.catch(() => {
+      if (this.#content === reading) this.#content = undefined;
+    });
+    const content = await untilAborted(reading, options.signal, name);
     if (!Object.hasOwn(content, name)) {
       throw configurationError(`Secret '${name}' not found in local secrets file ${this.#file}.`);
     }

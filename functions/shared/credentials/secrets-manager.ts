@@ -3,13 +3,23 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConnectorError, configurationError } from '../errors.js';
+import { type ConnectorError, configurationError, dependencyUnavailable } from '../errors.js';
 import { type Redactor, redactor } from '../redaction.js';
-import { acceptSecret, type CredentialStore, type GetSecretOptions, type SecretValue } from './store.js';
+import {
+  acceptSecret,
+  type CredentialStore,
+  type GetSecretOptions,
+  type SecretValue,
+  SingleFlightRefresh,
+  untilAborted,
+} from './store.js';
 
 /** Options of {@link SecretsManagerCredentialStore}. */
 export interface SecretsManagerCredentialStoreOptions {
-  /** The Secrets Manager client; inject one with SDK retries set as you need them. */
+  /**
+   * The Secrets Manager client; inject one with SDK retries and timeouts set as you need them
+   * (`lambdaHandler()` bounds them with `AWS_CLIENT_TIMEOUTS.secretsManager` of `runtime/aws-clients.ts`).
+   */
   client: SecretsManagerClient;
   /**
    * Secret ids (ARN or name) by the `auth.secret` name of the config; a name not listed is used
@@ -24,6 +34,8 @@ export interface SecretsManagerCredentialStoreOptions {
 }
 
 const NOT_FOUND = new Set(['ResourceNotFoundException']);
+/** Requests that no retry can mend: the secret is marked deleted, or the id is malformed. */
+const INVALID = new Set(['InvalidRequestException', 'InvalidParameterException', 'ValidationException']);
 const NOT_ALLOWED = new Set([
   'AccessDeniedException',
   'AccessDenied',
@@ -34,13 +46,16 @@ const NOT_ALLOWED = new Set([
 /**
  * {@link CredentialStore} over AWS Secrets Manager. Secrets are JSON objects; the value is cached
  * for `maxAgeSeconds` (every miss is a billed `GetSecretValue`), and read again when
- * `forceRefresh` is set, so a rotated secret is picked up after an upstream 401.
+ * `forceRefresh` is set, so a rotated secret is picked up after an upstream 401; concurrent forced
+ * reads of one secret share one `GetSecretValue`. A failure of Secrets Manager itself (throttling,
+ * 5xx, timeout, network) is the retryable `DEPENDENCY_UNAVAILABLE`.
  */
 export class SecretsManagerCredentialStore implements CredentialStore {
   readonly #provider: SecretsProvider;
   readonly #secretIds: Readonly<Record<string, string>>;
   readonly #maxAgeSeconds: number;
   readonly #redactor: Redactor;
+  readonly #forcedReads = new SingleFlightRefresh<SecretValue>();
 
   constructor(options: SecretsManagerCredentialStoreOptions) {
     this.#provider = new SecretsProvider({ awsSdkV3Client: options.client });
@@ -50,15 +65,19 @@ export class SecretsManagerCredentialStore implements CredentialStore {
   }
 
   /** @inheritdoc */
-  async getSecret(name: string, options: GetSecretOptions = {}): Promise<SecretValue> {
+  getSecret(name: string, options: GetSecretOptions = {}): Promise<SecretValue> {
+    const read = options.forceRefresh
+      ? this.#forcedReads.run(name, () => this.#read(name, true))
+      : (this.#forcedReads.inFlight(name) ?? this.#read(name, false));
+    return untilAborted(read, options.signal, name);
+  }
+
+  async #read(name: string, forceFetch: boolean): Promise<SecretValue> {
     const secretId = this.#secretIds[name] ?? name;
     const where = `AWS Secrets Manager (secret id ${secretId})`;
     let raw: string | Uint8Array | undefined;
     try {
-      raw = await this.#provider.get(secretId, {
-        maxAge: this.#maxAgeSeconds,
-        forceFetch: options.forceRefresh ?? false,
-      });
+      raw = await this.#provider.get(secretId, { maxAge: this.#maxAgeSeconds, forceFetch });
     } catch (error) {
       throw describeFailure(name, where, error);
     }
@@ -89,12 +108,9 @@ function describeFailure(name: string, where: string, error: unknown): Connector
   if (NOT_ALLOWED.has(errorName)) {
     return configurationError(`The connector may not read secret '${name}' in ${where} (${errorName}).`);
   }
-  return new ConnectorError(
-    'UPSTREAM_ERROR',
-    `Secret '${name}' could not be read from ${where} (${errorName}).`,
-    {
-      source: 'connector',
-      cause: errorName,
-    },
-  );
+  if (INVALID.has(errorName)) {
+    return configurationError(`Secret '${name}' cannot be read from ${where} (${errorName}).`);
+  }
+  // Throttling, a 5xx, a timeout, a network failure: the suite's own dependency, retryable.
+  return dependencyUnavailable('Secrets Manager', errorName);
 }

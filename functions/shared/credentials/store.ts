@@ -2,7 +2,8 @@
  * The credential store interface: where a connector's secrets come from. Two implementations:
  * {@link SecretsManagerCredentialStore} in AWS and {@link LocalFileCredentialStore} under `npm start`.
  */
-import { configurationError } from '../errors.js';
+import { ConnectorError, configurationError } from '../errors.js';
+import { raceSignal } from '../http/deadline.js';
 import type { Redactor } from '../redaction.js';
 
 /** A secret's value: a flat JSON object of strings, e.g. `{"token": "..."}`. */
@@ -10,8 +11,16 @@ export type SecretValue = Readonly<Record<string, string>>;
 
 /** Options of {@link CredentialStore.getSecret}. */
 export interface GetSecretOptions {
-  /** Skip the cache and read the secret again (after an upstream 401, to pick up a rotation). */
+  /**
+   * Skip the cache and read the secret again (after an upstream 401, to pick up a rotation).
+   * Concurrent forced reads of one secret share one read (see {@link SingleFlightRefresh}).
+   */
   forceRefresh?: boolean;
+  /**
+   * Stops waiting for the read when it aborts (the call's deadline): the store then throws
+   * `API_TIMEOUT`. A read shared with other callers runs on for them.
+   */
+  signal?: AbortSignal;
 }
 
 /** Where secrets come from. Every value handed out is registered with the redactor. */
@@ -20,7 +29,9 @@ export interface CredentialStore {
    * The secret's value.
    * @param name - the `auth.secret` of the connector's config
    * @throws ConnectorError `CONFIGURATION_ERROR` when the secret is missing, empty or not a JSON
-   *   object; the message names the secret and where it was looked for, never its value
+   *   object; the message names the secret and where it was looked for, never its value;
+   *   `DEPENDENCY_UNAVAILABLE` (retryable) when the store itself fails (throttling, 5xx, timeout,
+   *   network); `API_TIMEOUT` when `signal` aborts first
    */
   getSecret(name: string, options?: GetSecretOptions): Promise<SecretValue>;
 }
@@ -53,4 +64,60 @@ export function secretField(secret: SecretValue, secretName: string, field: stri
     throw configurationError(`Secret '${secretName}' has no non-empty string field '${field}'.`);
   }
   return value;
+}
+
+/** How long a completed forced read of a secret answers further forced reads of it, in ms. */
+export const FORCED_REFRESH_REUSE_MS = 1_000;
+
+/**
+ * Single-flight forced reads, per secret name: a forced read joins one already under way, or reuses
+ * one completed less than {@link FORCED_REFRESH_REUSE_MS} ago, so twenty concurrent 401s (which all
+ * ask for a fresh secret) make one read of the store, not twenty (issue 8, defect 16). A failed read
+ * is not reused.
+ */
+export class SingleFlightRefresh<V> {
+  readonly #inFlight = new Map<string, Promise<V>>();
+  readonly #recent = new Map<string, { value: V; atMs: number }>();
+
+  /** The read of `name` under way, if any (a plain read may join it rather than start another). */
+  inFlight(name: string): Promise<V> | undefined {
+    return this.#inFlight.get(name);
+  }
+
+  /** The value of a forced read of `name`: shared, recent, or `read()` started now. */
+  run(name: string, read: () => Promise<V>): Promise<V> {
+    const recent = this.#recent.get(name);
+    if (recent && Date.now() - recent.atMs < FORCED_REFRESH_REUSE_MS) return Promise.resolve(recent.value);
+    const running = this.#inFlight.get(name);
+    if (running) return running;
+    const started = read().then(
+      (value) => {
+        this.#inFlight.delete(name);
+        this.#recent.set(name, { value, atMs: Date.now() });
+        return value;
+      },
+      (error: unknown) => {
+        this.#inFlight.delete(name);
+        throw error;
+      },
+    );
+    this.#inFlight.set(name, started);
+    return started;
+  }
+}
+
+/**
+ * `read`, unless `signal` aborts first: then `API_TIMEOUT` (the call's deadline ran out while the
+ * secret was being read; the read itself runs on).
+ */
+export function untilAborted<T>(
+  read: Promise<T>,
+  signal: AbortSignal | undefined,
+  secretName: string,
+): Promise<T> {
+  return raceSignal(
+    read,
+    signal,
+    () => new ConnectorError('API_TIMEOUT', `The call ran out of time while reading secret '${secretName}'.`),
+  );
 }

@@ -120,15 +120,41 @@ export class CircuitBreaker {
 
   /**
    * Runs `attempt` unless the breaker is open. While the half-open probe is in flight, other calls
-   * wait for its verdict (cockatiel's behaviour) and then run or fail.
-   * @throws {@link CircuitOpenError} when the breaker is open
+   * wait for its verdict (cockatiel's behaviour), but never past `signal`: a call whose deadline
+   * runs out first gets {@link CircuitOpenError} (retry after 1 s) without running `attempt`.
+   * @param signal - aborts the wait for the probe's verdict (the call's deadline or the caller going away)
+   * @throws {@link CircuitOpenError} when the breaker is open, or still half-open when `signal` aborts
    */
-  async execute<T extends { countsAsFailure: boolean }>(attempt: () => Promise<T>): Promise<T> {
+  async execute<T extends { countsAsFailure: boolean }>(
+    attempt: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    while (this.#policy.state === CircuitState.HalfOpen) {
+      if (!signal) break;
+      await this.#verdictOrAbort(signal);
+    }
     try {
       return await this.#policy.execute(attempt);
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw new CircuitOpenError(this.retryAfterSeconds);
       throw error;
     }
+  }
+
+  /** Resolves when the breaker leaves half-open; rejects with {@link CircuitOpenError} when `signal` aborts first. */
+  #verdictOrAbort(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(new CircuitOpenError(1));
+    return new Promise((resolve, reject) => {
+      const listener = this.#policy.onStateChange(() => {
+        signal.removeEventListener('abort', abort);
+        listener.dispose();
+        resolve();
+      });
+      const abort = () => {
+        listener.dispose();
+        reject(new CircuitOpenError(1));
+      };
+      signal.addEventListener('abort', abort, { once: true });
+    });
   }
 }

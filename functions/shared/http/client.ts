@@ -2,21 +2,34 @@
  * The outbound HTTP client every connector calls its vendor with, over Node's `fetch`.
  *
  * One call runs: the GET cache, then attempts until one succeeds, a failure may not be retried
- * (DESIGN §3 retry safety) or the attempts or the deadline run out. Each attempt passes the rate
- * limit and the circuit breaker, adds the credentials, runs under its own timeout and follows
- * same-origin redirects only. Between attempts it waits the exponential backoff with full jitter, or
- * the vendor's `Retry-After`. Every attempt is one structured log line; every call one X-Ray
- * subsegment and a set of EMF metrics. Failures end as a {@link ConnectorError} of the contract.
+ * (DESIGN §3 retry safety) or the attempts or the deadline run out. Each attempt is admitted by the
+ * deadline and the rate limit, then prepared (credentials), passed through the circuit breaker and
+ * sent, all within its own budget: `timeoutMs` or the time left to the deadline, whichever is
+ * shorter, so fetching a secret or a token, waiting for a half-open breaker's verdict, sending and
+ * following same-origin redirects (each hop held to the base path and the request's own rule) all
+ * end by the deadline. A pure rule ({@link retryDecision}) then says whether to wait the exponential
+ * backoff with full jitter, or the vendor's `Retry-After`, and try again. Every attempt is one
+ * structured log line; every call one X-Ray subsegment and a set of EMF metrics. Failures end as a
+ * {@link ConnectorError} of the contract.
  */
+import { createHash } from 'node:crypto';
 import type { AuthScheme } from '../auth/types.js';
 import { type HttpMethod, isLoopbackHttpUrl } from '../config.js';
 import { ConnectorError, configurationError, type ErrorCode } from '../errors.js';
 import { METRIC, MetricUnit, type Powertools } from '../powertools.js';
 import { bodyExcerpt, type Redactor, redactor } from '../redaction.js';
-import { ResponseCache } from './cache.js';
+import { DEFAULT_CACHE_MAX_BYTES, ResponseCache, storableLifetimeMs } from './cache.js';
 import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
+import { raceSignal, sleep, timeoutSignal } from './deadline.js';
 import { TokenBucket } from './rate-limit.js';
-import { type AttemptFailure, backoffDelayMs, isRateLimited, isRetryable, vendorWaitMs } from './retry.js';
+import {
+  type AttemptFailure,
+  backoffDelayMs,
+  callerRetryAfterSeconds,
+  isRateLimited,
+  retryDecision,
+  vendorWaitMs,
+} from './retry.js';
 
 /** Query values: repeated keys as arrays. */
 export type QueryValue = string | number | boolean | ReadonlyArray<string | number | boolean>;
@@ -40,6 +53,15 @@ export interface OutboundRequest {
    * and `query` are ignored.
    */
   absoluteUrl?: string;
+  /**
+   * Judges each redirect hop's path (below the base URL's path, e.g. `/items/2` for
+   * `https://api.example.com/v1/items/2` under base `https://api.example.com/v1`): a problem
+   * (a string) ends the call with `UPSTREAM_ERROR` before the hop is sent, so no credential goes
+   * there. The http connector passes its `allowedPathPrefixes` rule. A hop outside the base URL's
+   * origin or path is never followed, whatever this says.
+   * @default every path below the base URL's path is allowed
+   */
+  redirectPathProblem?: (path: string) => string | undefined;
 }
 
 /** Options of {@link HttpClient.request}. */
@@ -91,8 +113,13 @@ export interface HttpClientOptions {
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; maxRetryAfterSeconds: number };
   circuitBreaker: CircuitBreakerSettings;
   rateLimit: { requestsPerSecond: number; burst: number };
-  /** GET cache lifetime, in seconds; 0 = off. */
+  /**
+   * GET cache lifetime, in seconds; 0 = off. A response's own `Cache-Control` may shorten it or
+   * forbid caching (see `storableLifetimeMs` in cache.ts, RFC 9111).
+   */
   cacheTtlSeconds: number;
+  /** Bytes the GET cache holds at most (bodies and headers; least recently used out). @default 16 MiB */
+  cacheMaxBytes?: number;
   /** Send the caller's idempotency key upstream as `Idempotency-Key`. */
   forwardIdempotencyKey: boolean;
   auth: AuthScheme;
@@ -127,8 +154,23 @@ interface RawResponse {
   text: string;
 }
 
+/** What the cache keeps of an answer: the raw answer, parsed again on each hit (no shared objects). */
+interface CachedAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** An attempt's request, credentials included. */
+interface PreparedRequest {
+  target: URL;
+  headers: Headers;
+  body: string | undefined;
+}
+
 /** The result of one attempt, as the circuit breaker sees it. */
 interface Attempt {
+  /** What the vendor did counts against it: 5xx, 408, its own timeout, a failed connection. */
   countsAsFailure: boolean;
   response?: RawResponse;
   failure?: AttemptFailure | { kind: 'unusableResponse'; reason: string };
@@ -137,13 +179,25 @@ interface Attempt {
   deadlineHit?: boolean;
 }
 
+/** The budget of one attempt: it ends at `endsAtMs`, when `signal` aborts. */
+interface AttemptBudget {
+  signal: AbortSignal;
+  endsAtMs: number;
+  /** The call's deadline, not `timeoutMs`, bounds the attempt. */
+  deadlineBound: boolean;
+}
+
+type Answer = Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'>;
+
 /** A per-connector HTTP client; keep one per warm process so breaker, limit, cache and tokens persist. */
 export class HttpClient {
   readonly #options: HttpClientOptions;
   readonly #base: URL;
+  /** The base URL's path without its trailing slash: every request and redirect hop stays below it. */
+  readonly #basePath: string;
   readonly #breaker: CircuitBreaker;
   readonly #bucket: TokenBucket;
-  readonly #cache: ResponseCache<Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'>>;
+  readonly #cache: ResponseCache<CachedAnswer>;
   readonly #redactor: Redactor;
   readonly #fetch: typeof fetch;
 
@@ -154,9 +208,13 @@ export class HttpClient {
     if (this.#base.protocol !== 'https:' && !(options.allowLoopbackHttp && isLoopbackHttpUrl(this.#base))) {
       throw configurationError(`Connector '${options.connector}': baseUrl must use https.`);
     }
+    this.#basePath = this.#base.pathname.replace(/\/+$/, '');
     this.#breaker = new CircuitBreaker(options.circuitBreaker);
     this.#bucket = new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
-    this.#cache = new ResponseCache({ ttlSeconds: options.cacheTtlSeconds });
+    this.#cache = new ResponseCache({
+      ttlSeconds: options.cacheTtlSeconds,
+      maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+    });
     this.#redactor = options.redactor ?? redactor;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
@@ -166,10 +224,17 @@ export class HttpClient {
     return this.#breaker;
   }
 
+  /** The GET cache's size now, in bytes and entries (for tests and health checks). */
+  get cacheUsage(): { bytes: number; entries: number } {
+    return { bytes: this.#cache.sizeBytes, entries: this.#cache.size };
+  }
+
   /**
-   * Sends one request with the connector's policies.
+   * Sends one request with the connector's policies. The call ends by `context.deadlineAtMs` (plus
+   * the few ms it takes to settle), whatever the upstream, the token endpoint or the secret store do.
    * @throws ConnectorError with the code of the contract: `UPSTREAM_REJECTED`, `AUTHENTICATION_ERROR`,
-   *   `RATE_LIMIT_EXCEEDED`, `CIRCUIT_BREAKER_OPEN`, `UPSTREAM_ERROR`, `API_TIMEOUT`, `CONFIGURATION_ERROR`
+   *   `RATE_LIMIT_EXCEEDED`, `CIRCUIT_BREAKER_OPEN`, `UPSTREAM_ERROR`, `API_TIMEOUT`, `CONFIGURATION_ERROR`,
+   *   `DEPENDENCY_UNAVAILABLE` (the secret store failed)
    */
   async request(
     request: OutboundRequest,
@@ -179,12 +244,28 @@ export class HttpClient {
     const { tracer } = this.#options.powertools;
     const startedAt = Date.now();
     const url = this.#buildUrl(request);
-    const cacheKey =
-      request.method === 'GET' && this.#cache.enabled ? cacheKeyOf(url, request.headers) : undefined;
-    const hit = cacheKey === undefined ? undefined : this.#cache.get(cacheKey);
-    if (hit) {
-      this.#count(METRIC.cacheHits);
-      return { ...hit, attempts: 0, cached: true, durationMs: Date.now() - startedAt };
+    const cacheable = request.method === 'GET' && this.#cache.enabled;
+    if (cacheable) {
+      // The key holds the credential in use (hashed), so the credentials are added first.
+      const budget = this.#budget(context);
+      let hit: CachedAnswer | undefined;
+      try {
+        hit = this.#cache.get(cacheKeyOf(await this.#prepare(request, url, context, budget, false, false)));
+      } catch (error) {
+        this.#countCall(error instanceof ConnectorError ? error.code : 'INTERNAL_ERROR');
+        throw error;
+      } finally {
+        budget.clear();
+      }
+      if (hit) {
+        this.#count(METRIC.cacheHits);
+        return {
+          ...this.#toResponse(request.method, hit),
+          attempts: 0,
+          cached: true,
+          durationMs: Date.now() - startedAt,
+        };
+      }
     }
 
     const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
@@ -195,7 +276,7 @@ export class HttpClient {
     let attempts = 0;
     let status: number | undefined;
     try {
-      const result = await this.#attempts(
+      const { answer, prepared } = await this.#attempts(
         request,
         url,
         context,
@@ -207,9 +288,13 @@ export class HttpClient {
           if (passedThrough) outcome = passedThrough.code;
         },
       );
-      if (cacheKey !== undefined && result.status >= 200 && result.status < 300)
-        this.#cache.set(cacheKey, result);
-      return { ...result, attempts, cached: false, durationMs: Date.now() - startedAt };
+      if (cacheable && prepared && answer.status >= 200 && answer.status < 300) this.#store(prepared, answer);
+      return {
+        ...this.#toResponse(request.method, answer),
+        attempts,
+        cached: false,
+        durationMs: Date.now() - startedAt,
+      };
     } catch (error) {
       outcome = error instanceof ConnectorError ? error.code : 'INTERNAL_ERROR';
       if (error instanceof ConnectorError) error.attempts = attempts;
@@ -235,6 +320,15 @@ export class HttpClient {
     }
   }
 
+  /** Keeps a 2xx GET answer for the TTL, or less when its `Cache-Control` says so (RFC 9111). */
+  #store(prepared: PreparedRequest, answer: RawResponse): void {
+    const lifetimeMs = storableLifetimeMs(answer.headers);
+    if (lifetimeMs <= 0) return;
+    let sizeBytes = Buffer.byteLength(answer.text);
+    for (const [name, value] of answer.headers) sizeBytes += name.length + value.length;
+    this.#cache.set(cacheKeyOf(prepared), answer, sizeBytes, lifetimeMs);
+  }
+
   async #attempts(
     request: OutboundRequest,
     url: URL,
@@ -242,7 +336,7 @@ export class HttpClient {
     options: RequestOptions,
     subsegment: ReturnType<Powertools['tracer']['getSegment']> | undefined,
     progress: (attempts: number, status: number | undefined, passedThrough?: ConnectorError) => void,
-  ): Promise<Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'>> {
+  ): Promise<{ answer: RawResponse; prepared: PreparedRequest | undefined }> {
     const { retry } = this.#options;
     // A key forwarded by us, or set by a vendor SDK itself (Stripe's Idempotency-Key), makes a POST safe to repeat.
     const idempotencyKeySent =
@@ -254,44 +348,22 @@ export class HttpClient {
     let lastError: ConnectorError | undefined;
 
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const remainingMs = context.deadlineAtMs - Date.now();
-      if (remainingMs < MIN_ATTEMPT_MS) {
-        throw lastError ?? this.#deadlineError(request);
-      }
-      const taken = this.#bucket.tryTake();
-      if (!taken.ok) {
-        this.#count(METRIC.rateLimitRejections);
-        throw (
-          lastError ??
-          new ConnectorError(
-            'RATE_LIMIT_EXCEEDED',
-            `Connector '${this.#options.connector}' is over its local rate limit.`,
-            {
-              source: 'connector',
-              retryAfterSeconds: Math.max(1, Math.ceil(taken.retryAfterMs / 1000)),
-            },
-          )
-        );
-      }
+      this.#admit(request, context, lastError);
 
       const attemptStartedAt = Date.now();
       // One X-Ray subsegment per attempt, inside the call's own subsegment.
       const attemptSegment = subsegment?.addNewSubsegment(`attempt ${attempt}`);
+      const budget = this.#budget(context);
       let result: Attempt;
+      let prepared: PreparedRequest;
       try {
         // Credentials first, outside the breaker: a token endpoint's failure is not the vendor's,
         // and must neither count against the vendor nor close a half-open breaker.
-        const prepared = await this.#prepare(
-          request,
-          url,
-          context,
-          remainingMs,
-          forceRefreshNext,
-          idempotencyKeySent,
-        );
+        prepared = await this.#prepare(request, url, context, budget, forceRefreshNext, idempotencyKeySent);
         forceRefreshNext = false;
-        result = await this.#breaker.execute(() =>
-          this.#sendOnce(request, prepared, context, Math.min(this.#options.timeoutMs, remainingMs)),
+        result = await this.#breaker.execute(
+          () => this.#sendOnce(request, prepared, context, budget),
+          budget.signal,
         );
       } catch (error) {
         attemptSegment?.addErrorFlag();
@@ -304,83 +376,135 @@ export class HttpClient {
           new ConnectorError(
             'CIRCUIT_BREAKER_OPEN',
             `The circuit breaker of connector '${this.#options.connector}' is open.`,
-            {
-              retryAfterSeconds: error.retryAfterSeconds,
-            },
+            { retryAfterSeconds: error.retryAfterSeconds },
           )
         );
+      } finally {
+        budget.clear();
       }
       const durationMs = Date.now() - attemptStartedAt;
       const status = result.response?.status;
-      if (attemptSegment) {
-        attemptSegment.addAnnotation('attempt', attempt);
-        if (status !== undefined) attemptSegment.addAnnotation('status', status);
-        if (result.failure) attemptSegment.addErrorFlag();
-        attemptSegment.close();
-      }
+      this.#recordAttempt(attempt, status, durationMs, result, attemptSegment);
       progress(attempt, status);
-      this.#options.powertools.metrics.addMetric(METRIC.upstreamLatency, MetricUnit.Milliseconds, durationMs);
-      if (attempt > 1) this.#count(METRIC.upstreamRetries);
 
       if (!result.failure && result.response) {
         this.#logAttempt(request, url, context, { attempt, status, durationMs, outcome: 'success' });
-        return this.#toResponse(request.method, result.response);
+        return { answer: result.response, prepared };
       }
 
       const error = this.#toError(request, result);
       lastError = error;
       const failure = result.failure;
       // One forced credential refresh after a 401: a rotated secret or an expired token.
-      const refreshAuth = status === 401 && !refreshed && (this.#options.refreshCredentialsOn401 ?? true);
-      const retryable =
-        refreshAuth ||
-        (failure !== undefined &&
-          failure.kind !== 'unusableResponse' &&
-          !result.deadlineHit &&
-          isRetryable(request.method, failure, idempotencyKeySent));
-      let waitMs = refreshAuth ? 0 : backoffDelayMs(attempt, retry, this.#options.random);
-      const retryAfterMs = result.response ? vendorWaitMs(result.response.headers) : undefined;
-      if (retryAfterMs !== undefined) waitMs = retryAfterMs;
-      const retryAfterTooLong =
-        retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterSeconds * 1000;
-      const lastAttempt = attempt >= maxAttempts && !refreshAuth;
-      const pastDeadline = Date.now() + waitMs + MIN_ATTEMPT_MS > context.deadlineAtMs;
-      const willRetry = retryable && !lastAttempt && !retryAfterTooLong && !pastDeadline;
+      const refreshCredentials =
+        status === 401 && !refreshed && (this.#options.refreshCredentialsOn401 ?? true);
+      const verdict = retryDecision({
+        method: request.method,
+        failure: failure?.kind === 'unusableResponse' ? undefined : failure,
+        idempotencyKeySent,
+        attempt,
+        maxAttempts,
+        deadlineCut: result.deadlineHit === true,
+        refreshCredentials,
+        vendorWaitMs: result.response ? vendorWaitMs(result.response.headers) : undefined,
+        maxRetryAfterSeconds: retry.maxRetryAfterSeconds,
+        backoffMs: backoffDelayMs(attempt, retry, this.#options.random),
+        remainingMs: context.deadlineAtMs - Date.now(),
+        minAttemptMs: MIN_ATTEMPT_MS,
+      });
 
       this.#logAttempt(request, url, context, {
         attempt,
         status,
         durationMs,
-        outcome: willRetry ? 'retry' : 'failure',
+        outcome: verdict.retry ? 'retry' : 'failure',
         error,
-        ...(willRetry ? { retryInMs: waitMs } : {}),
+        ...(verdict.retry ? { retryInMs: verdict.waitMs } : {}),
       });
-      if (!willRetry) {
+      if (!verdict.retry) {
         if (options.passThroughHttpErrors && result.response && failure?.kind === 'status') {
           progress(attempt, status, error);
-          return this.#toResponse(request.method, result.response);
+          return { answer: result.response, prepared: undefined };
         }
         throw error;
       }
-      if (refreshAuth) {
+      if (refreshCredentials) {
         refreshed = true;
         forceRefreshNext = true;
         maxAttempts += 1;
       }
-      await sleep(waitMs, context.signal);
+      await sleep(
+        verdict.waitMs,
+        context.signal,
+        () => new ConnectorError('API_TIMEOUT', 'The call was aborted while waiting to retry.'),
+      );
     }
     throw lastError ?? this.#deadlineError(request);
   }
 
-  /** The attempt's URL, headers (credentials included) and body. */
+  /**
+   * Admission of an attempt: enough time left before the deadline, and a token of the rate limit
+   * (refused at once, never waited for).
+   * @throws ConnectorError the last attempt's error, else `API_TIMEOUT` or `RATE_LIMIT_EXCEEDED`
+   */
+  #admit(request: OutboundRequest, context: CallContext, lastError: ConnectorError | undefined): void {
+    if (context.deadlineAtMs - Date.now() < MIN_ATTEMPT_MS) throw lastError ?? this.#deadlineError(request);
+    const taken = this.#bucket.tryTake();
+    if (taken.ok) return;
+    this.#count(METRIC.rateLimitRejections);
+    throw (
+      lastError ??
+      new ConnectorError(
+        'RATE_LIMIT_EXCEEDED',
+        `Connector '${this.#options.connector}' is over its local rate limit.`,
+        {
+          source: 'connector',
+          retryAfterSeconds: callerRetryAfterSeconds(taken.retryAfterMs, 1),
+        },
+      )
+    );
+  }
+
+  /** The budget of an attempt starting now: `timeoutMs` or the time left to the deadline, whichever is shorter. */
+  #budget(context: CallContext): AttemptBudget & { clear(): void } {
+    const now = Date.now();
+    const deadlineBound = context.deadlineAtMs <= now + this.#options.timeoutMs;
+    const endsAtMs = deadlineBound ? context.deadlineAtMs : now + this.#options.timeoutMs;
+    const timer = timeoutSignal(endsAtMs - now, context.signal);
+    return { signal: timer.signal, endsAtMs, deadlineBound, clear: timer.clear };
+  }
+
+  /** Telemetry of one attempt: its X-Ray subsegment, latency and retry metrics. */
+  #recordAttempt(
+    attempt: number,
+    status: number | undefined,
+    durationMs: number,
+    result: Attempt,
+    attemptSegment: ReturnType<Powertools['tracer']['getSegment']> | undefined,
+  ): void {
+    if (attemptSegment) {
+      attemptSegment.addAnnotation('attempt', attempt);
+      if (status !== undefined) attemptSegment.addAnnotation('status', status);
+      if (result.failure) attemptSegment.addErrorFlag();
+      attemptSegment.close();
+    }
+    this.#options.powertools.metrics.addMetric(METRIC.upstreamLatency, MetricUnit.Milliseconds, durationMs);
+    if (attempt > 1) this.#count(METRIC.upstreamRetries);
+  }
+
+  /**
+   * The attempt's URL, headers (credentials included) and body. Fetching the credentials (a secret,
+   * a token) spends the attempt's budget and ends with it.
+   * @throws ConnectorError `API_TIMEOUT` when the budget runs out first; the auth scheme's errors
+   */
   async #prepare(
     request: OutboundRequest,
     url: URL,
     context: CallContext,
-    remainingMs: number,
+    budget: AttemptBudget,
     forceRefresh: boolean,
     idempotencyKeySent: boolean,
-  ): Promise<{ target: URL; headers: Headers; body: string | undefined }> {
+  ): Promise<PreparedRequest> {
     const target = new URL(url);
     const headers = new Headers(request.headers);
     let body: string | undefined;
@@ -395,23 +519,41 @@ export class HttpClient {
     }
     if (!headers.has('accept')) headers.set('accept', 'application/json, */*;q=0.5');
     if (idempotencyKeySent && request.idempotencyKey) headers.set('idempotency-key', request.idempotencyKey);
-    const deadline = AbortSignal.timeout(Math.max(1, remainingMs));
-    const signal = context.signal ? AbortSignal.any([deadline, context.signal]) : deadline;
-    await this.#options.auth.authorize({ headers, url: target }, { forceRefresh, signal });
+    await this.#authorize({ headers, url: target }, forceRefresh, request, context, budget);
     return { target, headers, body };
+  }
+
+  /** The auth scheme's `authorize`, given up when the attempt's budget runs out. */
+  #authorize(
+    target: { headers: Headers; url: URL },
+    forceRefresh: boolean,
+    request: OutboundRequest,
+    context: CallContext,
+    budget: AttemptBudget,
+  ): Promise<void> {
+    const { signal } = budget;
+    return raceSignal(this.#options.auth.authorize(target, { forceRefresh, signal }), signal, () => {
+      if (context.signal?.aborted) return new ConnectorError('API_TIMEOUT', 'The call was aborted.');
+      if (budget.deadlineBound) return this.#deadlineError(request);
+      return new ConnectorError(
+        'API_TIMEOUT',
+        `Fetching the credentials of connector '${this.#options.connector}' took longer than ${this.#options.timeoutMs} ms.`,
+      );
+    });
   }
 
   async #sendOnce(
     request: OutboundRequest,
-    prepared: { target: URL; headers: Headers; body: string | undefined },
+    prepared: PreparedRequest,
     context: CallContext,
-    timeoutMs: number,
+    budget: AttemptBudget,
   ): Promise<Attempt> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = context.signal ? AbortSignal.any([timeout, context.signal]) : timeout;
-    const deadlineHit = () => timeout.aborted && timeoutMs < this.#options.timeoutMs;
+    const { signal } = budget;
     try {
-      const { target, headers } = prepared;
+      // Redirects change the URL and headers: work on copies, so the prepared request still says
+      // what was asked for (the cache key is made from it).
+      const target = new URL(prepared.target);
+      const headers = new Headers(prepared.headers);
       let { body } = prepared;
       let method: string = request.method;
       for (let redirects = 0; ; redirects++) {
@@ -421,7 +563,11 @@ export class HttpClient {
           const text =
             request.method === 'HEAD'
               ? ''
-              : await readText(response, this.#options.maxResponseBytes ?? 5 * 1024 * 1024);
+              : await raceSignal(
+                  readText(response, this.#options.maxResponseBytes ?? 5 * 1024 * 1024),
+                  signal,
+                  () => signal.reason,
+                );
           const status = response.status;
           const failure: AttemptFailure | undefined =
             status >= 400
@@ -435,9 +581,8 @@ export class HttpClient {
         }
         await response.body?.cancel();
         const next = new URL(location, target);
-        if (next.origin !== this.#base.origin) {
-          return this.#unusable(`The upstream redirected to another origin (${next.origin}); not followed.`);
-        }
+        const refused = this.#redirectProblem(next, request);
+        if (refused !== undefined) return this.#unusable(refused);
         if (redirects + 1 > (this.#options.maxRedirects ?? 5)) {
           return this.#unusable('The upstream redirected too many times.');
         }
@@ -452,7 +597,7 @@ export class HttpClient {
         }
         target.href = next.href;
         // The Location URL carries its own query: put a query-borne credential back on it.
-        await this.#options.auth.authorize({ headers, url: target }, { forceRefresh: false, signal });
+        await this.#authorize({ headers, url: target }, false, request, context, budget);
       }
     } catch (error) {
       if (error instanceof ConnectorError) throw error;
@@ -463,17 +608,14 @@ export class HttpClient {
           cause: error,
         };
       }
-      const name = (error as Error).name;
-      if (timeout.aborted || name === 'TimeoutError') {
-        return {
-          countsAsFailure: true,
-          failure: { kind: 'timeout' },
-          cause: error,
-          deadlineHit: deadlineHit(),
-        };
-      }
       if (context.signal?.aborted)
         throw new ConnectorError('API_TIMEOUT', 'The call was aborted.', { cause: error });
+      const name = (error as Error).name;
+      if (signal.aborted || name === 'TimeoutError') {
+        // Cut by the caller's own deadline, the attempt says nothing about the vendor (issue 8, defect 5).
+        const deadlineHit = signal.aborted && budget.deadlineBound;
+        return { countsAsFailure: !deadlineHit, failure: { kind: 'timeout' }, cause: error, deadlineHit };
+      }
       const code = networkErrorCode(error);
       return {
         countsAsFailure: true,
@@ -481,6 +623,23 @@ export class HttpClient {
         cause: code ?? name,
       };
     }
+  }
+
+  /**
+   * Why a redirect to `next` is not followed, or `undefined` when it is: it must stay on the base
+   * URL's origin and below its path, and pass the request's own rule ({@link OutboundRequest.redirectPathProblem}).
+   * The hop is judged before it is sent, so a refused one never receives the credentials.
+   */
+  #redirectProblem(next: URL, request: OutboundRequest): string | undefined {
+    if (next.origin !== this.#base.origin) {
+      return `The upstream redirected to another origin (${next.origin}); not followed.`;
+    }
+    const path = next.pathname;
+    const below = this.#basePath === '' || path === this.#basePath || path.startsWith(`${this.#basePath}/`);
+    const relative = path.slice(this.#basePath.length) || '/';
+    const problem = below ? request.redirectPathProblem?.(relative) : 'leaves the base URL';
+    if (problem === undefined) return undefined;
+    return `The upstream redirected to a path the connector may not call (${this.#redactor.loggablePath(next)}: ${problem}); not followed.`;
   }
 
   #unusable(reason: string): Attempt {
@@ -512,10 +671,7 @@ export class HttpClient {
     return url;
   }
 
-  #toResponse(
-    method: HttpMethod,
-    raw: RawResponse,
-  ): Omit<OutboundResponse, 'attempts' | 'cached' | 'durationMs'> {
+  #toResponse(method: HttpMethod, raw: RawResponse): Answer {
     const headers = Object.fromEntries(raw.headers.entries());
     let body: unknown = raw.text === '' || method === 'HEAD' ? null : raw.text;
     if (typeof body === 'string' && /[/+]json\b/i.test(raw.headers.get('content-type') ?? '')) {
@@ -553,10 +709,11 @@ export class HttpClient {
     }
     const status = failure.status;
     const retryAfterMs = response ? vendorWaitMs(response.headers) : undefined;
-    // A rate limit always tells the caller when to come back (DESIGN §3): 1 s when the vendor did not say.
+    // A rate limit always tells the caller when to come back (DESIGN §3): 1 s when the vendor did not
+    // say; never more than MAX_RETRY_AFTER_SECONDS, whatever the vendor said.
     const retryAfter =
       retryAfterMs !== undefined
-        ? { retryAfterSeconds: Math.max(failure.rateLimited ? 1 : 0, Math.ceil(retryAfterMs / 1000)) }
+        ? { retryAfterSeconds: callerRetryAfterSeconds(retryAfterMs, failure.rateLimited ? 1 : 0) }
         : failure.rateLimited
           ? { retryAfterSeconds: 1 }
           : {};
@@ -653,14 +810,16 @@ async function readText(response: Response, maxBytes: number): Promise<string> {
 }
 
 /**
- * The cache key of a GET: its URL and the caller's headers, which may select what the vendor answers
- * (an account, a version, a language); two callers share an entry only when both are the same.
+ * The cache key of a GET: a SHA-256 of its URL and every request header, the credential the auth
+ * scheme added included. Caller headers may select what the vendor answers (an account, a version,
+ * a language), and two credentials may see different data: two calls share an entry only when all
+ * of these are the same. The key never holds the credential in clear.
  */
-function cacheKeyOf(url: URL, headers: Readonly<Record<string, string>> | undefined): string {
-  const entries = Object.entries(headers ?? {})
-    .map(([name, value]) => [name.toLowerCase(), value] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([url.href, entries]);
+function cacheKeyOf(prepared: PreparedRequest): string {
+  const entries = [...prepared.headers.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256')
+    .update(JSON.stringify([prepared.target.href, entries]))
+    .digest('base64url');
 }
 
 function networkErrorCode(error: unknown): string | undefined {
@@ -671,20 +830,4 @@ function networkErrorCode(error: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
-}
-
-/** Waits `ms`, or rejects with `API_TIMEOUT` when `signal` aborts first. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new ConnectorError('API_TIMEOUT', 'The call was aborted while waiting to retry.'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -104,7 +104,8 @@ export function parseRetryAfterMs(
 ): number | undefined {
   if (value === null || value === undefined) return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // A huge delta stays finite (a vendor once sent 999999999); callers cap it further.
+  if (/^\d+$/.test(trimmed)) return Math.min(Number.MAX_SAFE_INTEGER, Number(trimmed) * 1000);
   // An HTTP-date always names a weekday and GMT, but for the obsolete asctime format, which names no
   // zone and is GMT all the same (RFC 9110 §5.6.7); Date.parse alone accepts far too much.
   const asctime = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/.test(trimmed);
@@ -118,4 +119,77 @@ export function parseRetryAfterMs(
   const at = Date.parse(asctime ? `${trimmed} GMT` : trimmed);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
+}
+
+/**
+ * The longest wait the suite ever asks a caller for, in seconds (one hour): a vendor's
+ * `Retry-After` or rate-limit reset beyond it is passed on as this (a caller told to come back in
+ * 31 years would never retry; the asynchronous path caps again at SQS's 12-hour visibility limit).
+ */
+export const MAX_RETRY_AFTER_SECONDS = 3_600;
+
+/**
+ * The `retryAfterSeconds` a caller is given for a wait of `waitMs`: rounded up to whole seconds, at
+ * least `minimumSeconds`, at most {@link MAX_RETRY_AFTER_SECONDS}; a past, negative or non-finite
+ * wait gives `minimumSeconds`, a huge one the cap.
+ */
+export function callerRetryAfterSeconds(waitMs: number, minimumSeconds = 0): number {
+  const seconds = Number.isNaN(waitMs) ? 0 : Math.ceil(Math.max(0, waitMs) / 1000);
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(minimumSeconds, seconds));
+}
+
+/** What {@link retryDecision} weighs after a failed attempt. */
+export interface RetryInput {
+  method: HttpMethod;
+  /** How the attempt failed; `undefined` for an answer that cannot be used (never retried). */
+  failure: AttemptFailure | undefined;
+  idempotencyKeySent: boolean;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  maxAttempts: number;
+  /** The attempt was cut short by the call's deadline (not by its own timeout): retrying is pointless. */
+  deadlineCut: boolean;
+  /** A first 401 whose credentials are to be refreshed: one more attempt, at once. */
+  refreshCredentials: boolean;
+  /** The vendor's own wait (`Retry-After`, rate-limit reset), in ms. */
+  vendorWaitMs: number | undefined;
+  /** The longest vendor wait the connector takes, in seconds (`retry.maxRetryAfterSeconds`). */
+  maxRetryAfterSeconds: number;
+  /** The backoff drawn for this retry, in ms. */
+  backoffMs: number;
+  /** Time left until the call's deadline, in ms, and the least an attempt needs. */
+  remainingMs: number;
+  minAttemptMs: number;
+}
+
+/** The verdict of {@link retryDecision}. */
+export type RetryVerdict =
+  | { retry: true; waitMs: number }
+  | { retry: false; reason: 'notRetryable' | 'attemptsUsed' | 'vendorWaitTooLong' | 'deadline' };
+
+/**
+ * Whether to send another attempt after a failed one, and after how long: a pure rule, so that every
+ * wait it asks for ends, with time left for an attempt, before the call's deadline.
+ */
+export function retryDecision(input: RetryInput): RetryVerdict {
+  if (input.refreshCredentials) {
+    return input.remainingMs < input.minAttemptMs
+      ? { retry: false, reason: 'deadline' }
+      : { retry: true, waitMs: 0 };
+  }
+  const { failure } = input;
+  if (
+    failure === undefined ||
+    input.deadlineCut ||
+    !isRetryable(input.method, failure, input.idempotencyKeySent)
+  ) {
+    return { retry: false, reason: 'notRetryable' };
+  }
+  if (input.attempt >= input.maxAttempts) return { retry: false, reason: 'attemptsUsed' };
+  if (input.vendorWaitMs !== undefined && input.vendorWaitMs > input.maxRetryAfterSeconds * 1000) {
+    return { retry: false, reason: 'vendorWaitTooLong' };
+  }
+  const waitMs = input.vendorWaitMs ?? input.backoffMs;
+  if (waitMs + input.minAttemptMs > input.remainingMs) return { retry: false, reason: 'deadline' };
+  return { retry: true, waitMs };
 }

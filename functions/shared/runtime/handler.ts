@@ -170,6 +170,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
     circuitBreaker: config.circuitBreaker,
     rateLimit: config.rateLimit,
     cacheTtlSeconds: config.cacheTtlSeconds,
+    cacheMaxBytes: config.cacheMaxBytes,
     forwardIdempotencyKey: config.kind === 'http' && config.forwardIdempotencyKey,
     // Vendor connectors' SDKs add their own credentials; only `http` connectors use an auth scheme.
     auth: createAuthScheme(config.kind === 'http' ? config.auth : { type: 'none' }, {
