@@ -135,8 +135,8 @@ const UNANSWERED = new Set([
   'EAI_AGAIN',
 ]);
 
-/** The epoch ms by which the DynamoDB commands of the current call must be answered. */
-const storeDeadline = new AsyncLocalStorage<number>();
+/** The epoch ms by which the DynamoDB commands of the current call must be answered, asked when each starts. */
+const storeDeadline = new AsyncLocalStorage<() => number>();
 
 /**
  * Bounds every command of `client` sent within {@link storeDeadline} by that deadline: past it the
@@ -148,8 +148,9 @@ function boundByDeadline(client: DynamoDBClient): void {
   if (client.middlewareStack.identify().some((entry) => entry.startsWith(name))) return;
   client.middlewareStack.add(
     (next) => async (args) => {
-      const deadlineAtMs = storeDeadline.getStore();
-      if (deadlineAtMs === undefined) return next(args);
+      const deadlineOf = storeDeadline.getStore();
+      if (deadlineOf === undefined) return next(args);
+      const deadlineAtMs = deadlineOf();
       const timedOut = () =>
         Object.assign(new Error('The idempotency store did not answer before the deadline.'), {
           name: 'TimeoutError',
@@ -182,10 +183,14 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
       ? store.persistenceStore
       : new DynamoDBPersistenceLayer({ tableName: store.tableName, awsSdkV3Client: store.dynamoClient });
   /**
-   * Until when the store may take: the call's deadline plus half the margin kept back to answer, so
-   * that the success record can still be written after a vendor call that used the whole deadline.
+   * Until when the store may take once the operation has run: the call's deadline plus half the
+   * margin kept back to answer, so that the success record can still be written after a vendor call
+   * that used the whole deadline. Before the call (the lock), the deadline itself: nothing was sent,
+   * so there is nothing to keep, and the caller gets `DEPENDENCY_UNAVAILABLE` by its deadline.
    */
   const storeDeadlineOf = (call: IdempotentCall) => call.deadlineAtMs + config.deadlineMarginMs / 2;
+  const deadlineInPhase = (call: IdempotentCall, state: CallState) => () =>
+    state.phase === 'lock' ? call.deadlineAtMs : storeDeadlineOf(call);
   const idempotencyConfig = new IdempotencyConfig({
     eventKeyJmesPath: '[connector, operation, idempotencyKey]',
     payloadValidationJmesPath: 'input',
@@ -249,8 +254,9 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
       try {
         // Payload and record are JSON (a parsed body, an operation's output), which Powertools'
         // `JSONValue` cannot express for `unknown`.
-        await storeDeadline.run(storeDeadlineOf(call), () =>
-          persistenceStore.saveSuccess(payload as unknown as JsonValue, record as unknown as JsonValue),
+        await storeDeadline.run(
+          () => storeDeadlineOf(call),
+          () => persistenceStore.saveSuccess(payload as unknown as JsonValue, record as unknown as JsonValue),
         );
         const kept = record === result ? 'result' : 'ran-without-result';
         powertools.logger.warn('The idempotency record was written only after a retry', {
@@ -282,7 +288,7 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
       const state: CallState = { execute, phase: 'lock' };
       let stored: StoredResult;
       try {
-        stored = (await storeDeadline.run(storeDeadlineOf(call), () =>
+        stored = (await storeDeadline.run(deadlineInPhase(call, state), () =>
           runOnce(payload, state),
         )) as StoredResult;
       } catch (thrown) {
