@@ -403,7 +403,8 @@ describe('github connector: GitHub errors mapped to the contract', () => {
       upstreamStatus: 401,
       details: { message: 'Bad credentials' },
     });
-    expect(store.reads).toEqual([{ forceRefresh: false }, { forceRefresh: true }]);
+    expect(store.reads.map((read) => read.forceRefresh)).toEqual([false, true]);
+    expect(store.reads.every((read) => read.signal instanceof AbortSignal)).toBe(true);
     expect(mock.requests).toHaveLength(1);
   });
 

@@ -425,7 +425,7 @@ describe('SecretsManagerCredentialStore', () => {
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
-  it('stops waiting when the signal aborts: API_TIMEOUT, never a wait past the deadline', async () => {
+  it('stops waiting when the signal aborts: DEPENDENCY_UNAVAILABLE, never a wait past the deadline', async () => {
     // Prepare: Secrets Manager never answers.
     secretsManager.on(GetSecretValueCommand).callsFake(() => new Promise(() => undefined));
     const store = new SecretsManagerCredentialStore({ client, redactor: new Redactor() });
@@ -437,6 +437,6 @@ describe('SecretsManagerCredentialStore', () => {
     const error = await pending;
 
     // Assess
-    expect(error).toMatchObject({ code: 'API_TIMEOUT' });
+    expect(error).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', retryable: true });
   });
 });

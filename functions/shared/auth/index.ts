@@ -57,6 +57,7 @@ export function createAuthScheme(auth: AuthConfig, deps: AuthDependencies): Auth
         async authorize(request, options = {}) {
           const secret = await deps.credentials.getSecret(auth.secret, {
             forceRefresh: options.forceRefresh ?? false,
+            ...(options.signal ? { signal: options.signal } : {}),
           });
           const apiKey = secretField(secret, auth.secret, 'apiKey');
           target.addSecret(apiKey);
@@ -78,6 +79,7 @@ export function createAuthScheme(auth: AuthConfig, deps: AuthDependencies): Auth
         async authorize(request, options = {}) {
           const secret = await deps.credentials.getSecret(auth.secret, {
             forceRefresh: options.forceRefresh ?? false,
+            ...(options.signal ? { signal: options.signal } : {}),
           });
           const token = secretField(secret, auth.secret, 'token');
           target.addSecret(token);
@@ -89,6 +91,7 @@ export function createAuthScheme(auth: AuthConfig, deps: AuthDependencies): Auth
         async authorize(request, options = {}) {
           const secret = await deps.credentials.getSecret(auth.secret, {
             forceRefresh: options.forceRefresh ?? false,
+            ...(options.signal ? { signal: options.signal } : {}),
           });
           const password = secretField(secret, auth.secret, 'password');
           const credential = basicCredential(secretField(secret, auth.secret, 'username'), password);

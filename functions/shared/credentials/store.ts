@@ -107,8 +107,9 @@ export class SingleFlightRefresh<V> {
 }
 
 /**
- * `read`, unless `signal` aborts first: then `API_TIMEOUT` (the call's deadline ran out while the
- * secret was being read; the read itself runs on).
+ * `read`, unless `signal` aborts first: then `DEPENDENCY_UNAVAILABLE` (the call's deadline ran out
+ * while the secret store was still answering: the store's fault, not the vendor's, and retryable;
+ * the read itself runs on, and a later call may use it).
  */
 export function untilAborted<T>(
   read: Promise<T>,
@@ -118,6 +119,11 @@ export function untilAborted<T>(
   return raceSignal(
     read,
     signal,
-    () => new ConnectorError('API_TIMEOUT', `The call ran out of time while reading secret '${secretName}'.`),
+    () =>
+      new ConnectorError(
+        'DEPENDENCY_UNAVAILABLE',
+        `The call ran out of time while reading secret '${secretName}'; retry later.`,
+        { retryAfterSeconds: 1 },
+      ),
   );
 }

@@ -145,6 +145,8 @@ export interface HttpClientOptions {
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Microtask turns an auth scheme gets, once the budget runs out, to answer with its own error. */
+const AUTHORIZE_SETTLE_MICROTASKS = 50;
 /** An attempt needs at least this long to be worth starting, in ms. */
 const MIN_ATTEMPT_MS = 20;
 
@@ -532,14 +534,23 @@ export class HttpClient {
     budget: AttemptBudget,
   ): Promise<void> {
     const { signal } = budget;
-    return raceSignal(this.#options.auth.authorize(target, { forceRefresh, signal }), signal, () => {
+    const timeUp = () => {
       if (context.signal?.aborted) return new ConnectorError('API_TIMEOUT', 'The call was aborted.');
       if (budget.deadlineBound) return this.#deadlineError(request);
       return new ConnectorError(
         'API_TIMEOUT',
         `Fetching the credentials of connector '${this.#options.connector}' took longer than ${this.#options.timeoutMs} ms.`,
       );
+    };
+    // A secret store that watches the signal too answers with its own ConnectorError
+    // (DEPENDENCY_UNAVAILABLE): it gets a few microtask turns to, so that a stalled Secrets Manager
+    // is not blamed on the vendor. Anything else it rejects with once the budget is gone (a token
+    // request's AbortError) is the budget running out.
+    const authorizing = this.#options.auth.authorize(target, { forceRefresh, signal }).catch((error) => {
+      if (!(error instanceof ConnectorError) && signal.aborted) throw timeUp();
+      throw error;
     });
+    return raceSignal(authorizing, signal, timeUp, AUTHORIZE_SETTLE_MICROTASKS);
   }
 
   async #sendOnce(

@@ -42,11 +42,17 @@ export function timeoutSignal(ms: number, parent?: AbortSignal): TimeoutSignal {
 /**
  * `promise`, unless `signal` aborts first: then rejects with `onAbort()`. The promise itself runs on
  * (nothing can cancel it), but the caller stops waiting for it; its later rejection is swallowed.
+ *
+ * @param settleMicrotasks - on abort, how many microtask turns `promise` gets to settle first, so
+ *   that a callee which watches the same signal answers with its own, more precise error (a secret
+ *   store's `DEPENDENCY_UNAVAILABLE` rather than a bare timeout). Microtasks only: no timer, so the
+ *   wait is not a clock's and ends within the same tick. @default 0
  */
 export function raceSignal<T>(
   promise: Promise<T>,
   signal: AbortSignal | undefined,
   onAbort: () => unknown,
+  settleMicrotasks = 0,
 ): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) {
@@ -54,7 +60,11 @@ export function raceSignal<T>(
     return Promise.reject(onAbort());
   }
   return new Promise<T>((resolve, reject) => {
-    const abort = () => {
+    let settled = false;
+    const abort = async () => {
+      for (let turn = 0; turn < settleMicrotasks && !settled; turn++) await Promise.resolve();
+      if (settled) return;
+      settled = true;
       promise.catch(() => undefined);
       reject(onAbort());
     };
@@ -62,10 +72,14 @@ export function raceSignal<T>(
     promise.then(
       (value) => {
         signal.removeEventListener('abort', abort);
+        if (settled) return;
+        settled = true;
         resolve(value);
       },
       (error: unknown) => {
         signal.removeEventListener('abort', abort);
+        if (settled) return;
+        settled = true;
         reject(error);
       },
     );

@@ -19,6 +19,7 @@ import { type ConnectorConfig, formatPath, secretNameOf } from '../config.js';
 import type { CredentialStore } from '../credentials/store.js';
 import { ConnectorError, configurationError, type FieldIssue, toConnectorError } from '../errors.js';
 import { HttpClient } from '../http/client.js';
+import { timeoutSignal } from '../http/deadline.js';
 import { createPowertools, METRIC, MetricUnit, type Powertools } from '../powertools.js';
 import { type Redactor, redactor } from '../redaction.js';
 import {
@@ -189,9 +190,18 @@ export function createConnectorHandler<C extends ConnectorConfig>(
   const operations = definition.operations(config) as Readonly<Record<string, Operation>>;
 
   const secretName = secretNameOf(config);
-  const readSecret = async (options: { forceRefresh?: boolean } = {}) => {
+  /** The connector's secret for a vendor SDK; the read is given up at the call's deadline. */
+  const readSecret = async (deadlineAtMs: number, options: { forceRefresh?: boolean } = {}) => {
     if (secretName === undefined) throw configurationError(`Connector '${config.name}' names no secret.`);
-    return deps.credentials.getSecret(secretName, { forceRefresh: options.forceRefresh ?? false });
+    const bound = timeoutSignal(deadlineAtMs - Date.now());
+    try {
+      return await deps.credentials.getSecret(secretName, {
+        forceRefresh: options.forceRefresh ?? false,
+        signal: bound.signal,
+      });
+    } finally {
+      bound.clear();
+    }
   };
   const execute = async (invocation: Invocation): Promise<ExecutionResult> => {
     const state: VendorCallState = { attempts: 0, calls: 0, upstreamStatus: null, policyError: undefined };
@@ -226,15 +236,19 @@ export function createConnectorHandler<C extends ConnectorConfig>(
       },
       fetch: createPolicyFetch(client, invocation.operationName, callContext, state),
       callVendor: (call, mapError) => callVendor(state, call, mapError),
-      secret: readSecret,
+      secret: (options) => readSecret(invocation.deadlineAtMs, options),
       registerSecret: (value) => target.addSecret(value),
       withCredentials: (parse, attempt) =>
-        withRotatingCredentials(readSecret, parse, attempt, () =>
-          logger.info('The vendor rejected the credentials; retrying once with the rotated secret', {
-            connector: config.name,
-            requestId: invocation.requestId,
-            secret: secretName,
-          }),
+        withRotatingCredentials(
+          (options) => readSecret(invocation.deadlineAtMs, options),
+          parse,
+          attempt,
+          () =>
+            logger.info('The vendor rejected the credentials; retrying once with the rotated secret', {
+              connector: config.name,
+              requestId: invocation.requestId,
+              secret: secretName,
+            }),
         ),
     };
     const data = await invocation.operation.run(invocation.input, context as OperationContext);
