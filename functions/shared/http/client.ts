@@ -26,6 +26,7 @@ import {
   type AttemptFailure,
   backoffDelayMs,
   callerRetryAfterSeconds,
+  IDEMPOTENT_METHODS,
   isRateLimited,
   retryDecision,
   vendorWaitMs,
@@ -560,6 +561,8 @@ export class HttpClient {
     budget: AttemptBudget,
   ): Promise<Attempt> {
     const { signal } = budget;
+    /** The vendor's 2xx, once its headers are in: from here on, the request has taken effect. */
+    let acceptedStatus: number | undefined;
     try {
       // Redirects change the URL and headers: work on copies, so the prepared request still says
       // what was asked for (the cache key is made from it).
@@ -571,6 +574,7 @@ export class HttpClient {
         const response = await this.#fetch(target, { method, headers, body, signal, redirect: 'manual' });
         const location = response.headers.get('location');
         if (!REDIRECT_STATUSES.has(response.status) || location === null) {
+          if (response.status < 300) acceptedStatus = response.status;
           const text =
             request.method === 'HEAD'
               ? ''
@@ -622,6 +626,18 @@ export class HttpClient {
       if (context.signal?.aborted)
         throw new ConnectorError('API_TIMEOUT', 'The call was aborted.', { cause: error });
       const name = (error as Error).name;
+      if (acceptedStatus !== undefined && !IDEMPOTENT_METHODS.has(request.method)) {
+        // The vendor accepted a POST or PATCH, then its body stalled or broke: sending it again
+        // could repeat the side effect (an Idempotency-Key only helps if the vendor honours it).
+        return {
+          countsAsFailure: !(signal.aborted && budget.deadlineBound),
+          failure: {
+            kind: 'unusableResponse',
+            reason: `The upstream accepted the request (${acceptedStatus}) but its answer could not be read; not retried, since the request took effect.`,
+          },
+          cause: error,
+        };
+      }
       if (signal.aborted || name === 'TimeoutError') {
         // Cut by the caller's own deadline, the attempt says nothing about the vendor (issue 8, defect 5).
         const deadlineHit = signal.aborted && budget.deadlineBound;

@@ -6,7 +6,14 @@
 import type { HttpMethod } from '../config.js';
 
 /** Methods RFC 9110 §9.2.2 defines as idempotent (TRACE is never sent by this suite). */
-const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
+/** Methods RFC 9110 §9.2.2 defines as idempotent: repeating one has the effect of sending it once. */
+export const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set([
+  'GET',
+  'HEAD',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+]);
 
 /** How one attempt failed. */
 export type AttemptFailure =
