@@ -232,241 +232,259 @@ afterEach(async () => {
 });
 
 describe('1,000 events through a flaky upstream', () => {
-  it('all end accounted for, permanent failures dead-lettered with their reason, no side effect twice', async () => {
-    // Prepare: 5% of events fail for good (422), 30% fail their first attempt (503), 1% of them
-    // with Retry-After; the upstream applies each order once per idempotency key.
-    const total = 1_000;
-    const permanent = new Set<string>();
-    const transient = new Set<string>();
-    const withRetryAfter = new Set<string>();
-    for (let n = 0; n < total; n++) {
-      const key = `order-${n}`;
-      if (n % 20 === 0) permanent.add(key);
-      else if (n % 10 < 3) transient.add(key);
-      if (transient.has(key) && n % 100 === 1) withRetryAfter.add(key);
-    }
-    const orders = await startOrderUpstream((key, seen) => {
-      if (permanent.has(key)) return { status: 422, body: { error: 'order rejected' } };
-      if (transient.has(key) && seen === 1) {
-        const headers: Record<string, string> = withRetryAfter.has(key) ? { 'retry-after': '1' } : {};
-        return { status: 503, body: { error: 'busy' }, headers };
+  it(
+    'all end accounted for, permanent failures dead-lettered with their reason, no side effect twice',
+    async () => {
+      // Prepare: 5% of events fail for good (422), 30% fail their first attempt (503), 1% of them
+      // with Retry-After; the upstream applies each order once per idempotency key.
+      const total = 1_000;
+      const permanent = new Set<string>();
+      const transient = new Set<string>();
+      const withRetryAfter = new Set<string>();
+      for (let n = 0; n < total; n++) {
+        const key = `order-${n}`;
+        if (n % 20 === 0) permanent.add(key);
+        else if (n % 10 < 3) transient.add(key);
+        if (transient.has(key) && n % 100 === 1) withRetryAfter.add(key);
       }
-      return 'apply';
-    });
-    upstream = orders;
-    const { requestsByKey, sideEffects, replays: vendorReplays } = orders;
-    gateway = await startLocalGateway({
-      config: suiteConfig({ connectors: [connector(upstream.url)] }),
-      credentials: NO_SECRETS,
-      port: 0,
-    });
-    const events = Array.from({ length: total }, (_, n) => orderEvent(n));
-
-    // Act
-    const accepted = await postJson<{ accepted: number }>(`${gateway.url}/v1/events`, events);
-    const counts = await settle(gateway, total);
-
-    // Assess
-    expect(accepted.accepted).toBe(total);
-    expect(counts.succeeded + counts.deadLettered).toBe(total);
-    expect(counts.deadLettered).toBe(permanent.size);
-    expect(counts.succeeded).toBe(total - permanent.size);
-    const { deadLetters } = await getJson<{ deadLetters: DeadLetter[] }>(`${gateway.url}/v1/dead-letters`);
-    expect(new Set(deadLetters.map((d) => d.event.detail.idempotencyKey))).toEqual(permanent);
-    for (const letter of deadLetters) {
-      expect(letter.error).toMatchObject({
-        code: 'UPSTREAM_REJECTED',
-        source: 'upstream',
-        upstreamStatus: 422,
+      const orders = await startOrderUpstream((key, seen) => {
+        if (permanent.has(key)) return { status: 422, body: { error: 'order rejected' } };
+        if (transient.has(key) && seen === 1) {
+          const headers: Record<string, string> = withRetryAfter.has(key) ? { 'retry-after': '1' } : {};
+          return { status: 503, body: { error: 'busy' }, headers };
+        }
+        return 'apply';
       });
-      expect(letter.attempts).toBe(1);
-    }
-    expect([...sideEffects.entries()].filter(([, count]) => count !== 1)).toEqual([]);
-    expect(sideEffects.size).toBe(total - permanent.size);
-    // Each order was sent as often as its faults call for, never once more: no request came back
-    // to the vendor after it had applied the order.
-    expect([...vendorReplays.keys()]).toEqual([]);
-    const sentTooOften = [...requestsByKey.entries()].filter(
-      ([key, count]) => count !== (transient.has(key) ? 2 : 1),
-    );
-    expect(sentTooOften).toEqual([]);
-    const { results } = await getJson<{ results: Result[] }>(`${gateway.url}/v1/results`);
-    expect(results).toHaveLength(total);
-    const succeeded = results.filter((r) => r['detail-type'] === 'Connector Invocation Succeeded');
-    expect(succeeded).toHaveLength(total - permanent.size);
-    for (const result of succeeded) {
-      expect(result.detail.attempts).toBe(transient.has(result.detail.idempotencyKey) ? 2 : 1);
-    }
+      upstream = orders;
+      const { requestsByKey, sideEffects, replays: vendorReplays } = orders;
+      gateway = await startLocalGateway({
+        config: suiteConfig({ connectors: [connector(upstream.url)] }),
+        credentials: NO_SECRETS,
+        port: 0,
+      });
+      const events = Array.from({ length: total }, (_, n) => orderEvent(n));
 
-    // Act: replay 100 events that already succeeded.
-    const replayed = events.filter((e) => !permanent.has(e.detail.idempotencyKey)).slice(0, 100);
-    const requestsBefore = upstream.requests.length;
-    await postJson(`${gateway.url}/v1/events`, replayed);
-    const after = await settle(gateway, total + replayed.length);
+      // Act
+      const accepted = await postJson<{ accepted: number }>(`${gateway.url}/v1/events`, events);
+      const counts = await settle(gateway, total);
 
-    // Assess: answered from the idempotency store; the upstream saw nothing.
-    expect(after.succeeded).toBe(total - permanent.size + replayed.length);
-    expect(upstream.requests.length).toBe(requestsBefore);
-    expect([...sideEffects.entries()].filter(([, count]) => count !== 1)).toEqual([]);
-    const replays = (await getJson<{ results: Result[] }>(`${gateway.url}/v1/results`)).results.slice(total);
-    expect(replays).toHaveLength(replayed.length);
-    expect(replays.every((r) => r.detail.idempotentReplay === true)).toBe(true);
-  }, TEST_TIMEOUT_MS);
+      // Assess
+      expect(accepted.accepted).toBe(total);
+      expect(counts.succeeded + counts.deadLettered).toBe(total);
+      expect(counts.deadLettered).toBe(permanent.size);
+      expect(counts.succeeded).toBe(total - permanent.size);
+      const { deadLetters } = await getJson<{ deadLetters: DeadLetter[] }>(`${gateway.url}/v1/dead-letters`);
+      expect(new Set(deadLetters.map((d) => d.event.detail.idempotencyKey))).toEqual(permanent);
+      for (const letter of deadLetters) {
+        expect(letter.error).toMatchObject({
+          code: 'UPSTREAM_REJECTED',
+          source: 'upstream',
+          upstreamStatus: 422,
+        });
+        expect(letter.attempts).toBe(1);
+      }
+      expect([...sideEffects.entries()].filter(([, count]) => count !== 1)).toEqual([]);
+      expect(sideEffects.size).toBe(total - permanent.size);
+      // Each order was sent as often as its faults call for, never once more: no request came back
+      // to the vendor after it had applied the order.
+      expect([...vendorReplays.keys()]).toEqual([]);
+      const sentTooOften = [...requestsByKey.entries()].filter(
+        ([key, count]) => count !== (transient.has(key) ? 2 : 1),
+      );
+      expect(sentTooOften).toEqual([]);
+      const { results } = await getJson<{ results: Result[] }>(`${gateway.url}/v1/results`);
+      expect(results).toHaveLength(total);
+      const succeeded = results.filter((r) => r['detail-type'] === 'Connector Invocation Succeeded');
+      expect(succeeded).toHaveLength(total - permanent.size);
+      for (const result of succeeded) {
+        expect(result.detail.attempts).toBe(transient.has(result.detail.idempotencyKey) ? 2 : 1);
+      }
+
+      // Act: replay 100 events that already succeeded.
+      const replayed = events.filter((e) => !permanent.has(e.detail.idempotencyKey)).slice(0, 100);
+      const requestsBefore = upstream.requests.length;
+      await postJson(`${gateway.url}/v1/events`, replayed);
+      const after = await settle(gateway, total + replayed.length);
+
+      // Assess: answered from the idempotency store; the upstream saw nothing.
+      expect(after.succeeded).toBe(total - permanent.size + replayed.length);
+      expect(upstream.requests.length).toBe(requestsBefore);
+      expect([...sideEffects.entries()].filter(([, count]) => count !== 1)).toEqual([]);
+      const replays = (await getJson<{ results: Result[] }>(`${gateway.url}/v1/results`)).results.slice(
+        total,
+      );
+      expect(replays).toHaveLength(replayed.length);
+      expect(replays.every((r) => r.detail.idempotentReplay === true)).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('an outage', () => {
-  it('dead-letters every event with UPSTREAM_ERROR, and a redrive after recovery turns each into a success', async () => {
-    // Prepare
-    let down = true;
-    const orders = await startOrderUpstream(() =>
-      down ? { status: 503, body: { error: 'maintenance' } } : 'apply',
-    );
-    upstream = orders;
-    const { sideEffects } = orders;
-    gateway = await startLocalGateway({
-      config: suiteConfig({
-        connectors: [
-          connector(upstream.url, {
-            async: {
-              maxReceiveCount: 2,
-              backoffBaseSeconds: 0.02,
-              backoffMaxSeconds: 0.05,
-              maxConcurrency: 5,
-            },
-          }),
-        ],
-      }),
-      credentials: NO_SECRETS,
-      port: 0,
-    });
-    const events = Array.from({ length: 50 }, (_, n) => orderEvent(n));
-    await postJson(`${gateway.url}/v1/events`, events);
-    const duringOutage = await settle(gateway, events.length);
-    const { deadLetters } = await getJson<{ deadLetters: DeadLetter[] }>(`${gateway.url}/v1/dead-letters`);
+  it(
+    'dead-letters every event with UPSTREAM_ERROR, and a redrive after recovery turns each into a success',
+    async () => {
+      // Prepare
+      let down = true;
+      const orders = await startOrderUpstream(() =>
+        down ? { status: 503, body: { error: 'maintenance' } } : 'apply',
+      );
+      upstream = orders;
+      const { sideEffects } = orders;
+      gateway = await startLocalGateway({
+        config: suiteConfig({
+          connectors: [
+            connector(upstream.url, {
+              async: {
+                maxReceiveCount: 2,
+                backoffBaseSeconds: 0.02,
+                backoffMaxSeconds: 0.05,
+                maxConcurrency: 5,
+              },
+            }),
+          ],
+        }),
+        credentials: NO_SECRETS,
+        port: 0,
+      });
+      const events = Array.from({ length: 50 }, (_, n) => orderEvent(n));
+      await postJson(`${gateway.url}/v1/events`, events);
+      const duringOutage = await settle(gateway, events.length);
+      const { deadLetters } = await getJson<{ deadLetters: DeadLetter[] }>(`${gateway.url}/v1/dead-letters`);
 
-    // Act
-    down = false;
-    const redrive = await postJson<{ redriven: number }>(`${gateway.url}/v1/dead-letters/redrive`, {});
-    const afterRedrive = await settle(gateway, events.length);
+      // Act
+      down = false;
+      const redrive = await postJson<{ redriven: number }>(`${gateway.url}/v1/dead-letters/redrive`, {});
+      const afterRedrive = await settle(gateway, events.length);
 
-    // Assess
-    expect(duringOutage.deadLettered).toBe(events.length);
-    expect(deadLetters.every((d) => d.error?.code === 'UPSTREAM_ERROR' && d.attempts === 2)).toBe(true);
-    expect(redrive.redriven).toBe(events.length);
-    expect(afterRedrive.deadLettered).toBe(0);
-    expect(afterRedrive.succeeded).toBe(events.length);
-    // Every order applied once: a success is counted only after the upstream answered it.
-    expect(sideEffects.size).toBe(events.length);
-    expect([...sideEffects.entries()].filter(([, count]) => count !== 1)).toEqual([]);
-  }, TEST_TIMEOUT_MS);
+      // Assess
+      expect(duringOutage.deadLettered).toBe(events.length);
+      expect(deadLetters.every((d) => d.error?.code === 'UPSTREAM_ERROR' && d.attempts === 2)).toBe(true);
+      expect(redrive.redriven).toBe(events.length);
+      expect(afterRedrive.deadLettered).toBe(0);
+      expect(afterRedrive.succeeded).toBe(events.length);
+      // Every order applied once: a success is counted only after the upstream answered it.
+      expect(sideEffects.size).toBe(events.length);
+      expect([...sideEffects.entries()].filter(([, count]) => count !== 1)).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('an open circuit breaker', () => {
-  it('delays events until the half-open probe without spending their attempts, so none is dead-lettered', async () => {
-    // Prepare: the first two calls fail, which opens the breaker (threshold 0.5 of 2 calls); the
-    // upstream has recovered by the time the breaker half-opens.
-    let failuresLeft = 2;
-    const requestTimes: number[] = [];
-    upstream = await startTestServer(async (req, res) => {
-      await readBody(req);
-      requestTimes.push(Date.now());
-      if (failuresLeft > 0) {
-        failuresLeft -= 1;
-        return sendJson(res, 503, { error: 'busy' });
-      }
-      return sendJson(res, 201, { applied: true });
-    });
-    gateway = await startLocalGateway({
-      config: suiteConfig({
-        connectors: [
-          connector(upstream.url, {
-            circuitBreaker: {
-              failureRateThreshold: 0.5,
-              minimumCalls: 2,
-              windowSeconds: 60,
-              openSeconds: 0.5,
-            },
-            async: {
-              maxReceiveCount: 2,
-              backoffBaseSeconds: 0.05,
-              backoffMaxSeconds: 0.1,
-              maxConcurrency: 2,
-            },
-          }),
-        ],
-      }),
-      credentials: NO_SECRETS,
-      port: 0,
-    });
-    const events = Array.from({ length: 40 }, (_, n) => orderEvent(n));
+  it(
+    'delays events until the half-open probe without spending their attempts, so none is dead-lettered',
+    async () => {
+      // Prepare: the first two calls fail, which opens the breaker (threshold 0.5 of 2 calls); the
+      // upstream has recovered by the time the breaker half-opens.
+      let failuresLeft = 2;
+      const requestTimes: number[] = [];
+      upstream = await startTestServer(async (req, res) => {
+        await readBody(req);
+        requestTimes.push(Date.now());
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          return sendJson(res, 503, { error: 'busy' });
+        }
+        return sendJson(res, 201, { applied: true });
+      });
+      gateway = await startLocalGateway({
+        config: suiteConfig({
+          connectors: [
+            connector(upstream.url, {
+              circuitBreaker: {
+                failureRateThreshold: 0.5,
+                minimumCalls: 2,
+                windowSeconds: 60,
+                openSeconds: 0.5,
+              },
+              async: {
+                maxReceiveCount: 2,
+                backoffBaseSeconds: 0.05,
+                backoffMaxSeconds: 0.1,
+                maxConcurrency: 2,
+              },
+            }),
+          ],
+        }),
+        credentials: NO_SECRETS,
+        port: 0,
+      });
+      const events = Array.from({ length: 40 }, (_, n) => orderEvent(n));
 
-    // Act
-    await postJson(`${gateway.url}/v1/events`, events);
-    const counts = await settle(gateway, events.length, 30_000);
+      // Act
+      await postJson(`${gateway.url}/v1/events`, events);
+      const counts = await settle(gateway, events.length, 30_000);
 
-    // Assess
-    expect(counts.deadLettered).toBe(0);
-    expect(counts.succeeded).toBe(events.length);
-    // The breaker did open: events were put back in the inbox rather than retried or dead-lettered.
-    const putBack = output.lines().filter((line) => line.includes('"event put back in the inbox"'));
-    expect(putBack.length).toBeGreaterThan(0);
-    expect(putBack.every((line) => line.includes('"errorCode":"CIRCUIT_BREAKER_OPEN"'))).toBe(true);
-    // Two failures, then one call per event: nothing reached the upstream while the breaker was open.
-    expect(requestTimes).toHaveLength(events.length + 2);
-  }, TEST_TIMEOUT_MS);
+      // Assess
+      expect(counts.deadLettered).toBe(0);
+      expect(counts.succeeded).toBe(events.length);
+      // The breaker did open: events were put back in the inbox rather than retried or dead-lettered.
+      const putBack = output.lines().filter((line) => line.includes('"event put back in the inbox"'));
+      expect(putBack.length).toBeGreaterThan(0);
+      expect(putBack.every((line) => line.includes('"errorCode":"CIRCUIT_BREAKER_OPEN"'))).toBe(true);
+      // Two failures, then one call per event: nothing reached the upstream while the breaker was open.
+      expect(requestTimes).toHaveLength(events.length + 2);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 describe('an order applied upstream whose answer never reaches the connector', () => {
-  it('is retried with the same Idempotency-Key, so a vendor honouring the key applies it once', async () => {
-    // Prepare: what a starved machine once did to the 1,000-event test, on purpose. The upstream
-    // applies each order but holds its first answer until the connector's attempt times out and
-    // closes the connection; the connector cannot tell the order went through, so the event is
-    // retried. The upstream answers the retry from its store of applied keys, as Stripe does.
-    const orders = await startOrderUpstream((_key, seen) => (seen === 1 ? 'applyAndHoldAnswer' : 'apply'));
-    upstream = orders;
-    gateway = await startLocalGateway({
-      config: suiteConfig({
-        connectors: [
-          connector(orders.url, {
-            // Short, since the first answer never comes; a retry answered late under load only
-            // adds a delivery, which the generous maxReceiveCount allows.
-            timeoutMs: 250,
-            async: {
-              maxReceiveCount: 10,
-              backoffBaseSeconds: 0.02,
-              backoffMaxSeconds: 0.05,
-              maxConcurrency: 5,
-            },
-          }),
-        ],
-      }),
-      credentials: NO_SECRETS,
-      port: 0,
-    });
-    const events = Array.from({ length: 5 }, (_, n) => orderEvent(n));
-    const keys = events.map((e) => e.detail.idempotencyKey);
+  it(
+    'is retried with the same Idempotency-Key, so a vendor honouring the key applies it once',
+    async () => {
+      // Prepare: what a starved machine once did to the 1,000-event test, on purpose. The upstream
+      // applies each order but holds its first answer until the connector's attempt times out and
+      // closes the connection; the connector cannot tell the order went through, so the event is
+      // retried. The upstream answers the retry from its store of applied keys, as Stripe does.
+      const orders = await startOrderUpstream((_key, seen) => (seen === 1 ? 'applyAndHoldAnswer' : 'apply'));
+      upstream = orders;
+      gateway = await startLocalGateway({
+        config: suiteConfig({
+          connectors: [
+            connector(orders.url, {
+              // Short, since the first answer never comes; a retry answered late under load only
+              // adds a delivery, which the generous maxReceiveCount allows.
+              timeoutMs: 250,
+              async: {
+                maxReceiveCount: 10,
+                backoffBaseSeconds: 0.02,
+                backoffMaxSeconds: 0.05,
+                maxConcurrency: 5,
+              },
+            }),
+          ],
+        }),
+        credentials: NO_SECRETS,
+        port: 0,
+      });
+      const events = Array.from({ length: 5 }, (_, n) => orderEvent(n));
+      const keys = events.map((e) => e.detail.idempotencyKey);
 
-    // Act
-    await postJson(`${gateway.url}/v1/events`, events);
-    const counts = await settle(gateway, events.length);
+      // Act
+      await postJson(`${gateway.url}/v1/events`, events);
+      const counts = await settle(gateway, events.length);
 
-    // Assess
-    expect(counts).toMatchObject({ succeeded: events.length, deadLettered: 0 });
-    expect(new Map([...orders.sideEffects].sort())).toEqual(new Map(keys.map((key) => [key, 1])));
-    const timedOut = output
-      .lines()
-      .filter((line) => line.includes('"upstream attempt"') && line.includes('"errorCode":"API_TIMEOUT"'));
-    expect(timedOut.length).toBeGreaterThanOrEqual(events.length);
-    for (const key of keys) {
-      expect(orders.requestsByKey.get(key), key).toBeGreaterThanOrEqual(2);
-      expect(orders.replays.get(key), key).toBe((orders.requestsByKey.get(key) ?? 0) - 1);
-    }
-    // The same key on every request of an order: that is what lets the vendor see the retry.
-    for (const request of orders.requests) {
-      expect(keys).toContain(request.headers['idempotency-key']);
-    }
-    const { results } = await getJson<{ results: Result[] }>(`${gateway.url}/v1/results`);
-    expect(results.map((r) => r['detail-type'])).toEqual(Array(events.length).fill(INVOCATION_SUCCEEDED));
-    expect(results.every((r) => r.detail.attempts >= 2)).toBe(true);
-  }, TEST_TIMEOUT_MS);
+      // Assess
+      expect(counts).toMatchObject({ succeeded: events.length, deadLettered: 0 });
+      expect(new Map([...orders.sideEffects].sort())).toEqual(new Map(keys.map((key) => [key, 1])));
+      const timedOut = output
+        .lines()
+        .filter((line) => line.includes('"upstream attempt"') && line.includes('"errorCode":"API_TIMEOUT"'));
+      expect(timedOut.length).toBeGreaterThanOrEqual(events.length);
+      for (const key of keys) {
+        expect(orders.requestsByKey.get(key), key).toBeGreaterThanOrEqual(2);
+        expect(orders.replays.get(key), key).toBe((orders.requestsByKey.get(key) ?? 0) - 1);
+      }
+      // The same key on every request of an order: that is what lets the vendor see the retry.
+      for (const request of orders.requests) {
+        expect(keys).toContain(request.headers['idempotency-key']);
+      }
+      const { results } = await getJson<{ results: Result[] }>(`${gateway.url}/v1/results`);
+      expect(results.map((r) => r['detail-type'])).toEqual(Array(events.length).fill(INVOCATION_SUCCEEDED));
+      expect(results.every((r) => r.detail.attempts >= 2)).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
