@@ -3,8 +3,11 @@
  * them (`Validations.of(app).addPlugins(...)`), run on synth and leave zero unacknowledged findings, for
  * both API authorizations and both stages. The report is read from the cloud assembly's
  * `validation-report.json`, where aws-cdk-lib 2.276 writes every plugin's violations (and `app.synth()`
- * throws when there is one); variants with a wildcard statement, a function without tracing, or any
- * one acknowledgement removed prove that a finding would show there and fail synthesis.
+ * throws when there is one); variants with a wildcard statement and a function without tracing, or
+ * with every acknowledgement removed, prove that a finding would show there and fail synthesis.
+ *
+ * Each synthesis with the packs takes about a second warm: tests that read the same variant share
+ * one synthesis (memoized below), so the file synthesizes each variant once.
  */
 import { Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -14,13 +17,29 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ConnectorSuiteStack } from '../../lib/connector-suite-stack.js';
 import {
   buildSuiteApp,
+  FIRST_SYNTH_TIMEOUT_MS,
   loadDefaultSuiteInput,
+  type NagRun,
   removeOutdirs,
   synthWithNag,
   twoConnectorsConfig,
 } from '../support/infra-helpers.js';
 
 afterAll(removeOutdirs);
+
+/** Runs `synth` once per key; later calls with the key get the same run. */
+function memoized<K extends unknown[]>(synth: (...key: K) => NagRun): (...key: K) => NagRun {
+  const runs = new Map<string, NagRun>();
+  return (...key) => {
+    const id = JSON.stringify(key);
+    let run = runs.get(id);
+    if (!run) {
+      run = synth(...key);
+      runs.set(id, run);
+    }
+    return run;
+  };
+}
 
 type Authorization = 'iam' | 'apiKey';
 
@@ -113,25 +132,45 @@ const MATRIX = (['iam', 'apiKey'] as const).flatMap((authorization) =>
   (['dev', 'prod'] as const).map((stage) => ({ authorization, stage })),
 );
 
-describe.for([
+/** The suites the packs run on. */
+const SUITES = [
   { label: 'the default suite.config.ts', load: loadDefaultSuiteInput },
   { label: 'the two-connector fixture', load: async (): Promise<unknown> => twoConnectorsConfig() },
-] as const)('cdk-nag on $label', ({ load }) => {
+] as const;
+
+describe.for(SUITES)('cdk-nag on $label', ({ load }) => {
   let input: unknown;
+
+  /**
+   * The suite with two faults on its first connector, each caught by its own pack: a wildcard
+   * statement on the role (AwsSolutions-IAM5) and the function's tracing removed
+   * (Serverless-LambdaTracing).
+   */
+  const withFaults = memoized((authorization: Authorization, stage: 'dev' | 'prod') =>
+    synthWithNag(withAuthorization(input, authorization), {
+      stage,
+      modify: (stack: ConnectorSuiteStack) => {
+        const connector = firstConnector(stack);
+        connector.function.addToRolePolicy(new PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+        (connector.function.node.defaultChild as CfnFunction).tracingConfig = undefined;
+      },
+    }),
+  );
 
   beforeAll(async () => {
     input = await load();
-  });
+    // The process's first synthesis loads most of aws-cdk-lib and the packs' rules: done here, once.
+    withFaults('iam', 'dev');
+  }, FIRST_SYNTH_TIMEOUT_MS);
 
   it.for(MATRIX)(
     'runs both packs on synth and leaves zero unacknowledged findings ($authorization, $stage)',
     ({ authorization, stage }) => {
       // Prepare
-      const config = withAuthorization(input, authorization);
       const validate = vi.spyOn(NagPack.prototype, 'validate');
 
       // Act
-      const run = synthWithNag(config, { stage });
+      const run = synthWithNag(withAuthorization(input, authorization), { stage });
 
       // Assess
       expect(run.synthError).toBeUndefined();
@@ -151,30 +190,27 @@ describe.for([
     'reports an unacknowledged wildcard statement on a connector role and fails synth ($authorization, $stage)',
     ({ authorization, stage }) => {
       // Prepare
-      const config = withAuthorization(input, authorization);
-      const modify = (stack: ConnectorSuiteStack) =>
-        firstConnector(stack).function.addToRolePolicy(
-          new PolicyStatement({ actions: ['s3:*'], resources: ['*'] }),
-        );
+      const rule = 'AwsSolutions-IAM5[Action::s3:*]';
 
       // Act
-      const run = synthWithNag(config, { stage, modify });
+      const run = withFaults(authorization, stage);
 
       // Assess
-      expect(run.findings).toEqual([
+      expect(run.findings.filter((finding) => finding.plugin === 'AwsSolutions')).toEqual([
         {
           plugin: 'AwsSolutions',
-          rule: 'AwsSolutions-IAM5[Action::s3:*]',
+          rule,
           severity: 'error',
           constructPaths: [
             `${run.stack.node.path}/${firstConnector(run.stack).node.id}/Role/DefaultPolicy/Resource`,
           ],
         },
       ]);
-      expect(run.report.pluginReports.map((r) => [r.pluginName, r.conclusion])).toEqual([
-        ['AwsSolutions', 'failure'],
+      expect(run.report.pluginReports.map((r) => [r.pluginName, r.conclusion])).toContainEqual([
+        'AwsSolutions',
+        'failure',
       ]);
-      expect(run.synthError?.message).toContain('AwsSolutions-IAM5[Action::s3:*]');
+      expect(run.synthError?.message).toContain(rule);
     },
   );
 
@@ -182,34 +218,56 @@ describe.for([
     'reports a connector function without tracing and fails synth ($authorization, $stage)',
     ({ authorization, stage }) => {
       // Prepare
-      const config = withAuthorization(input, authorization);
-      const modify = (stack: ConnectorSuiteStack) => {
-        (firstConnector(stack).function.node.defaultChild as CfnFunction).tracingConfig = undefined;
-      };
+      const rule = 'Serverless-LambdaTracing';
 
       // Act
-      const run = synthWithNag(config, { stage, modify });
+      const run = withFaults(authorization, stage);
 
       // Assess
       const functionPath = `${run.stack.node.path}/${firstConnector(run.stack).node.id}/Function/Resource`;
-      expect(run.findings).toEqual([
-        {
-          plugin: 'Serverless',
-          rule: 'Serverless-LambdaTracing',
-          severity: 'warning',
-          constructPaths: [functionPath],
-        },
+      expect(run.findings.filter((finding) => finding.plugin === 'Serverless')).toEqual([
+        { plugin: 'Serverless', rule, severity: 'warning', constructPaths: [functionPath] },
       ]);
       // A warning-level rule fails synthesis too: the pack reports success only with no violation at all.
-      expect(run.report.pluginReports.map((r) => [r.pluginName, r.conclusion])).toEqual([
-        ['Serverless', 'failure'],
+      expect(run.report.pluginReports.map((r) => [r.pluginName, r.conclusion])).toContainEqual([
+        'Serverless',
+        'failure',
       ]);
-      expect(run.synthError?.message).toContain('Serverless-LambdaTracing');
+      expect(run.synthError?.message).toContain(rule);
     },
   );
+
+  it.for(MATRIX)('the two faults show nothing else ($authorization, $stage)', ({ authorization, stage }) => {
+    // Prepare
+    const expected = ['AwsSolutions-IAM5[Action::s3:*]', 'Serverless-LambdaTracing'];
+
+    // Act
+    const run = withFaults(authorization, stage);
+
+    // Assess
+    expect(run.findings.map((finding) => finding.rule).sort()).toEqual(expected);
+    expect(run.report.pluginReports.map((r) => r.pluginName).sort()).toEqual(['AwsSolutions', 'Serverless']);
+  });
 });
 
 describe('every acknowledgement', () => {
+  /**
+   * The two-connector fixture synthesized with every acknowledgement the stack makes removed: each
+   * one's finding must show, at the paths it names, and nothing else.
+   */
+  const unacknowledged = memoized((authorization: Authorization, stage: 'dev' | 'prod') => {
+    const acknowledge = vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => {});
+    try {
+      return synthWithNag(withAuthorization(twoConnectorsConfig(), authorization), { stage });
+    } finally {
+      acknowledge.mockRestore();
+    }
+  });
+
+  beforeAll(() => {
+    unacknowledged('iam', 'dev');
+  }, FIRST_SYNTH_TIMEOUT_MS);
+
   it.for(['iam', 'apiKey'] as const)('is one of the known, reasoned ones (%s)', (authorization) => {
     // Prepare
     const recorded: Array<{ id: string; reason: string }> = [];
@@ -231,42 +289,44 @@ describe('every acknowledgement', () => {
     for (const rule of recorded) expect(rule.reason.length, rule.id).toBeGreaterThan(40);
   });
 
+  it.for(MATRIX)(
+    'without them, exactly their findings show and synth fails ($authorization, $stage)',
+    ({ authorization, stage }) => {
+      // Prepare
+      const expected = ACKNOWLEDGEMENTS.filter((a) => a.authorizations.includes(authorization)).map(
+        (a) => a.id,
+      );
+
+      // Act
+      const run = unacknowledged(authorization, stage);
+
+      // Assess
+      expect(run.findings.map((f) => f.rule).sort()).toEqual([...expected].sort());
+      for (const id of expected) expect(run.synthError?.message).toContain(id);
+    },
+  );
+
   const cases = ACKNOWLEDGEMENTS.flatMap((ack) =>
     ack.authorizations.flatMap((authorization) =>
       (['dev', 'prod'] as const).map((stage) => ({ ...ack, authorization, stage })),
     ),
   );
 
-  it.for(cases)(
-    'is needed: without $id the finding shows and synth fails ($authorization, $stage)',
-    (ack) => {
-      // Prepare
-      const acknowledge = Validations.prototype.acknowledge;
-      vi.spyOn(Validations.prototype, 'acknowledge').mockImplementation(function (
-        this: Validations,
-        ...rules
-      ) {
-        acknowledge.apply(
-          this,
-          rules.filter((rule) => rule.id !== ack.id),
-        );
-      });
-      const config = withAuthorization(twoConnectorsConfig(), ack.authorization);
+  it.for(cases)('is needed: without $id its finding shows where it says ($authorization, $stage)', (ack) => {
+    // Prepare
+    const { authorization, stage } = ack;
 
-      // Act
-      const run = synthWithNag(config, { stage: ack.stage });
+    // Act
+    const run = unacknowledged(authorization, stage);
 
-      // Assess
-      const stackPath = run.stack.node.path;
-      expect(run.findings.map((f) => f.rule)).toEqual([ack.id]);
-      expect([...(run.findings[0]?.constructPaths ?? [])].sort()).toEqual(
-        ack.paths
-          .map((p) =>
-            typeof p === 'string' ? `${stackPath}/${p.replace('{stage}', ack.stage)}` : p(run.stack),
-          )
-          .sort(),
-      );
-      expect(run.synthError?.message).toContain(ack.id);
-    },
-  );
+    // Assess
+    const stackPath = run.stack.node.path;
+    const finding = run.findings.find((f) => f.rule === ack.id);
+    expect(finding, ack.id).toBeDefined();
+    expect([...(finding?.constructPaths ?? [])].sort()).toEqual(
+      ack.paths
+        .map((p) => (typeof p === 'string' ? `${stackPath}/${p.replace('{stage}', stage)}` : p(run.stack)))
+        .sort(),
+    );
+  });
 });

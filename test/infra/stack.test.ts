@@ -14,6 +14,7 @@ import {
 } from '../../functions/shared/config.js';
 import { readConnectorEnvironment } from '../../functions/shared/runtime/environment.js';
 import {
+  FIRST_SYNTH_TIMEOUT_MS,
   httpConnector,
   removeOutdirs,
   SUITES_UNDER_TEST,
@@ -102,7 +103,9 @@ describe.for(SUITES_UNDER_TEST)('the stack of $label', ({ load }) => {
   beforeAll(async () => {
     input = await load();
     suite = parseSuiteConfig(input, 'test suite config');
-  });
+    // Synthesized once here (memoized): every test below reads this template.
+    synthSuite(input);
+  }, FIRST_SYNTH_TIMEOUT_MS);
 
   it('has one Lambda function per connector: nodejs24.x on arm64, tracing Active, sized from its config', () => {
     // Prepare
@@ -613,6 +616,10 @@ describe.for([
   { stage: 'dev', retentionInDays: 7, removal: 'Delete', deletionProtection: false },
   { stage: 'prod', retentionInDays: 90, removal: 'Retain', deletionProtection: true },
 ] as const)('the $stage stage', ({ stage, retentionInDays, removal, deletionProtection }) => {
+  beforeAll(() => {
+    synthSuite(twoConnectorsConfig(), { stage });
+  }, FIRST_SYNTH_TIMEOUT_MS);
+
   it(`keeps every log group ${retentionInDays} days and removal policy ${removal}`, () => {
     // Prepare
     const config = twoConnectorsConfig();
@@ -667,6 +674,10 @@ describe("api.authorization 'apiKey'", () => {
     api: { authorization: 'apiKey', throttlingRateLimit: 25, throttlingBurstLimit: 50 },
   };
 
+  beforeAll(() => {
+    synthSuite(config);
+  }, FIRST_SYNTH_TIMEOUT_MS);
+
   it('requires an API key on every method and AWS_IAM on none', () => {
     // Prepare
     const expectedMethods = 2;
@@ -720,6 +731,10 @@ describe('secrets listed in `secrets`', () => {
       named: { name: 'team/named' },
     },
   };
+
+  beforeAll(() => {
+    synthSuite(config);
+  }, FIRST_SYNTH_TIMEOUT_MS);
 
   /** The resource of the GetSecretValue statement of a connector's role, rendered. */
   function secretResource(json: CfnTemplate, name: string): string[] {

@@ -3,7 +3,7 @@
  * `POST /v1/connectors/{connector}/request`, and that nothing the gateway prints carries the token.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalGateway, startLocalGateway } from '../../local/gateway.js';
 import {
   type CapturedOutput,
@@ -12,7 +12,6 @@ import {
   type Envelope,
   EXAMPLE_TOKEN,
   type HttpbinEcho,
-  sleep,
   suiteConfig,
   type TempSecrets,
   writeTempSecrets,
@@ -23,7 +22,17 @@ const HTTPBIN_URL = process.env.HTTPBIN_URL ?? '';
 /** Shared by every connector: httpbin with the example bearer token. */
 const common = { kind: 'http', baseUrl: HTTPBIN_URL, auth: { type: 'bearer', secret: 'httpbin' } } as const;
 const MAIN_MAX_ATTEMPTS = 3;
-const OPEN_SECONDS = 1;
+/**
+ * The breaker's open time, in seconds: longer than any gap between two calls of the test, even on a
+ * loaded machine, so the call made while it is open always finds it open. The test moves the clock
+ * past it (a fake `Date`, which the breaker reads) rather than waiting.
+ */
+const OPEN_SECONDS = 60;
+/**
+ * The per-attempt timeout of the connectors whose attempts are counted, in ms: far above any answer
+ * of a local httpbin, even with the cores shared, so no count depends on the machine's speed.
+ */
+const ATTEMPT_TIMEOUT_MS = 20_000;
 
 describe.skipIf(!process.env.HTTPBIN_URL)('local gateway against httpbin', () => {
   const upstream = countingFetch();
@@ -41,7 +50,7 @@ describe.skipIf(!process.env.HTTPBIN_URL)('local gateway against httpbin', () =>
           name: 'httpbin',
           allowedMethods: ['GET', 'POST'],
           allowedPathPrefixes: ['/anything', '/status', '/bearer', '/uuid', '/post'],
-          timeoutMs: 5_000,
+          timeoutMs: ATTEMPT_TIMEOUT_MS,
           retry: { maxAttempts: MAIN_MAX_ATTEMPTS, baseDelayMs: 10, maxDelayMs: 50 },
           // Never trips here: the breaker has its own connector below.
           circuitBreaker: { minimumCalls: 1_000 },
@@ -59,6 +68,7 @@ describe.skipIf(!process.env.HTTPBIN_URL)('local gateway against httpbin', () =>
           ...common,
           name: 'httpbin-breaker',
           allowedPathPrefixes: ['/anything', '/status'],
+          timeoutMs: ATTEMPT_TIMEOUT_MS,
           retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 50 },
           circuitBreaker: {
             failureRateThreshold: 0.5,
@@ -315,40 +325,46 @@ describe.skipIf(!process.env.HTTPBIN_URL)('local gateway against httpbin', () =>
   });
 
   it('failing calls open the breaker: it fails fast with Retry-After, then a half-open probe closes it', async () => {
-    // Prepare
+    // Prepare: the breaker's clock (Date) stands still until the test moves it, so the open time
+    // cannot run out between calls however slow the machine; network and timers stay real.
     const breaker = gateway.handlers.get('httpbin-breaker')?.client.circuitBreaker;
-    const failures = [
-      await call('httpbin-breaker', { method: 'GET', path: '/status/503' }),
-      await call('httpbin-breaker', { method: 'GET', path: '/status/503' }),
-    ];
-    const before = upstream.calls.length;
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const failures = [
+        await call('httpbin-breaker', { method: 'GET', path: '/status/503' }),
+        await call('httpbin-breaker', { method: 'GET', path: '/status/503' }),
+      ];
+      const before = upstream.calls.length;
 
-    // Act
-    const rejected = await call('httpbin-breaker', { method: 'GET', path: '/anything/while-open' });
-    const callsWhileOpen = upstream.calls.length - before;
-    await sleep(OPEN_SECONDS * 1000 + 200);
-    const probe = await call<HttpbinEcho>('httpbin-breaker', { method: 'GET', path: '/anything/probe' });
-    const stateAfterProbe = breaker?.state;
-    const after = await call('httpbin-breaker', { method: 'GET', path: '/anything/after' });
+      // Act
+      const rejected = await call('httpbin-breaker', { method: 'GET', path: '/anything/while-open' });
+      const callsWhileOpen = upstream.calls.length - before;
+      vi.setSystemTime(Date.now() + OPEN_SECONDS * 1000);
+      const probe = await call<HttpbinEcho>('httpbin-breaker', { method: 'GET', path: '/anything/probe' });
+      const stateAfterProbe = breaker?.state;
+      const after = await call('httpbin-breaker', { method: 'GET', path: '/anything/after' });
 
-    // Assess
-    expect(failures.map((f) => [f.status, f.body.error?.code])).toEqual([
-      [502, 'UPSTREAM_ERROR'],
-      [502, 'UPSTREAM_ERROR'],
-    ]);
-    expect(rejected.status).toBe(503);
-    expect(rejected.body.error).toMatchObject({
-      code: 'CIRCUIT_BREAKER_OPEN',
-      source: 'connector',
-      retryable: true,
-      retryAfterSeconds: OPEN_SECONDS,
-    });
-    expect(rejected.headers.get('retry-after')).toBe(String(OPEN_SECONDS));
-    expect(callsWhileOpen).toBe(0);
-    expect(probe.status).toBe(200);
-    expect(probe.body.data?.body.url).toBe(`${HTTPBIN_URL}/anything/probe`);
-    expect(stateAfterProbe).toBe('closed');
-    expect(after.status).toBe(200);
+      // Assess
+      expect(failures.map((f) => [f.status, f.body.error?.code])).toEqual([
+        [502, 'UPSTREAM_ERROR'],
+        [502, 'UPSTREAM_ERROR'],
+      ]);
+      expect(rejected.status).toBe(503);
+      expect(rejected.body.error).toMatchObject({
+        code: 'CIRCUIT_BREAKER_OPEN',
+        source: 'connector',
+        retryable: true,
+        retryAfterSeconds: OPEN_SECONDS,
+      });
+      expect(rejected.headers.get('retry-after')).toBe(String(OPEN_SECONDS));
+      expect(callsWhileOpen).toBe(0);
+      expect(probe.status).toBe(200);
+      expect(probe.body.data?.body.url).toBe(`${HTTPBIN_URL}/anything/probe`);
+      expect(stateAfterProbe).toBe('closed');
+      expect(after.status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('prints no token on any path, even one the caller puts in the URL path', async () => {

@@ -15,6 +15,15 @@ import { ConnectorSuiteStack } from '../../lib/connector-suite-stack.js';
 import { parseStage, type Stage } from '../../lib/stage.js';
 import type { CfnTemplate } from './infra-template.js';
 
+/**
+ * The bound of a hook that makes a test process's first synthesis, in ms. That one loads most of
+ * aws-cdk-lib (and cdk-nag's rules when the packs run): 3 to 6 s on an idle 2-core machine, against
+ * well under a second for each synthesis after it. Tests read what a hook synthesized (or
+ * synthesize at most one more variant each), so only hooks carry that cost; the bound is generous so
+ * that a machine busy with other work only makes them slower.
+ */
+export const FIRST_SYNTH_TIMEOUT_MS = 120_000;
+
 /** The project root (holding cdk.json and bin/app.ts). */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
