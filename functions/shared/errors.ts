@@ -7,6 +7,19 @@
  * anything else thrown is an `INTERNAL_ERROR` whose message leaks nothing.
  */
 
+/**
+ * The longest wait the suite ever asks a caller for, in seconds (one hour): a vendor's
+ * `Retry-After` or rate-limit reset beyond it is passed on as this (a caller told to come back in
+ * 31 years would never retry; the asynchronous path caps again at its own `backoffMaxSeconds`).
+ */
+export const MAX_RETRY_AFTER_SECONDS = 3_600;
+
+/** `seconds` as a caller's wait: whole seconds in [0, {@link MAX_RETRY_AFTER_SECONDS}], or none. */
+function callerWaitSeconds(seconds: number | undefined): number | undefined {
+  if (seconds === undefined || Number.isNaN(seconds) || seconds < 0) return undefined;
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.ceil(seconds));
+}
+
 /** Who caused an error: the caller (`client`), the vendor (`upstream`) or this suite (`connector`). */
 export type ErrorSource = 'client' | 'upstream' | 'connector';
 
@@ -62,7 +75,11 @@ export interface FieldIssue {
 export interface ConnectorErrorOptions {
   /** HTTP status the vendor answered, when there was an answer. */
   upstreamStatus?: number;
-  /** Seconds the caller should wait before trying again; sent as `Retry-After` too. */
+  /**
+   * Seconds the caller should wait before trying again; sent as `Retry-After` too. Rounded up to
+   * whole seconds and capped at {@link MAX_RETRY_AFTER_SECONDS}, whoever builds the error (the
+   * HTTP client or a vendor connector's error mapping); a negative or non-finite value is dropped.
+   */
   retryAfterSeconds?: number;
   /** Structured details, e.g. the {@link FieldIssue}s of a validation error. */
   details?: unknown;
@@ -114,7 +131,7 @@ export class ConnectorError extends Error {
     this.source = options.source ?? spec.source;
     this.retryable = options.retryable ?? spec.retryable;
     this.upstreamStatus = options.upstreamStatus;
-    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryAfterSeconds = callerWaitSeconds(options.retryAfterSeconds);
     this.details = options.details;
     this.attempts = options.attempts;
   }

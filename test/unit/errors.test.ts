@@ -5,6 +5,7 @@ import {
   ERROR_CODES,
   type ErrorCode,
   type ErrorSource,
+  MAX_RETRY_AFTER_SECONDS,
   toConnectorError,
 } from '../../functions/shared/errors.js';
 
@@ -233,5 +234,29 @@ describe('configurationError', () => {
       retryable: false,
     });
     expect(error.cause).toBe(cause);
+  });
+});
+
+describe('ConnectorError retryAfterSeconds (issue 8, defect 13)', () => {
+  it.each([
+    [999_999_999, MAX_RETRY_AFTER_SECONDS],
+    [Number.POSITIVE_INFINITY, MAX_RETRY_AFTER_SECONDS],
+    [1.2, 2],
+    [0, 0],
+  ])('caps %d at the caller cap, whoever builds the error: %d', (given, expected) => {
+    // Act
+    const error = new ConnectorError('RATE_LIMIT_EXCEEDED', 'limited', { retryAfterSeconds: given });
+
+    // Assess
+    expect(error.retryAfterSeconds).toBe(expected);
+    expect(error.toBody('r').error.retryAfterSeconds).toBe(expected);
+  });
+
+  it.each([Number.NaN, -5])('drops %d, a wait no caller can use', (given) => {
+    // Act
+    const error = new ConnectorError('RATE_LIMIT_EXCEEDED', 'limited', { retryAfterSeconds: given });
+
+    // Assess
+    expect(error.retryAfterSeconds).toBeUndefined();
   });
 });

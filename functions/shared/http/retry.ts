@@ -4,6 +4,7 @@
  * (RFC 9110 §10.2.3).
  */
 import type { HttpMethod } from '../config.js';
+import { MAX_RETRY_AFTER_SECONDS } from '../errors.js';
 
 /** Methods RFC 9110 §9.2.2 defines as idempotent (TRACE is never sent by this suite). */
 /** Methods RFC 9110 §9.2.2 defines as idempotent: repeating one has the effect of sending it once. */
@@ -128,12 +129,7 @@ export function parseRetryAfterMs(
   return Math.max(0, at - nowMs);
 }
 
-/**
- * The longest wait the suite ever asks a caller for, in seconds (one hour): a vendor's
- * `Retry-After` or rate-limit reset beyond it is passed on as this (a caller told to come back in
- * 31 years would never retry; the asynchronous path caps again at SQS's 12-hour visibility limit).
- */
-export const MAX_RETRY_AFTER_SECONDS = 3_600;
+export { MAX_RETRY_AFTER_SECONDS };
 
 /**
  * The `retryAfterSeconds` a caller is given for a wait of `waitMs`: rounded up to whole seconds, at
