@@ -36,9 +36,10 @@ export function fakeClock(startMs = Date.parse('2026-01-02T03:04:05Z')): FakeClo
 
 /**
  * Resolves once `condition` holds, checking every few ms; fails after `timeoutMs` with `what`, so a
- * test that waits for something that never comes says what it waited for.
+ * test that waits for something that never comes says what it waited for. The bound is generous
+ * (a minute): it only ends a wait for something that will never come, never a slow machine's wait.
  */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);

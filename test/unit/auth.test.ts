@@ -304,7 +304,7 @@ describe('createAuthScheme: oauth2ClientCredentials', () => {
 
     // Act
     const pendingFirst = scheme.authorize(first);
-    await vi.waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(1));
+    await vi.waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(1), { timeout: 30_000 });
     const pendingForced = scheme.authorize(forced, { forceRefresh: true });
     release?.();
     await Promise.all([pendingFirst, pendingForced]);

@@ -399,7 +399,9 @@ describe('SecretsManagerCredentialStore', () => {
 
     // Act
     const reads = Array.from({ length: 20 }, () => store.getSecret('httpbin', { forceRefresh: true }));
-    await vi.waitFor(() => expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1));
+    await vi.waitFor(() => expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1), {
+      timeout: 30_000,
+    });
     release();
     const values = await Promise.all(reads);
 
