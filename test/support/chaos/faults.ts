@@ -121,7 +121,7 @@ export const CHAOS_FAULTS: readonly ChaosFault[] = [
     // The connector's own throttling delays an event and never dead-letters it (issue 8, defect 6).
     name: 'connector rate limit',
     upstream: 'ok',
-    config: { rateLimit: { requestsPerSecond: 0.5, burst: 1 } },
+    config: { rateLimit: { requestsPerSecond: 2, burst: 1 } },
     paths: ['api', 'async'],
     expected: { api: ['200', '429 RATE_LIMIT_EXCEEDED'], async: ['succeeded'] },
   },

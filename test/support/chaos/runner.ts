@@ -53,6 +53,13 @@ export const CALLER_RETRIES = 2;
 export const CALLER_MAX_WAIT_MS = 300;
 /** The longest simulated SQS delay or visibility timeout, in ms (time is compressed, not skipped). */
 export const REDELIVERY_WAIT_CAP_MS = 500;
+/**
+ * The longest simulated delay of a requeued event, in ms. Longer than the redelivery cap: the
+ * connector's own rate limit requeues an event until the bucket's next free slot, which real time
+ * (the bucket's clock) has to reach, or the event would come back to a still empty bucket until the
+ * simulation gives up.
+ */
+export const REQUEUE_WAIT_CAP_MS = 3_000;
 /** Deliveries of one event after which the simulation gives up and calls it unfinished. */
 export const MAX_DELIVERIES = 20;
 /** The chaos connector's `async.maxReceiveCount`. */
@@ -404,7 +411,7 @@ async function asyncEvent(
       break;
     }
     if (!failed && requeue?.kind === 'requeue') {
-      await sleep(Math.min(REDELIVERY_WAIT_CAP_MS, requeue.delaySeconds * 1000));
+      await sleep(Math.min(REQUEUE_WAIT_CAP_MS, requeue.delaySeconds * 1000));
       const sentAt = Date.now();
       message = {
         messageId: randomUUID(),
