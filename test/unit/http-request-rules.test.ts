@@ -261,3 +261,20 @@ describe('http connector: redaction of what the upstream echoes', () => {
     expect(logs).not.toContain('[REDACTED]s/42');
   });
 });
+
+describe('http connector: what the vendor answers', () => {
+  it('an answer nested 10,000 levels deep answers 502 RESPONSE_VALIDATION_ERROR, not a 500', async () => {
+    // Prepare: JSON.parse takes it; JSON.stringify would overflow the stack building the answer.
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const { invoke } = httpHandler([
+      { status: 200, body: deep, headers: { 'content-type': 'application/json' } },
+    ]);
+
+    // Act
+    const result = await invoke({ body: { method: 'GET', path: '/anything/deep' } });
+
+    // Assess
+    expect(result.statusCode).toBe(502);
+    expect(errorOf(result).code).toBe('RESPONSE_VALIDATION_ERROR');
+  });
+});

@@ -4,8 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ConnectorError } from '../../functions/shared/errors.js';
 import { REDACTED, Redactor } from '../../functions/shared/redaction.js';
-import { redactOutput } from '../../functions/shared/runtime/redact-output.js';
+import { MAX_OUTPUT_DEPTH, redactOutput } from '../../functions/shared/runtime/redact-output.js';
 
 const TOKEN = 'tok-example-output-91ac';
 
@@ -66,10 +67,33 @@ describe('redactOutput', () => {
     const data = JSON.parse(`${'['.repeat(100_000)}"${TOKEN}"${']'.repeat(100_000)}`) as unknown;
 
     // Act
-    let inner = redactOutput(data, redactorWithToken());
+    let inner = redactOutput(data, redactorWithToken(), Number.POSITIVE_INFINITY);
     for (let level = 0; level < 100_000; level++) inner = (inner as unknown[])[0];
 
     // Assess
     expect(inner).toBe(REDACTED);
+  });
+
+  it('refuses output nested deeper than MAX_OUTPUT_DEPTH: RESPONSE_VALIDATION_ERROR, never a stack overflow later', () => {
+    // Prepare
+    const deep = JSON.parse(
+      `${'['.repeat(MAX_OUTPUT_DEPTH + 1)}${']'.repeat(MAX_OUTPUT_DEPTH + 1)}`,
+    ) as unknown;
+    const deepest = JSON.parse(`${'['.repeat(MAX_OUTPUT_DEPTH)}${']'.repeat(MAX_OUTPUT_DEPTH)}`) as unknown;
+
+    // Act
+    const refused = (() => {
+      try {
+        redactOutput(deep, redactorWithToken());
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    })();
+
+    // Assess
+    expect(refused).toBeInstanceOf(ConnectorError);
+    expect(refused).toMatchObject({ code: 'RESPONSE_VALIDATION_ERROR', httpStatus: 502 });
+    expect(() => JSON.stringify(redactOutput(deepest, redactorWithToken()))).not.toThrow();
   });
 });
