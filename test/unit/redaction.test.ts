@@ -238,6 +238,34 @@ describe('Redactor: encoded forms of a secret', () => {
   });
 });
 
+describe('Redactor: the fast path for texts with no encoded form', () => {
+  it('redacts a text without %, +, \\ or & exactly as the pattern of every form does (property)', () => {
+    // Prepare: texts made of secrets, parts of secrets and filler; a trailing `%` forces the full
+    // pattern (it cannot complete an encoded form on its own).
+    const secrets = fc.uniqueArray(fc.stringMatching(/^[a-zA-Z0-9 ._:/-]{8,16}$/), {
+      minLength: 1,
+      maxLength: 4,
+    });
+    const run = () =>
+      fc.assert(
+        fc.property(secrets, fc.array(fc.nat(), { maxLength: 12 }), (values, picks) => {
+          const redactor = new Redactor();
+          for (const value of values) redactor.addSecret(value);
+          const pieces = picks.map((pick) => {
+            const value = values[pick % values.length] ?? '';
+            return pick % 3 === 0 ? value : pick % 3 === 1 ? value.slice(1) : ` filler-${pick} `;
+          });
+          const text = pieces.join('');
+          return `${redactor.redactString(text)}%` === redactor.redactString(`${text}%`);
+        }),
+        { numRuns: 500 },
+      );
+
+    // Assess
+    expect(run).not.toThrow();
+  });
+});
+
 describe('Redactor sensitive names', () => {
   it('knows the credential headers by default, in any case', () => {
     // Prepare
