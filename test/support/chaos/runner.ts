@@ -94,7 +94,11 @@ export interface FaultReport {
   escaped: number;
   /** Calls that ended in a way the fault does not allow (see {@link ChaosFault.expected}). Must be 0. */
   unexpected: number;
-  /** Async: events that ended without a published result event (informational). */
+  /**
+   * Async: events that ended without a published result event. Must be 0: a failed publish fails
+   * the record, which is redelivered and answered from the idempotency store (issue 8, defect 8).
+   * Always 0 on the API path, which publishes none.
+   */
   resultsLost: number;
   /** The longest invocation, in ms. */
   maxDurationMs: number;
@@ -107,6 +111,7 @@ export const MUST_BE_ZERO = [
   'repeatedSideEffects',
   'escaped',
   'unexpected',
+  'resultsLost',
 ] as const;
 
 /** Whether every must-be-zero column of `report` is 0. */
