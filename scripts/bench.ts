@@ -49,7 +49,7 @@ const settings = quick
   : {
       rounds: 7,
       calls1: 1_500,
-      calls32: 6_000,
+      calls32: 3_000,
       breakerCalls: 5_000,
       idempotent: 100,
       heapCalls: 20_000,
