@@ -5,7 +5,7 @@
  * handler that only calls `fetch`. Also the wall time of `cdk synth` through the CLI.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -290,6 +290,7 @@ export async function coldStarts(
     upstream.closeAllConnections();
     await new Promise((resolve) => upstream.close(resolve));
     await new Promise((resolve) => secrets.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -332,24 +333,29 @@ export async function synthTimes(connectors = 10): Promise<{ defaultMs: number; 
       cwd: PROJECT_ROOT,
       env: { ...process.env, HTTPBIN_URL: '', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
     });
     return performance.now() - started;
   };
-  const defaultMs = time({}, path.join(dir, 'default'));
-  const suite = (await import('../../suite.config.js')).default as {
-    connectors: Array<Record<string, unknown>>;
-  };
-  const extra = Array.from({ length: connectors - suite.connectors.length }, (_, i) => ({
-    name: `extra${i + 1}`,
-    kind: 'http',
-    baseUrl: `https://extra${i + 1}.example.com`,
-    auth: { type: 'bearer', secret: `extra${i + 1}` },
-    allowedPathPrefixes: ['/v1'],
-  }));
-  const file = path.join(dir, 'suite.json');
-  const vendors = suite.connectors.filter((c) => c.kind !== 'http');
-  const httpbin = { ...suite.connectors.find((c) => c.kind === 'http'), baseUrl: 'https://httpbin.org' };
-  writeFileSync(file, JSON.stringify({ connectors: [httpbin, ...vendors, ...extra] }));
-  const manyMs = time({ SUITE_CONFIG: file }, path.join(dir, 'many'));
-  return { defaultMs, manyMs };
+  try {
+    const defaultMs = time({}, path.join(dir, 'default'));
+    const suite = (await import('../../suite.config.js')).default as {
+      connectors: Array<Record<string, unknown>>;
+    };
+    const extra = Array.from({ length: connectors - suite.connectors.length }, (_, i) => ({
+      name: `extra${i + 1}`,
+      kind: 'http',
+      baseUrl: `https://extra${i + 1}.example.com`,
+      auth: { type: 'bearer', secret: `extra${i + 1}` },
+      allowedPathPrefixes: ['/v1'],
+    }));
+    const file = path.join(dir, 'suite.json');
+    const vendors = suite.connectors.filter((c) => c.kind !== 'http');
+    const httpbin = { ...suite.connectors.find((c) => c.kind === 'http'), baseUrl: 'https://httpbin.org' };
+    writeFileSync(file, JSON.stringify({ connectors: [httpbin, ...vendors, ...extra] }));
+    const manyMs = time({ SUITE_CONFIG: file }, path.join(dir, 'many'));
+    return { defaultMs, manyMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
