@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { AuthScheme } from '../auth/types.js';
 import { type HttpMethod, isLoopbackHttpUrl } from '../config.js';
 import { ConnectorError, configurationError, type ErrorCode } from '../errors.js';
-import { METRIC, MetricUnit, type Powertools } from '../powertools.js';
+import { ConnectorMetrics, METRIC, MetricUnit, type Powertools } from '../powertools.js';
 import { bodyExcerpt, type Redactor, redactor } from '../redaction.js';
 import { DEFAULT_CACHE_MAX_BYTES, ResponseCache, storableLifetimeMs } from './cache.js';
 import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
@@ -203,6 +203,8 @@ export class HttpClient {
   readonly #cache: ResponseCache<CachedAnswer>;
   readonly #redactor: Redactor;
   readonly #fetch: typeof fetch;
+  /** The `UpstreamCalls` dimensions of each outcome seen, built once. */
+  readonly #callDimensions = new Map<string, { key: string; values: Record<string, string> }>();
 
   /** @throws ConnectorError `CONFIGURATION_ERROR` for a base URL that is not https (or loopback http in local mode) */
   constructor(options: HttpClientOptions) {
@@ -808,11 +810,26 @@ export class HttpClient {
     this.#options.powertools.metrics.addMetric(metric, MetricUnit.Count, 1);
   }
 
+  /** `UpstreamCalls` by `connector` and `outcome`: counted, printed when the handler publishes. */
   #countCall(outcome: string): void {
-    const single = this.#options.powertools.metrics.singleMetric();
-    single.addDimension('connector', this.#options.connector);
-    single.addDimension('outcome', outcome);
-    single.addMetric(METRIC.upstreamCalls, MetricUnit.Count, 1);
+    const { metrics } = this.#options.powertools;
+    if (!(metrics instanceof ConnectorMetrics)) {
+      // Plain Powertools Metrics (a caller's own): one EMF document per call, as it allows.
+      const single = metrics.singleMetric();
+      single.addDimension('connector', this.#options.connector);
+      single.addDimension('outcome', outcome);
+      single.addMetric(METRIC.upstreamCalls, MetricUnit.Count, 1);
+      return;
+    }
+    let dimensions = this.#callDimensions.get(outcome);
+    if (!dimensions) {
+      dimensions = {
+        key: `${METRIC.upstreamCalls}\u0000${this.#options.connector}\u0000${outcome}`,
+        values: { connector: this.#options.connector, outcome },
+      };
+      this.#callDimensions.set(outcome, dimensions);
+    }
+    metrics.addDimensionedCount(dimensions.key, METRIC.upstreamCalls, dimensions.values);
   }
 }
 
