@@ -566,10 +566,11 @@ export class HttpClient {
     /** The vendor's 2xx, once its headers are in: from here on, the request has taken effect. */
     let acceptedStatus: number | undefined;
     try {
-      // Redirects change the URL and headers: work on copies, so the prepared request still says
-      // what was asked for (the cache key is made from it).
-      const target = new URL(prepared.target);
-      const headers = new Headers(prepared.headers);
+      // Redirects change the URL and headers: a redirect works on copies, so the prepared request
+      // still says what was asked for (the cache key is made from it). The first hop needs none.
+      let target = prepared.target;
+      let headers = prepared.headers;
+      let copied = false;
       let { body } = prepared;
       let method: string = request.method;
       for (let redirects = 0; ; redirects++) {
@@ -602,6 +603,11 @@ export class HttpClient {
         if (refused !== undefined) return this.#unusable(refused);
         if (redirects + 1 > (this.#options.maxRedirects ?? 5)) {
           return this.#unusable('The upstream redirected too many times.');
+        }
+        if (!copied) {
+          target = new URL(target);
+          headers = new Headers(headers);
+          copied = true;
         }
         // RFC 9110 §15.4: 303 (and, as browsers do, 301/302 after POST) continue as GET without a body.
         if (
@@ -788,7 +794,8 @@ export class HttpClient {
     },
   ): void {
     const { logger } = this.#options.powertools;
-    const line = {
+    // Built flat (no spread of conditional objects), in the order the line has always had.
+    const line: Record<string, unknown> = {
       connector: this.#options.connector,
       operation: request.operation,
       method: request.method,
@@ -798,10 +805,13 @@ export class HttpClient {
       attempt: fields.attempt,
       durationMs: fields.durationMs,
       outcome: fields.outcome,
-      ...(fields.error ? { errorCode: fields.error.code, errorSource: fields.error.source } : {}),
-      ...(fields.retryInMs === undefined ? {} : { retryInMs: fields.retryInMs }),
-      requestId: context.requestId,
     };
+    if (fields.error) {
+      line.errorCode = fields.error.code;
+      line.errorSource = fields.error.source;
+    }
+    if (fields.retryInMs !== undefined) line.retryInMs = fields.retryInMs;
+    line.requestId = context.requestId;
     if (fields.outcome === 'success') logger.info('upstream attempt', line);
     else logger.warn('upstream attempt', line);
   }
