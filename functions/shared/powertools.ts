@@ -120,7 +120,8 @@ export interface PowertoolsOptions {
 
 /**
  * Creates a connector's Logger (JSON, redacting), Tracer (X-Ray, automatic HTTP capture off; a no-op
- * outside Lambda) and Metrics (EMF; off when `POWERTOOLS_METRICS_DISABLED=true`).
+ * outside Lambda) and Metrics (a {@link ConnectorMetrics}: EMF, off when
+ * `POWERTOOLS_METRICS_DISABLED=true`; whoever calls the client publishes at the end of each invocation).
  */
 export function createPowertools(options: PowertoolsOptions): Powertools {
   const serviceName = process.env.POWERTOOLS_SERVICE_NAME || options.serviceName;
