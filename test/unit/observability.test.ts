@@ -12,7 +12,7 @@ import {
 } from 'aws-xray-sdk-core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HttpClient } from '../../functions/shared/http/client.js';
-import { createPowertools } from '../../functions/shared/powertools.js';
+import { type ConnectorMetrics, createPowertools } from '../../functions/shared/powertools.js';
 import { Redactor } from '../../functions/shared/redaction.js';
 import { captureOutput } from '../support/fakes.js';
 
@@ -173,6 +173,72 @@ describe('EMF metrics of outbound calls', () => {
     const stored = documents.find((d) => 'UpstreamLatency' in d);
     expect(stored?.UpstreamLatency).toHaveLength(2);
     expect(stored?.UpstreamRetries).toBe(1);
+  });
+
+  it('prints the calls of one invocation as one document per outcome, one value per call (issue 9)', async () => {
+    // Prepare
+    const output = captureOutput();
+    const { client, powertools } = clientWith(
+      [
+        new Response('{}', { status: 200 }),
+        new Response('no', { status: 404 }),
+        new Response('{}', { status: 200 }),
+        new Response('{}', { status: 200 }),
+      ],
+      100,
+    );
+    const call = () =>
+      client.request(
+        { operation: 'listItems', method: 'GET', path: '/items' },
+        { requestId: 'req-5', deadlineAtMs: Date.now() + 10_000 },
+      );
+
+    // Act
+    for (let i = 0; i < 4; i++) await call().catch(() => undefined);
+    const beforePublish = emfDocuments(output.lines());
+    powertools.metrics.publishStoredMetrics();
+
+    // Assess
+    expect(beforePublish).toEqual([]);
+    const calls = emfDocuments(output.lines()).filter((d) => 'UpstreamCalls' in d);
+    expect(calls).toHaveLength(2);
+    expect(calls.find((d) => d.outcome === 'success')).toMatchObject({
+      UpstreamCalls: [1, 1, 1],
+      connector: 'example',
+      service: 'tracing-test',
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Dimensions: [['service', 'connector', 'outcome']],
+            Metrics: [{ Name: 'UpstreamCalls', Unit: 'Count' }],
+          },
+        ],
+      },
+    });
+    expect(calls.find((d) => d.outcome === 'UPSTREAM_REJECTED')).toMatchObject({ UpstreamCalls: 1 });
+  });
+
+  it('publishes call counts alone without the no-metrics warning, and nothing twice', async () => {
+    // Prepare
+    const output = captureOutput();
+    const { powertools } = clientWith([]);
+    const metrics = powertools.metrics as ConnectorMetrics;
+    metrics.addDimensionedCount('UpstreamCalls/example/success', 'UpstreamCalls', {
+      connector: 'example',
+      outcome: 'success',
+    });
+
+    // Act
+    const had = metrics.hasStoredMetrics();
+    metrics.publishStoredMetrics();
+    const hasAfter = metrics.hasStoredMetrics();
+
+    // Assess
+    expect(had).toBe(true);
+    expect(hasAfter).toBe(false);
+    const lines = output.lines();
+    expect(emfDocuments(lines)).toHaveLength(1);
+    expect(output.text()).not.toContain('No application metrics');
   });
 
   it('counts calls refused by an open circuit breaker', async () => {

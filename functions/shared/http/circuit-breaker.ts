@@ -1,6 +1,6 @@
 /**
  * The circuit breaker of a connector, on cockatiel's `CircuitBreakerPolicy` with a failure-rate
- * breaker over a sliding time window: it opens when more than `failureRateThreshold` of at least
+ * breaker over a sliding time window (per-second buckets with running counts): it opens when more than `failureRateThreshold` of at least
  * `minimumCalls` attempts within `windowSeconds` failed, stays open `openSeconds`, then lets one
  * half-open probe through; the probe's success closes it, its failure opens it again.
  */
@@ -20,30 +20,96 @@ export interface CircuitBreakerSettings {
   openSeconds: number;
 }
 
+/** What {@link FailureRateBreaker.state} holds: the window's buckets, for cockatiel's `toJSON`. */
+interface WindowSnapshot {
+  /** The id (`floor(epochMs / bucketMs)`) of the newest bucket. */
+  newestBucket: number;
+  /** Attempts per slot of the ring. */
+  calls: number[];
+  /** Failed attempts per slot of the ring. */
+  failures: number[];
+}
+
 /**
  * Cockatiel breaker (`IBreaker`) that judges the failure rate of the attempts seen within a
  * sliding time window, once there are at least `minimumCalls` of them.
+ *
+ * The window is a ring of `ceil(windowSeconds)` buckets (one per second for a whole number of
+ * seconds; `windowSeconds / slots` long otherwise) with running totals, so an attempt costs the
+ * same whatever the request rate (amortised O(1): a bucket is emptied once when the clock enters
+ * it) and the memory is O(slots), not O(attempts). An attempt counts from the start of its bucket:
+ * the window holds the attempts of the current bucket and of the `slots - 1` before it, i.e. the
+ * same decisions as an exact sliding window of `windowSeconds` over times rounded down to the
+ * bucket (to the second, for whole seconds).
  */
 export class FailureRateBreaker implements IBreaker {
   readonly #settings: CircuitBreakerSettings;
-  #outcomes: Array<{ atMs: number; failed: boolean }> = [];
+  readonly #now: () => number;
+  /** Slots of the ring. */
+  readonly #slots: number;
+  /** Width of one bucket, in ms. */
+  readonly #bucketMs: number;
+  #calls: number[];
+  #failures: number[];
+  /** Id of the newest bucket seen (`floor(epochMs / bucketMs)`). */
+  #newestBucket = Number.NEGATIVE_INFINITY;
+  #totalCalls = 0;
+  #totalFailures = 0;
 
-  constructor(settings: CircuitBreakerSettings) {
+  /**
+   * @param settings - the connector's breaker settings
+   * @param now - the clock, epoch ms @default Date.now
+   */
+  constructor(settings: CircuitBreakerSettings, now: () => number = Date.now) {
     this.#settings = settings;
+    this.#now = now;
+    this.#slots = Math.max(1, Math.ceil(settings.windowSeconds));
+    this.#bucketMs = (settings.windowSeconds * 1000) / this.#slots;
+    this.#calls = new Array<number>(this.#slots).fill(0);
+    this.#failures = new Array<number>(this.#slots).fill(0);
   }
 
-  /** Outcomes in the window, for cockatiel's `toJSON`. */
+  /** The window's buckets, for cockatiel's `toJSON`. */
   get state(): unknown {
-    return this.#outcomes.map((o) => ({ ...o }));
+    const snapshot: WindowSnapshot = {
+      newestBucket: this.#newestBucket,
+      calls: [...this.#calls],
+      failures: [...this.#failures],
+    };
+    return snapshot;
   }
 
   set state(value: unknown) {
-    this.#outcomes = Array.isArray(value) ? (value as Array<{ atMs: number; failed: boolean }>) : [];
+    this.#reset();
+    const snapshot = value as Partial<WindowSnapshot> | undefined;
+    if (
+      !snapshot ||
+      typeof snapshot.newestBucket !== 'number' ||
+      !Array.isArray(snapshot.calls) ||
+      !Array.isArray(snapshot.failures) ||
+      snapshot.calls.length !== this.#slots ||
+      snapshot.failures.length !== this.#slots
+    ) {
+      return;
+    }
+    this.#newestBucket = snapshot.newestBucket;
+    this.#calls = [...snapshot.calls];
+    this.#failures = [...snapshot.failures];
+    for (let slot = 0; slot < this.#slots; slot++) {
+      this.#totalCalls += this.#calls[slot] ?? 0;
+      this.#totalFailures += this.#failures[slot] ?? 0;
+    }
+  }
+
+  /** Attempts and failed attempts within the window now. */
+  get counts(): { calls: number; failures: number } {
+    this.#advance(this.#now());
+    return { calls: this.#totalCalls, failures: this.#totalFailures };
   }
 
   /** @inheritdoc */
   success(state: CircuitState): void {
-    if (state === CircuitState.HalfOpen) this.#outcomes = [];
+    if (state === CircuitState.HalfOpen) this.#reset();
     this.#record(false);
   }
 
@@ -51,17 +117,53 @@ export class FailureRateBreaker implements IBreaker {
   failure(state: CircuitState): boolean {
     this.#record(true);
     if (state !== CircuitState.Closed) return true;
-    const total = this.#outcomes.length;
+    const total = this.#totalCalls;
     if (total < this.#settings.minimumCalls) return false;
-    const failures = this.#outcomes.filter((o) => o.failed).length;
-    return failures > this.#settings.failureRateThreshold * total;
+    return this.#totalFailures > this.#settings.failureRateThreshold * total;
   }
 
   #record(failed: boolean): void {
-    const now = Date.now();
-    const oldest = now - this.#settings.windowSeconds * 1000;
-    this.#outcomes = this.#outcomes.filter((o) => o.atMs > oldest);
-    this.#outcomes.push({ atMs: now, failed });
+    const slot = this.#advance(this.#now());
+    this.#calls[slot] = (this.#calls[slot] ?? 0) + 1;
+    this.#totalCalls += 1;
+    if (failed) {
+      this.#failures[slot] = (this.#failures[slot] ?? 0) + 1;
+      this.#totalFailures += 1;
+    }
+  }
+
+  /**
+   * Moves the window to `nowMs`, emptying the buckets it leaves behind; returns the slot of the
+   * current bucket. A clock that goes back counts into the newest bucket.
+   */
+  #advance(nowMs: number): number {
+    const bucket = Math.floor(nowMs / this.#bucketMs);
+    if (bucket > this.#newestBucket) {
+      if (bucket - this.#newestBucket >= this.#slots) {
+        this.#reset();
+      } else {
+        for (let id = this.#newestBucket + 1; id <= bucket; id++) {
+          const slot = this.#slotOf(id);
+          this.#totalCalls -= this.#calls[slot] ?? 0;
+          this.#totalFailures -= this.#failures[slot] ?? 0;
+          this.#calls[slot] = 0;
+          this.#failures[slot] = 0;
+        }
+      }
+      this.#newestBucket = bucket;
+    }
+    return this.#slotOf(this.#newestBucket);
+  }
+
+  #slotOf(bucket: number): number {
+    return ((bucket % this.#slots) + this.#slots) % this.#slots;
+  }
+
+  #reset(): void {
+    this.#calls.fill(0);
+    this.#failures.fill(0);
+    this.#totalCalls = 0;
+    this.#totalFailures = 0;
   }
 }
 

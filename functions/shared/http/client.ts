@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { AuthScheme } from '../auth/types.js';
 import { type HttpMethod, isLoopbackHttpUrl } from '../config.js';
 import { ConnectorError, configurationError, type ErrorCode } from '../errors.js';
-import { METRIC, MetricUnit, type Powertools } from '../powertools.js';
+import { ConnectorMetrics, METRIC, MetricUnit, type Powertools } from '../powertools.js';
 import { bodyExcerpt, type Redactor, redactor } from '../redaction.js';
 import { DEFAULT_CACHE_MAX_BYTES, ResponseCache, storableLifetimeMs } from './cache.js';
 import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
@@ -203,6 +203,8 @@ export class HttpClient {
   readonly #cache: ResponseCache<CachedAnswer>;
   readonly #redactor: Redactor;
   readonly #fetch: typeof fetch;
+  /** The `UpstreamCalls` dimensions of each outcome seen, built once. */
+  readonly #callDimensions = new Map<string, { key: string; values: Record<string, string> }>();
 
   /** @throws ConnectorError `CONFIGURATION_ERROR` for a base URL that is not https (or loopback http in local mode) */
   constructor(options: HttpClientOptions) {
@@ -564,10 +566,11 @@ export class HttpClient {
     /** The vendor's 2xx, once its headers are in: from here on, the request has taken effect. */
     let acceptedStatus: number | undefined;
     try {
-      // Redirects change the URL and headers: work on copies, so the prepared request still says
-      // what was asked for (the cache key is made from it).
-      const target = new URL(prepared.target);
-      const headers = new Headers(prepared.headers);
+      // Redirects change the URL and headers: a redirect works on copies, so the prepared request
+      // still says what was asked for (the cache key is made from it). The first hop needs none.
+      let target = prepared.target;
+      let headers = prepared.headers;
+      let copied = false;
       let { body } = prepared;
       let method: string = request.method;
       for (let redirects = 0; ; redirects++) {
@@ -600,6 +603,11 @@ export class HttpClient {
         if (refused !== undefined) return this.#unusable(refused);
         if (redirects + 1 > (this.#options.maxRedirects ?? 5)) {
           return this.#unusable('The upstream redirected too many times.');
+        }
+        if (!copied) {
+          target = new URL(target);
+          headers = new Headers(headers);
+          copied = true;
         }
         // RFC 9110 §15.4: 303 (and, as browsers do, 301/302 after POST) continue as GET without a body.
         if (
@@ -786,7 +794,8 @@ export class HttpClient {
     },
   ): void {
     const { logger } = this.#options.powertools;
-    const line = {
+    // Built flat (no spread of conditional objects), in the order the line has always had.
+    const line: Record<string, unknown> = {
       connector: this.#options.connector,
       operation: request.operation,
       method: request.method,
@@ -796,10 +805,13 @@ export class HttpClient {
       attempt: fields.attempt,
       durationMs: fields.durationMs,
       outcome: fields.outcome,
-      ...(fields.error ? { errorCode: fields.error.code, errorSource: fields.error.source } : {}),
-      ...(fields.retryInMs === undefined ? {} : { retryInMs: fields.retryInMs }),
-      requestId: context.requestId,
     };
+    if (fields.error) {
+      line.errorCode = fields.error.code;
+      line.errorSource = fields.error.source;
+    }
+    if (fields.retryInMs !== undefined) line.retryInMs = fields.retryInMs;
+    line.requestId = context.requestId;
     if (fields.outcome === 'success') logger.info('upstream attempt', line);
     else logger.warn('upstream attempt', line);
   }
@@ -808,11 +820,26 @@ export class HttpClient {
     this.#options.powertools.metrics.addMetric(metric, MetricUnit.Count, 1);
   }
 
+  /** `UpstreamCalls` by `connector` and `outcome`: counted, printed when the handler publishes. */
   #countCall(outcome: string): void {
-    const single = this.#options.powertools.metrics.singleMetric();
-    single.addDimension('connector', this.#options.connector);
-    single.addDimension('outcome', outcome);
-    single.addMetric(METRIC.upstreamCalls, MetricUnit.Count, 1);
+    const { metrics } = this.#options.powertools;
+    if (!(metrics instanceof ConnectorMetrics)) {
+      // Plain Powertools Metrics (a caller's own): one EMF document per call, as it allows.
+      const single = metrics.singleMetric();
+      single.addDimension('connector', this.#options.connector);
+      single.addDimension('outcome', outcome);
+      single.addMetric(METRIC.upstreamCalls, MetricUnit.Count, 1);
+      return;
+    }
+    let dimensions = this.#callDimensions.get(outcome);
+    if (!dimensions) {
+      dimensions = {
+        key: `${METRIC.upstreamCalls}\u0000${this.#options.connector}\u0000${outcome}`,
+        values: { connector: this.#options.connector, outcome },
+      };
+      this.#callDimensions.set(outcome, dimensions);
+    }
+    metrics.addDimensionedCount(dimensions.key, METRIC.upstreamCalls, dimensions.values);
   }
 }
 

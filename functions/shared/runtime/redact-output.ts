@@ -73,6 +73,8 @@ function isContainer(value: unknown): value is Record<string, unknown> | unknown
 }
 
 function toJsonValue(value: unknown): unknown {
+  // JSON has no negative zero: `JSON.stringify(-0)` is `0`.
+  if (value === 0) return 0;
   if (isContainer(value) && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return (value as { toJSON(): unknown }).toJSON();
   }
