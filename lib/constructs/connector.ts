@@ -27,7 +27,7 @@ export const ESM_REQUIRE_BANNER =
  *
  * - `@aws-sdk/*` stays out of the bundle and is loaded from the AWS SDK v3 that the Lambda
  *   `nodejs24.x` runtime ships (CDK's default, made explicit here so that a CDK feature flag cannot
- *   change it silently). Bundled, the SDK adds about 390 KB to each bundle; taken from the runtime,
+ *   change it silently). Bundled, the SDK adds about 440 KB to each bundle; taken from the runtime,
  *   only the clients a path needs are loaded (SQS and EventBridge on first use). The cost is version
  *   drift: the functions run the runtime's SDK version, not `package-lock.json`'s, as Powertools
  *   (idempotency's DynamoDB layer) does too; both use stable v3 APIs only.
