@@ -21,7 +21,7 @@
  * @see https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event
  */
 import { Octokit } from '@octokit/rest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
 import { configurationError } from '../shared/errors.js';

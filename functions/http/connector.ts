@@ -3,7 +3,7 @@
  * and path prefixes its config allows. The project's answer to EventBridge API Destinations, with a
  * response for the caller and every policy of the runtime.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { queryParameterShadows } from '../shared/auth/index.js';
 import {
   HEADER_NAME_PATTERN,

@@ -3,7 +3,7 @@
  * `npm start` and each deployed connector's `CONNECTOR_CONFIG` (DESIGN §6). Pure zod, no I/O, so the
  * CDK app, the local gateway and the Lambda runtime all validate with exactly the same rules.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   SQS_MAX_DELAY_SECONDS,
   SQS_MAX_RETENTION_SECONDS,

@@ -23,7 +23,7 @@ import {
   type WebAPICallResult,
   WebClient,
 } from '@slack/web-api';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
 import { configurationError } from '../shared/errors.js';

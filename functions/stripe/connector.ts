@@ -10,7 +10,7 @@
  * `Idempotency-Key` goes to Stripe as its `Idempotency-Key`, unchanged.
  */
 import Stripe from 'stripe';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
 import { configurationError } from '../shared/errors.js';

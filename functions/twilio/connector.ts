@@ -6,16 +6,21 @@
  * (`POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded, HTTP Basic with the Account
  * SID and Auth Token; https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource).
  *
- * How the SDK is wired: the client gets a custom `httpClient`, {@link PolicyRequestClient}, which
- * form-encodes what the SDK sends, adds the Basic credentials the SDK hands it, rewrites the URL onto
- * the connector's `baseUrl` and sends it with the runtime's policy `fetch` (timeout, deadline, retries,
- * breaker, rate limit, redacted logs, traces). The SDK's own retries are off (`autoRetry: false`).
+ * How the SDK is wired: only its Messages resource is loaded ({@link createTwilioMessages}), and its
+ * requests go to {@link PolicyRequestClient}, which form-encodes what the SDK sends, adds the Basic
+ * credentials the SDK hands it, rewrites the URL onto the connector's `baseUrl` and sends it with the
+ * runtime's policy `fetch` (timeout, deadline, retries, breaker, rate limit, redacted logs, traces).
+ * The SDK's own retries (its axios `RequestClient`'s) never run.
  *
  * Secret (JSON): `{"accountSid": "AC...", "authToken": "..."}`.
  */
-import twilio from 'twilio';
-import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
-import { z } from 'zod';
+import os from 'node:os';
+import domainModule from 'twilio/lib/base/Domain.js';
+import versionModule from 'twilio/lib/base/Version.js';
+import type V2010Module from 'twilio/lib/rest/api/V2010.js';
+import { type MessageInstance, MessageListInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
+import twilioPackage from 'twilio/package.json' with { type: 'json' };
+import * as z from 'zod';
 import { basicCredential } from '../shared/auth/types.js';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import { type SecretValue, secretField } from '../shared/credentials/store.js';
@@ -222,20 +227,76 @@ export class PolicyRequestClient {
   }
 }
 
+/** Twilio's REST API host, the base URL of its `api` domain (`twilio/lib/rest/ApiBase`). */
+export const TWILIO_API_BASE_URL = 'https://api.twilio.com';
+
 /**
- * A Twilio client for one call: credentials from the secret, requests through `httpClient`, the
- * SDK's own 429 retries off (`autoRetry: false`; the connector's policies retry).
+ * The SDK's `User-Agent` (`BaseTwilio.Client.request` of the `twilio` package):
+ * `twilio-node/{version} ({platform} {arch}) node/{node version}`.
  */
-export function createTwilioClient(
+export const TWILIO_USER_AGENT = `twilio-node/${twilioPackage.version} (${os.platform()} ${os.arch()}) node/${process.version}`;
+
+/**
+ * A class the SDK's CommonJS modules export as `exports.default`: Node and esbuild import such a
+ * module's default as `module.exports` (the class is its `default`), Vite (the tests) as the class.
+ */
+function commonJsDefault<T>(module: { default: T }): T {
+  return typeof module === 'function' ? (module as T) : module.default;
+}
+
+/** What the SDK's `Domain` asks of its client: one `request` (`BaseTwilio.Client.request`'s contract). */
+interface TwilioRequester {
+  request(opts: TwilioRequestOptions): Promise<TwilioHttpResponse>;
+}
+
+/**
+ * The SDK's `Domain.request` reaches its client's `request`, which this does as the SDK's
+ * `BaseTwilio.Client.request` does for Basic credentials: `User-Agent`, `Accept-Charset: utf-8`, a
+ * form `Content-Type` on POST and PUT, `Accept: application/json` except on DELETE, the Account SID
+ * and Auth Token as Basic credentials, then `httpClient.request`. The SDK's `TWILIO_EDGE` and
+ * `TWILIO_REGION` host rewriting is left out: {@link rewriteTwilioUrl} replaces the origin anyway.
+ */
+function basicRequester(credentials: TwilioCredentials, httpClient: PolicyRequestClient): TwilioRequester {
+  return {
+    request(opts) {
+      const headers: Record<string, string> = { ...opts.headers };
+      headers['User-Agent'] = TWILIO_USER_AGENT;
+      headers['Accept-Charset'] = 'utf-8';
+      if ((opts.method === 'post' || opts.method === 'put') && !headers['Content-Type']) {
+        headers['Content-Type'] = 'application/x-www-form-urlencoded';
+      }
+      if (opts.method !== 'delete' && !headers.Accept) headers.Accept = 'application/json';
+      return httpClient.request({
+        ...opts,
+        username: opts.username || credentials.accountSid,
+        password: opts.password || credentials.authToken,
+        headers,
+      });
+    },
+  };
+}
+
+/**
+ * The SDK's Messages resource of one account (`client.messages` of the full client), built from the
+ * SDK's own `Domain`, `Version` (`2010-04-01`) and `MessageListInstance`, without the `twilio`
+ * entry point: that loads every Twilio product and the SDK's axios `RequestClient` (about 3.3 MB of a
+ * 4 MB bundle), where the connector uses Messages only and sends through `httpClient`. The SDK's
+ * own 429 retries live in that `RequestClient`, so none happen here (the connector's policies retry).
+ */
+export function createTwilioMessages(
   credentials: TwilioCredentials,
   httpClient: PolicyRequestClient,
-): twilio.Twilio {
-  return twilio(credentials.accountSid, credentials.authToken, {
-    accountSid: credentials.accountSid,
-    // Only `request` is ever called on the httpClient (BaseTwilio.request); the SDK's type is its axios class.
-    httpClient: httpClient as unknown as twilio.RequestClient,
-    autoRetry: false,
-  });
+): MessageListInstance {
+  const Domain = commonJsDefault(domainModule);
+  const Version = commonJsDefault(versionModule);
+  // `Domain` only calls its client's `request`; the SDK's type is the whole `BaseTwilio.Client`.
+  const client = basicRequester(credentials, httpClient) as unknown as ConstructorParameters<
+    typeof Domain
+  >[0];
+  const domain = new Domain(client, TWILIO_API_BASE_URL);
+  // `MessageListInstance` reads only what `Version` has; V2010 adds its other resources' lists.
+  const version = new Version(domain, '2010-04-01') as unknown as V2010Module.default;
+  return MessageListInstance(version, credentials.accountSid);
 }
 
 const SID = (prefix: string) =>
@@ -374,9 +435,9 @@ async function createMessage(
   const httpClient = new PolicyRequestClient(context.fetch, context.config.baseUrl, (value) =>
     context.registerSecret(value),
   );
-  const client = createTwilioClient(credentials, httpClient);
+  const messages = createTwilioMessages(credentials, httpClient);
   return context.callVendor(
-    async () => toMessageOutput(await client.messages.create({ ...input })),
+    async () => toMessageOutput(await messages.create({ ...input })),
     (error) => mapTwilioError(error, httpClient.lastResponse),
   );
 }

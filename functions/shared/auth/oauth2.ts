@@ -4,7 +4,7 @@
  * obtained by a forced refresh less than `FORCED_REFRESH_REUSE_MS` ago answers further ones, so a
  * burst of 401s makes one token request).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuthConfig } from '../config.js';
 import { FORCED_REFRESH_REUSE_MS, secretField } from '../credentials/store.js';
 import { ConnectorError } from '../errors.js';

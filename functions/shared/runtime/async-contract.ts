@@ -3,7 +3,7 @@
  * SQS message attributes the runtime reads and writes, the result events it publishes, and the two
  * ports it talks to (the queues and the event bus), with AWS and local implementations behind them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorCode, ErrorSource } from '../errors.js';
 
 /** `detail-type` of a request: `detail: {connector, operation, input, idempotencyKey?}`. */

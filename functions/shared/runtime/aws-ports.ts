@@ -1,14 +1,13 @@
 /**
  * The AWS side of the asynchronous path's ports: the connector's SQS queues and the suite's
  * EventBridge bus.
+ *
+ * Both SDK client packages are loaded on first use (`await import()`), not at cold start: a
+ * function loads them from the Lambda runtime's AWS SDK (the bundle leaves `@aws-sdk/*` out), and
+ * an API Gateway call, the common cold start, never needs them.
  */
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import {
-  ChangeMessageVisibilityCommand,
-  type MessageAttributeValue,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import {
   type QueueMessage,
   type QueuePort,
@@ -26,16 +25,50 @@ function stringAttributes(
   );
 }
 
+/**
+ * A client, or the function that makes it on first use (see {@link lazily}). A function lets the
+ * client's package load only when a call needs it.
+ */
+export type ClientSource<T> = T | (() => Promise<T>);
+
+/**
+ * Memoizes `source`: the client itself, or the one promise of the client its function makes (a
+ * failed load is not cached: the next call tries again).
+ */
+export function lazily<T extends object>(source: ClientSource<T>): () => Promise<T> {
+  if (typeof source !== 'function') return () => Promise.resolve(source);
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= source().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}
+
 /** {@link QueuePort} over SQS. Fractional seconds are rounded up: SQS counts whole seconds. */
 export class SqsQueuePort implements QueuePort {
+  readonly #client: () => Promise<SQSClient>;
+
+  /**
+   * @param client - the SQS client, or a function that makes it on first use
+   * @param urls - the connector's inbox and dead-letter queue URLs
+   */
   constructor(
-    private readonly client: SQSClient,
+    client: ClientSource<SQSClient>,
     private readonly urls: { inbox: string; deadLetter: string },
-  ) {}
+  ) {
+    this.#client = lazily(client);
+  }
 
   /** @inheritdoc */
   async changeVisibility(message: QueueMessage, seconds: number): Promise<void> {
-    await this.client.send(
+    const [client, { ChangeMessageVisibilityCommand }] = await Promise.all([
+      this.#client(),
+      import('@aws-sdk/client-sqs'),
+    ]);
+    await client.send(
       new ChangeMessageVisibilityCommand({
         QueueUrl: this.urls.inbox,
         ReceiptHandle: message.receiptHandle,
@@ -46,7 +79,11 @@ export class SqsQueuePort implements QueuePort {
 
   /** @inheritdoc */
   async deadLetter(message: QueueMessage, attributes: Readonly<Record<string, string>>): Promise<void> {
-    await this.client.send(
+    const [client, { SendMessageCommand }] = await Promise.all([
+      this.#client(),
+      import('@aws-sdk/client-sqs'),
+    ]);
+    await client.send(
       new SendMessageCommand({
         QueueUrl: this.urls.deadLetter,
         MessageBody: message.body,
@@ -61,7 +98,11 @@ export class SqsQueuePort implements QueuePort {
     delaySeconds: number,
     attributes: Readonly<Record<string, string>>,
   ): Promise<void> {
-    await this.client.send(
+    const [client, { SendMessageCommand }] = await Promise.all([
+      this.#client(),
+      import('@aws-sdk/client-sqs'),
+    ]);
+    await client.send(
       new SendMessageCommand({
         QueueUrl: this.urls.inbox,
         MessageBody: message.body,
@@ -74,19 +115,32 @@ export class SqsQueuePort implements QueuePort {
 
 /** {@link ResultPublisher} over EventBridge `PutEvents` (source `connector-suite`). */
 export class EventBridgeResultPublisher implements ResultPublisher {
+  readonly #client: () => Promise<EventBridgeClient>;
+
+  /**
+   * @param client - the EventBridge client, or a function that makes it on first use
+   * @param eventBusName - the bus result events go to
+   */
   constructor(
-    private readonly client: EventBridgeClient,
+    client: ClientSource<EventBridgeClient>,
     private readonly eventBusName: string,
-  ) {}
+  ) {
+    this.#client = lazily(client);
+  }
 
   /**
    * @inheritdoc
    * @throws Error when EventBridge refuses an entry (its error code and message)
    */
   async publish(events: readonly ResultEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const [client, { PutEventsCommand }] = await Promise.all([
+      this.#client(),
+      import('@aws-sdk/client-eventbridge'),
+    ]);
     for (let i = 0; i < events.length; i += 10) {
       const batch = events.slice(i, i + 10);
-      const answer = await this.client.send(
+      const answer = await client.send(
         new PutEventsCommand({
           Entries: batch.map((event) => ({
             EventBusName: this.eventBusName,
@@ -105,5 +159,3 @@ export class EventBridgeResultPublisher implements ResultPublisher {
     }
   }
 }
-
-export { EventBridgeClient };

@@ -3,7 +3,6 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ConnectorConfig } from '../config.js';
 import { SecretsManagerCredentialStore } from '../credentials/secrets-manager.js';
@@ -12,7 +11,7 @@ import { createPowertools } from '../powertools.js';
 import { redactor } from '../redaction.js';
 import { isEventBridgeEvent, isSqsEvent } from './async-handler.js';
 import { AWS_CLIENT_TIMEOUTS, awsClientConfig } from './aws-clients.js';
-import { EventBridgeClient, EventBridgeResultPublisher, SqsQueuePort } from './aws-ports.js';
+import { EventBridgeResultPublisher, SqsQueuePort } from './aws-ports.js';
 import type { ConnectorDefinition } from './connector.js';
 import { readConnectorEnvironment } from './environment.js';
 import { type ConnectorDependencies, type ConnectorHandler, createConnectorHandler } from './handler.js';
@@ -84,15 +83,22 @@ export function defineConnector<C extends ConnectorConfig>(
             dynamoClient: new DynamoDBClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.dynamoDB)),
             tableName: env.idempotencyTableName,
           },
+          // SQS and EventBridge serve the asynchronous path only: their clients (and packages) are
+          // made on first use, so an API Gateway cold start does not load them.
           ...(env.queues
-            ? { queue: new SqsQueuePort(new SQSClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.sqs)), env.queues) }
+            ? {
+                queue: new SqsQueuePort(async () => {
+                  const { SQSClient } = await import('@aws-sdk/client-sqs');
+                  return new SQSClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.sqs));
+                }, env.queues),
+              }
             : {}),
           ...(env.eventBusName
             ? {
-                results: new EventBridgeResultPublisher(
-                  new EventBridgeClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.eventBridge)),
-                  env.eventBusName,
-                ),
+                results: new EventBridgeResultPublisher(async () => {
+                  const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+                  return new EventBridgeClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.eventBridge));
+                }, env.eventBusName),
               }
             : {}),
         });
