@@ -274,7 +274,9 @@ async function settledHeapBytes(gc: () => void): Promise<number> {
  * is a warm-up, not a leak. A leak shows as checkpoints that keep rising; a bounded heap wanders
  * by a few MB between them (see the README's Performance section).
  *
+ * @param calls - calls measured, made in four quarters with a checkpoint after each.
  * @param warmupCalls - calls made before the baseline. @default calls
+ * @throws Error when `global.gc` is missing (run node with `--expose-gc`, as `npm run bench` does).
  */
 export async function heapGrowth(
   contender: Contender,
