@@ -2,8 +2,14 @@
  * The pieces of `npm run bench` work: its arithmetic, its table, and one tiny round of each runtime
  * figure against a loopback upstream. Nothing here is timed: speed is the bench's to report.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { breakerOpen, throughput, warmContenders, warmRounds } from '../../scripts/bench/runtime.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  breakerOpen,
+  heapGrowth,
+  throughput,
+  warmContenders,
+  warmRounds,
+} from '../../scripts/bench/runtime.js';
 import { formatSpread, formatTable, median, percentile, spread } from '../../scripts/bench/stats.js';
 import { startUpstream, type Upstream } from '../../scripts/bench/upstream.js';
 import { captureOutput } from '../support/fakes.js';
@@ -67,5 +73,40 @@ describe('bench runtime figures, tiny counts', () => {
     const breaker = await breakerOpen(upstream, 5);
     expect(breaker.code).toBe('CIRCUIT_BREAKER_OPEN');
     expect(breaker.upstreamCalls).toBe(0);
+  });
+});
+
+describe('bench heap figure', () => {
+  it('warms up before its baseline, then takes a checkpoint after each quarter', async () => {
+    let calls = 0;
+    let collections = 0;
+    vi.stubGlobal('gc', () => {
+      collections += 1;
+    });
+    try {
+      const heap = await heapGrowth(
+        async () => {
+          calls += 1;
+        },
+        8,
+        4,
+      );
+      expect(calls).toBe(12);
+      expect(heap.checkpointBytes).toHaveLength(4);
+      expect(heap.startBytes).toBeGreaterThan(0);
+      expect(heap.warmedBytes).toBeGreaterThan(0);
+      expect(collections).toBe(12);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('refuses to measure without --expose-gc', async () => {
+    vi.stubGlobal('gc', undefined);
+    try {
+      await expect(heapGrowth(async () => undefined, 4)).rejects.toThrow('--expose-gc');
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });
