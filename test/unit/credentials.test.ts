@@ -172,7 +172,7 @@ describe('SecretsManagerCredentialStore', () => {
     secretsManager.reset();
     client = new SecretsManagerClient({
       region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIAFAKEEXAMPLE', secretAccessKey: 'fake-secret-access-key' },
+      credentials: { accessKeyId: 'LOCALFAKEKEY', secretAccessKey: 'local-fake-secret' },
     });
   });
 

@@ -11,7 +11,7 @@ import { httpConnector } from '../../functions/http/connector.js';
 import { parseConnectorConfig } from '../../functions/shared/config.js';
 import { SecretsManagerCredentialStore } from '../../functions/shared/credentials/secrets-manager.js';
 import type { CredentialStore } from '../../functions/shared/credentials/store.js';
-import { MAX_RETRY_AFTER_SECONDS } from '../../functions/shared/http/retry.js';
+import { MAX_RETRY_AFTER_SECONDS } from '../../functions/shared/errors.js';
 import { Redactor } from '../../functions/shared/redaction.js';
 import type { ConnectorHandler } from '../../functions/shared/runtime/index.js';
 import {
@@ -303,7 +303,7 @@ describe('a burst of 401s (issue 8, defect 16)', () => {
       .resolves({ SecretString: '{"token":"tok-example-rotated"}' });
     const client = new SecretsManagerClient({
       region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIAFAKEEXAMPLE', secretAccessKey: 'fake-secret-access-key' },
+      credentials: { accessKeyId: 'LOCALFAKEKEY', secretAccessKey: 'local-fake-secret' },
     });
     const store = new SecretsManagerCredentialStore({ client, redactor: new Redactor() });
     await store.getSecret('vendor');

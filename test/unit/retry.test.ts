@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HttpMethod } from '../../functions/shared/config.js';
+import { MAX_RETRY_AFTER_SECONDS } from '../../functions/shared/errors.js';
 import {
   type AttemptFailure,
   backoffDelayMs,
   callerRetryAfterSeconds,
   isRetryable,
-  MAX_RETRY_AFTER_SECONDS,
   parseRetryAfterMs,
   type RetryInput,
   retryDecision,

@@ -129,8 +129,6 @@ export function parseRetryAfterMs(
   return Math.max(0, at - nowMs);
 }
 
-export { MAX_RETRY_AFTER_SECONDS };
-
 /**
  * The `retryAfterSeconds` a caller is given for a wait of `waitMs`: rounded up to whole seconds, at
  * least `minimumSeconds`, at most {@link MAX_RETRY_AFTER_SECONDS}; a past, negative or non-finite
