@@ -11,6 +11,10 @@
  *   Tracer is a no-op outside Lambda for both.
  * - Bundles are built from the current sources by an in-process synth of the stack (its own esbuild
  *   options); cold starts run them in fresh Node processes (scripts/bench/bundles.ts).
+ * - Reference rows (verdict `info`, no goal) measure why a goal is missed: the telemetry floor (fetch
+ *   with a deadline signal, one Logger line, one EMF document) and the handler with its telemetry
+ *   silenced; each bundle's parts and its size without Powertools; a bare handler that also reads
+ *   its secret, then also loads the DynamoDB client and the X-Ray SDK (docs/performance.md).
  *
  * Run with `node --expose-gc` (the npm script does) for the heap figure.
  */
@@ -18,7 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLocalDynamoDB } from '../local/dynamodb.js';
-import { buildBundles, coldStarts, synthTimes } from './bench/bundles.js';
+import { buildBundles, bundleParts, coldStarts, synthTimes } from './bench/bundles.js';
 import {
   bigBodyPeak,
   breakerOpen,
@@ -95,6 +99,22 @@ try {
         verdict: verdict(warm.vsPeer.median >= 1.0),
       },
     );
+    if (warm.floorVsFetch && warm.callsPerSecond.floor !== undefined) {
+      figures.push({
+        name: `warm call c=${concurrency}: telemetry floor / fetch (reference)`,
+        goal: '—',
+        measured: `${formatSpread(warm.floorVsFetch)}; ${warm.callsPerSecond.floor.toFixed(0)} calls/s (fetch + deadline signal + 1 Logger line + 1 EMF document)`,
+        verdict: 'info',
+      });
+    }
+    if (warm.quietVsPeer && warm.callsPerSecond.quiet !== undefined) {
+      figures.push({
+        name: `warm call c=${concurrency}: handler, Logger and Metrics silenced / peer (reference)`,
+        goal: '—',
+        measured: `${formatSpread(warm.quietVsPeer)}; ${warm.callsPerSecond.quiet.toFixed(0)} calls/s`,
+        verdict: 'info',
+      });
+    }
   }
 
   progress(`breaker open: ${settings.breakerCalls} refused calls`);
@@ -167,6 +187,21 @@ try {
       verdict: verdict(connector.bytes <= limitKb * KB),
     });
   }
+  for (const kind of [...new Set(built.map((connector) => connector.kind))]) {
+    const parts = await bundleParts(kind);
+    const kb = (bytes: number) => (bytes / KB).toFixed(0);
+    figures.push({
+      name: `bundle parts: ${kind} (KB; reference)`,
+      goal: '—',
+      measured:
+        `${parts.parts
+          .slice(0, 6)
+          .map((part) => `${part.name} ${kb(part.bytes)}`)
+          .join(', ')}; ` +
+        `${kb(parts.withPowertoolsLayerBytes)} KB with Powertools and the X-Ray SDK in Powertools' Lambda layer`,
+      verdict: 'info',
+    });
+  }
 
   progress(`cold starts: ${settings.coldRounds} rounds of ${built.length + 1} fresh processes`);
   const cold = await coldStarts(built, settings.coldRounds);
@@ -176,6 +211,14 @@ try {
       goal: '≤ 1.5×',
       measured: `${formatSpread(connector.ratio)}; ${connector.firstCallMs.toFixed(0)} vs ${cold.bareMs.toFixed(0)} ms (import ${connector.importMs.toFixed(0)} ms), answered ${connector.status}${connector.code ? ` ${connector.code}` : ''}`,
       verdict: verdict(connector.ratio.median <= 1.5),
+    });
+  }
+  for (const reference of cold.references) {
+    figures.push({
+      name: `cold start: ${reference.name} / bare (reference)`,
+      goal: '—',
+      measured: `${formatSpread(reference.ratio)}; ${reference.firstCallMs.toFixed(0)} vs ${cold.bareMs.toFixed(0)} ms (import ${reference.importMs.toFixed(0)} ms), answered ${reference.status}`,
+      verdict: 'info',
     });
   }
 

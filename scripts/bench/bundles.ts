@@ -13,11 +13,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { type BuildOptions, build } from 'esbuild';
 import type { ConnectorConfig, SuiteConfig } from '../../functions/shared/config.js';
 import { loadSuiteConfig } from '../../functions/shared/config-file.js';
 import { ENV } from '../../functions/shared/runtime/environment.js';
-import { PROJECT_ROOT } from '../../lib/connector-kinds.js';
+import { HANDLER_ENTRIES, PROJECT_ROOT } from '../../lib/connector-kinds.js';
 import { ConnectorSuiteStack } from '../../lib/connector-suite-stack.js';
+import { CONNECTOR_BUNDLING, ESM_REQUIRE_BANNER } from '../../lib/constructs/connector.js';
 import { connectorProxyEvent } from '../../local/lambda-events.js';
 import { type Spread, spread } from './stats.js';
 import { SMALL_BODY } from './upstream.js';
@@ -78,6 +80,82 @@ export async function buildBundles(outdir: string): Promise<BuiltConnector[]> {
   });
 }
 
+/** Aws-xray-sdk-core and the packages it brings (cls-hooked and theirs): what Powertools Tracer costs. */
+const XRAY_SDK_PACKAGES = new Set([
+  'aws-xray-sdk-core',
+  'cls-hooked',
+  'semver',
+  'atomic-batcher',
+  'async-hook-jl',
+  'emitter-listener',
+  'shimmer',
+  'stack-chain',
+]);
+
+/** What one connector kind's bundle is made of, and what it would weigh without the Powertools it carries. */
+export interface BundleParts {
+  /** Bytes of the minified bundle built here (the stack's esbuild options, plus a metafile). */
+  bytes: number;
+  /** Bytes in the bundle by part, largest first: `own code`, `zod`, `Powertools`, `X-Ray SDK`, or a package. */
+  parts: Array<{ name: string; bytes: number }>;
+  /**
+   * Bytes with `@aws-lambda-powertools/*` and the X-Ray SDK left out of the bundle, as they would be
+   * with Powertools' public Lambda layer (which carries both) attached to the function.
+   */
+  withPowertoolsLayerBytes: number;
+}
+
+/** The part a bundled input file belongs to. */
+function partOf(file: string): string {
+  const at = file.lastIndexOf('node_modules/');
+  if (at < 0) return 'own code';
+  const rest = file.slice(at + 'node_modules/'.length).split('/');
+  const name = rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? file);
+  if (name.startsWith('@aws-lambda-powertools/')) return 'Powertools';
+  if (XRAY_SDK_PACKAGES.has(name)) return 'X-Ray SDK';
+  return name;
+}
+
+/**
+ * The parts of a kind's bundle: esbuild run with the stack's options ({@link CONNECTOR_BUNDLING})
+ * and a metafile, then again with Powertools and the X-Ray SDK external.
+ */
+export async function bundleParts(kind: ConnectorConfig['kind']): Promise<BundleParts> {
+  const options: BuildOptions = {
+    entryPoints: [path.join(PROJECT_ROOT, HANDLER_ENTRIES[kind])],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: CONNECTOR_BUNDLING.target,
+    minify: CONNECTOR_BUNDLING.minify,
+    mainFields: [...CONNECTOR_BUNDLING.mainFields],
+    banner: { js: ESM_REQUIRE_BANNER },
+    outfile: path.join(tmpdir(), 'bench-parts', 'index.mjs'),
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  };
+  const full = await build({ ...options, external: [...CONNECTOR_BUNDLING.externalModules] });
+  const output = Object.values(full.metafile?.outputs ?? {}).find((o) => o.entryPoint !== undefined);
+  if (!output) throw new Error(`esbuild gave no output for ${kind}`);
+  const byPart = new Map<string, number>();
+  for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const part = partOf(file);
+    byPart.set(part, (byPart.get(part) ?? 0) + bytesInOutput);
+  }
+  const layered = await build({
+    ...options,
+    metafile: false,
+    external: [...CONNECTOR_BUNDLING.externalModules, '@aws-lambda-powertools/*', ...XRAY_SDK_PACKAGES],
+  });
+  return {
+    bytes: output.bytes,
+    parts: [...byPart].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes),
+    withPowertoolsLayerBytes:
+      (layered.outputFiles ?? []).find((f) => f.path.endsWith('.mjs'))?.contents.length ?? 0,
+  };
+}
+
 /** The first call each connector kind serves at cold start (inputs the vendor docs show). */
 const FIRST_CALLS: Record<ConnectorConfig['kind'], { operation: string; body: unknown }> = {
   http: { operation: 'request', body: { method: 'GET', path: '/anything/bench' } },
@@ -118,6 +196,32 @@ export const handler = async () => {
 };
 `;
 
+/**
+ * The bare handler plus what every connector's first call must also do: read its credential from
+ * Secrets Manager through the SDK (the SDK from the runtime's node_modules, as for the connectors).
+ */
+const BARE_SECRET_HANDLER = `
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+const client = new SecretsManagerClient({});
+export const handler = async () => {
+  const secret = await client.send(new GetSecretValueCommand({ SecretId: 'http' }));
+  const { token } = JSON.parse(secret.SecretString);
+  const response = await fetch(process.env.BENCH_UPSTREAM_URL + '/anything/bench', { headers: { authorization: 'Bearer ' + token } });
+  return { statusCode: response.status, body: JSON.stringify({ data: await response.json() }) };
+};
+`;
+
+/**
+ * The bare handler with a secret read, plus the modules every connector loads at start whatever its
+ * first call: the DynamoDB client of the idempotency store (Powertools' persistence layer imports it)
+ * and the X-Ray SDK of Powertools Tracer.
+ */
+const BARE_DEPENDENCIES_HANDLER = `
+import '@aws-sdk/client-dynamodb';
+import '@aws-sdk/lib-dynamodb';
+import 'aws-xray-sdk-core';
+${BARE_SECRET_HANDLER}`;
+
 /** The cold-start figures of one connector. */
 export interface ColdStart {
   name: string;
@@ -143,8 +247,16 @@ export interface ColdStart {
 export async function coldStarts(
   built: readonly BuiltConnector[],
   rounds: number,
-): Promise<{ bareMs: number; connectors: ColdStart[]; upstreamRequests: number }> {
+): Promise<{
+  bareMs: number;
+  connectors: ColdStart[];
+  /** The bare handler with a Secrets Manager read, then also with the modules every connector loads. */
+  references: ColdStart[];
+  upstreamRequests: number;
+}> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-cold-'));
+  // The reference handlers import the SDK: the project's node_modules stands in for the runtime's.
+  symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   execFileSync(
     'openssl',
     [
@@ -249,11 +361,22 @@ export async function coldStarts(
     });
     const bareEvent = runs[0]?.eventFile ?? '';
     const bareEnv = { ...baseEnv, NODE_OPTIONS: built[0]?.environment.NODE_OPTIONS ?? '' };
+    const references = [
+      { name: 'bare + Secrets Manager read', source: BARE_SECRET_HANDLER },
+      {
+        name: 'bare + Secrets Manager read + DynamoDB client + X-Ray SDK',
+        source: BARE_DEPENDENCIES_HANDLER,
+      },
+    ].map(({ name, source }, i) => {
+      const bundle = path.join(dir, `reference-${i}.mjs`);
+      writeFileSync(bundle, source);
+      return { name, bundle, eventFile: bareEvent, env: bareEnv };
+    });
     const bareTimes: number[] = [];
     const times = new Map<string, { done: number[]; imported: number[]; status: number; code?: string }>();
     for (let round = 0; round < rounds; round++) {
       bareTimes.push((await runCold(driver, bare, bareEvent, 'bare', bareEnv)).done);
-      for (const run of runs) {
+      for (const run of [...runs, ...references]) {
         const result = await runCold(driver, run.bundle, run.eventFile, run.name, run.env);
         const entry = times.get(run.name) ?? {
           done: [],
@@ -266,25 +389,27 @@ export async function coldStarts(
         times.set(run.name, entry);
       }
     }
+    const figuresOf = (run: { name: string }): ColdStart => {
+      const entry = times.get(run.name) as {
+        done: number[];
+        imported: number[];
+        status: number;
+        code?: string;
+      };
+      return {
+        name: run.name,
+        ratio: spread(entry.done.map((ms, i) => ms / (bareTimes[i] as number))),
+        firstCallMs: spread(entry.done).median,
+        importMs: spread(entry.imported).median,
+        status: entry.status,
+        ...(entry.code ? { code: entry.code } : {}),
+      };
+    };
     return {
       bareMs: spread(bareTimes).median,
       upstreamRequests,
-      connectors: runs.map((run) => {
-        const entry = times.get(run.name) as {
-          done: number[];
-          imported: number[];
-          status: number;
-          code?: string;
-        };
-        return {
-          name: run.name,
-          ratio: spread(entry.done.map((ms, i) => ms / (bareTimes[i] as number))),
-          firstCallMs: spread(entry.done).median,
-          importMs: spread(entry.imported).median,
-          status: entry.status,
-          ...(entry.code ? { code: entry.code } : {}),
-        };
-      }),
+      connectors: runs.map(figuresOf),
+      references: references.map(figuresOf),
     };
   } finally {
     upstream.closeAllConnections();

@@ -4,6 +4,7 @@
  * Powertools Logger line per call, zod input validation), answering API Gateway proxy results.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
   ConsecutiveBreaker,
@@ -72,6 +73,44 @@ export function createPeerHandler(
     } catch (error) {
       logger.error('call failed', { path: url.pathname, error: String(error) });
       return { statusCode: 502, body: JSON.stringify({ error: 'upstream failed' }) };
+    }
+  };
+}
+
+/** Options of {@link createTelemetryFloor}. */
+export interface FloorOptions {
+  /** The URL to `GET`. */
+  url: string;
+  /** The bearer token sent upstream. */
+  token: string;
+  /** The call's deadline, in ms. @default 2000 */
+  timeoutMs?: number;
+}
+
+/**
+ * The telemetry floor: raw `fetch` plus the least that any call meeting the suite's requirements
+ * pays, whatever code makes it. A deadline (an `AbortController` and its timer), one Powertools
+ * Logger line, and one EMF document from Powertools Metrics, as the handler publishes at the end of
+ * each invocation. No validation, retry, breaker or redaction.
+ */
+export function createTelemetryFloor(options: FloorOptions): () => Promise<void> {
+  const logger = new Logger({ serviceName: 'floor' });
+  const metrics = new Metrics({ serviceName: 'floor', namespace: 'Bench' });
+  const headers = { authorization: `Bearer ${options.token}` };
+  return async () => {
+    const started = performance.now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 2_000);
+    try {
+      const response = await fetch(options.url, { headers, signal: controller.signal });
+      if (response.status !== 200) throw new Error(`floor answered ${response.status}`);
+      await response.json();
+      const latencyMs = performance.now() - started;
+      logger.info('upstream attempt', { path: '/items/1', status: response.status, latencyMs });
+      metrics.addMetric('UpstreamLatency', MetricUnit.Milliseconds, latencyMs);
+      metrics.publishStoredMetrics();
+    } finally {
+      clearTimeout(timer);
     }
   };
 }

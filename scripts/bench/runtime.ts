@@ -8,9 +8,10 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { httpConnector } from '../../functions/http/connector.js';
 import { parseConnectorConfig } from '../../functions/shared/config.js';
 import type { CredentialStore } from '../../functions/shared/credentials/store.js';
+import { createPowertools, type Powertools } from '../../functions/shared/powertools.js';
 import type { IdempotencyStore } from '../../functions/shared/runtime/idempotency.js';
 import { connectorProxyEvent, lambdaContext } from '../../local/lambda-events.js';
-import { createPeerHandler } from './peer.js';
+import { createPeerHandler, createTelemetryFloor } from './peer.js';
 import { percentile, type Spread, spread } from './stats.js';
 import type { Upstream } from './upstream.js';
 
@@ -24,6 +25,7 @@ export function connectorHandler(
   upstream: Upstream,
   overrides: Record<string, unknown> = {},
   idempotency?: IdempotencyStore,
+  powertools?: Powertools,
 ): Handler {
   const config = parseConnectorConfig(
     {
@@ -45,6 +47,7 @@ export function connectorHandler(
     credentials,
     allowLoopbackHttp: true,
     ...(idempotency ? { idempotency } : {}),
+    ...(powertools ? { powertools } : {}),
   });
   return (event) => handler(event, lambdaContext('bench', 29_000));
 }
@@ -62,15 +65,30 @@ export function requestEvent(body: unknown, headers: Record<string, string> = {}
 /** One contender of the warm-call figure: a function making one call. */
 export type Contender = () => Promise<void>;
 
-/** The three contenders of the warm-call figure, on `upstream`. */
-export function warmContenders(upstream: Upstream): {
+/** The contenders of the warm-call figures. */
+export interface WarmContenders {
+  /** Raw `fetch`. */
   fetch: Contender;
+  /** The `http` connector's handler as deployed (Logger at INFO, EMF metrics). */
   handler: Contender;
+  /** The hand-rolled peer (scripts/bench/peer.ts). */
   peer: Contender;
-} {
+  /**
+   * Reference: raw `fetch` plus the least any call meeting the issue's requirements pays (an abort
+   * signal with a timer for its deadline, one Powertools Logger line, one EMF document).
+   */
+  floor?: Contender;
+  /** Reference: the handler with its Logger and Metrics silenced (the runtime without its telemetry). */
+  quiet?: Contender;
+}
+
+/** The contenders of the warm-call figures, on `upstream`. */
+export function warmContenders(upstream: Upstream): Required<WarmContenders> {
   const url = `${upstream.url}/items/1?limit=10`;
   const handler = connectorHandler(upstream);
+  const quiet = connectorHandler(upstream, {}, undefined, silencedPowertools());
   const peer = createPeerHandler({ baseUrl: upstream.url, token: TOKEN });
+  const floor = createTelemetryFloor({ url, token: TOKEN });
   const body = { method: 'GET', path: '/items/1', query: { limit: 10 } };
   const check = (result: APIGatewayProxyResult) => {
     if (result.statusCode !== 200)
@@ -84,7 +102,27 @@ export function warmContenders(upstream: Upstream): {
     },
     handler: async () => check(await handler(requestEvent(body))),
     peer: async () => check(await peer(requestEvent(body))),
+    floor,
+    quiet: async () => check(await quiet(requestEvent(body))),
   };
+}
+
+/**
+ * Powertools whose Logger and Metrics print nothing and keep nothing: the methods the runtime calls
+ * on them are no-ops (Tracer is a no-op outside Lambda anyway).
+ */
+function silencedPowertools(): Powertools {
+  const powertools = createPowertools({ serviceName: 'bench-quiet' });
+  const nothing = () => undefined;
+  for (const method of ['info', 'warn', 'error', 'debug', 'addContext'] as const)
+    Object.assign(powertools.logger, { [method]: nothing });
+  Object.assign(powertools.metrics, {
+    addMetric: nothing,
+    addDimensionedCount: nothing,
+    hasStoredMetrics: () => false,
+    publishStoredMetrics: () => powertools.metrics,
+  });
+  return powertools;
 }
 
 /** Calls per second of `contender` making `calls` calls with `concurrency` in flight. */
@@ -108,36 +146,55 @@ export interface WarmRatios {
   vsFetch: Spread;
   /** handler / peer, per round. */
   vsPeer: Spread;
-  /** Median calls per second of each contender. */
-  callsPerSecond: { fetch: number; handler: number; peer: number };
+  /** floor / fetch, per round (when a floor contender ran). */
+  floorVsFetch?: Spread;
+  /** quiet handler / peer, per round (when a quiet contender ran). */
+  quietVsPeer?: Spread;
+  /** Median calls per second of each contender that ran. */
+  callsPerSecond: { fetch: number; handler: number; peer: number; floor?: number; quiet?: number };
 }
 
 /**
- * Alternated rounds (fetch, handler, peer, fetch, …) of `calls` calls each at `concurrency`, after
- * one warm-up round; the ratios are taken per round, so a machine that slows down mid-run moves
- * all three alike.
+ * Alternated rounds (fetch, handler, peer, then the references, fetch, …) of `calls` calls each at
+ * `concurrency`, after one warm-up round; the ratios are taken per round, so a machine that slows
+ * down mid-run moves all of them alike.
  */
 export async function warmRounds(
-  contenders: { fetch: Contender; handler: Contender; peer: Contender },
+  contenders: WarmContenders,
   options: { rounds: number; calls: number; concurrency: number },
 ): Promise<WarmRatios> {
   const { rounds, calls, concurrency } = options;
-  for (const contender of [contenders.fetch, contenders.handler, contenders.peer]) {
-    await throughput(contender, Math.max(50, Math.floor(calls / 4)), concurrency);
+  const names = (['fetch', 'handler', 'peer', 'floor', 'quiet'] as const).filter(
+    (name) => contenders[name] !== undefined,
+  );
+  for (const name of names) {
+    await throughput(contenders[name] as Contender, Math.max(50, Math.floor(calls / 4)), concurrency);
   }
-  const rates = { fetch: [] as number[], handler: [] as number[], peer: [] as number[] };
+  const rates: Partial<Record<(typeof names)[number], number[]>> = {};
   for (let round = 0; round < rounds; round++) {
-    rates.fetch.push(await throughput(contenders.fetch, calls, concurrency));
-    rates.handler.push(await throughput(contenders.handler, calls, concurrency));
-    rates.peer.push(await throughput(contenders.peer, calls, concurrency));
+    for (const name of names) {
+      const rate = await throughput(contenders[name] as Contender, calls, concurrency);
+      rates[name] = [...(rates[name] ?? []), rate];
+    }
   }
+  const ratio = (over: number[] | undefined, under: number[] | undefined) =>
+    over && under ? spread(over.map((value, i) => value / (under[i] as number))) : undefined;
+  const median = (values: number[] | undefined) => (values ? spread(values).median : undefined);
+  const floorVsFetch = ratio(rates.floor, rates.fetch);
+  const quietVsPeer = ratio(rates.quiet, rates.peer);
+  const floor = median(rates.floor);
+  const quiet = median(rates.quiet);
   return {
-    vsFetch: spread(rates.handler.map((h, i) => h / (rates.fetch[i] as number))),
-    vsPeer: spread(rates.handler.map((h, i) => h / (rates.peer[i] as number))),
+    vsFetch: ratio(rates.handler, rates.fetch) as Spread,
+    vsPeer: ratio(rates.handler, rates.peer) as Spread,
+    ...(floorVsFetch ? { floorVsFetch } : {}),
+    ...(quietVsPeer ? { quietVsPeer } : {}),
     callsPerSecond: {
-      fetch: spread(rates.fetch).median,
-      handler: spread(rates.handler).median,
-      peer: spread(rates.peer).median,
+      fetch: median(rates.fetch) as number,
+      handler: median(rates.handler) as number,
+      peer: median(rates.peer) as number,
+      ...(floor === undefined ? {} : { floor }),
+      ...(quiet === undefined ? {} : { quiet }),
     },
   };
 }

@@ -3,6 +3,7 @@
  * figure against a loopback upstream. Nothing here is timed: speed is the bench's to report.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { bundleParts } from '../../scripts/bench/bundles.js';
 import {
   breakerOpen,
   heapGrowth,
@@ -60,12 +61,14 @@ describe('bench runtime figures, tiny counts', () => {
   it('every warm-call contender answers, and a round yields positive ratios', async () => {
     captureOutput();
     const contenders = warmContenders(upstream);
-    for (const contender of [contenders.fetch, contenders.handler, contenders.peer]) {
+    for (const contender of Object.values(contenders)) {
       expect(await throughput(contender, 3, 2)).toBeGreaterThan(0);
     }
     const ratios = await warmRounds(contenders, { rounds: 1, calls: 4, concurrency: 2 });
     expect(ratios.vsFetch.median).toBeGreaterThan(0);
     expect(ratios.vsPeer.median).toBeGreaterThan(0);
+    expect(ratios.floorVsFetch?.median).toBeGreaterThan(0);
+    expect(ratios.quietVsPeer?.median).toBeGreaterThan(0);
   });
 
   it('an open breaker refuses calls without reaching the upstream', async () => {
@@ -108,5 +111,19 @@ describe('bench heap figure', () => {
     } finally {
       vi.unstubAllGlobals();
     }
+  });
+});
+
+describe('bench bundle parts', () => {
+  it('splits a bundle into parts that add up to it, and weighs it without Powertools', async () => {
+    const parts = await bundleParts('http');
+    const names = parts.parts.map((part) => part.name);
+    expect(names).toEqual(expect.arrayContaining(['own code', 'zod', 'Powertools', 'X-Ray SDK']));
+    const sum = parts.parts.reduce((total, part) => total + part.bytes, 0);
+    // The rest is esbuild's own glue (module wrappers, the banner).
+    expect(sum).toBeLessThanOrEqual(parts.bytes);
+    expect(sum).toBeGreaterThan(parts.bytes * 0.9);
+    expect(parts.withPowertoolsLayerBytes).toBeGreaterThan(0);
+    expect(parts.withPowertoolsLayerBytes).toBeLessThan(parts.bytes);
   });
 });
