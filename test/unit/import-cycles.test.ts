@@ -29,8 +29,10 @@ function sourceFiles(folder: string): string[] {
  * ones included. Statements start a line (Biome formats them so); comments and strings do not.
  */
 function staticSpecifiers(source: string): string[] {
-  const statement = /^(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm;
-  return [...source.matchAll(statement)].map((match) => match[1] as string);
+  // The clause between the keyword and `from` holds names, braces, commas and `*` only, so an
+  // `export interface` whose comment says "from '…'" is not taken for a re-export.
+  const statement = /^(?:import|export)\s[\w$\s{},*]*?\bfrom\s*(['"])([^'"\n]+)\1/gm;
+  return [...source.matchAll(statement)].map((match) => match[2] as string);
 }
 
 /** Hands each project file to esbuild with its type-only imports made visible (see the header). */
@@ -174,6 +176,11 @@ describe('import cycles', () => {
       "} from './f.js';",
       " * import { G } from './g.js';",
       "// import { H } from './h.js';",
+      'export interface Options {',
+      "  /** The value read from 'process.env'. */",
+      '  value: string;',
+      '}',
+      "export const i = await import('./i.js');",
     ].join('\n');
     expect(staticSpecifiers(source)).toEqual(['./a.js', './b.js', './d.js', './e.js', './f.js']);
   });
