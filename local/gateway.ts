@@ -1,5 +1,5 @@
 /**
- * The local gateway (DESIGN §7): serves `POST /v1/connectors/{connector}/{operation}` on 127.0.0.1
+ * The local gateway (docs/design.md §7): serves `POST /v1/connectors/{connector}/{operation}` on 127.0.0.1
  * exactly as API Gateway would, by building the same REST proxy event and calling the same handler
  * that Lambda runs, with idempotency in an embedded DynamoDB and credentials from a local file.
  *

@@ -1,6 +1,6 @@
 /**
  * The suite configuration: the one schema behind `suite.config.ts`, `SUITE_CONFIG` files, `cdk synth`,
- * `npm start` and each deployed connector's `CONNECTOR_CONFIG` (DESIGN §6). Pure zod, no I/O, so the
+ * `npm start` and each deployed connector's `CONNECTOR_CONFIG` (docs/design.md §6). Pure zod, no I/O, so the
  * CDK app, the local gateway and the Lambda runtime all validate with exactly the same rules.
  */
 import * as z from 'zod';

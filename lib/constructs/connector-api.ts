@@ -208,7 +208,7 @@ function jsonObjectModel(): ModelOptions {
 }
 
 /**
- * A gateway response in the suite's error envelope (DESIGN §3), for answers API Gateway gives
+ * A gateway response in the suite's error envelope (docs/design.md §3), for answers API Gateway gives
  * before the function runs.
  */
 function envelope(code: string, source: string, retryable: boolean, message: string): Record<string, string> {

@@ -1,5 +1,5 @@
 /**
- * A connector's asynchronous path (DESIGN §2): EventBridge rule → SQS inbox → event source mapping
+ * A connector's asynchronous path (docs/design.md §2): EventBridge rule → SQS inbox → event source mapping
  * → the connector's function, with the dead-letter queue, alarm, grants and environment it needs.
  */
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';

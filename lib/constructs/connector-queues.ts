@@ -1,5 +1,5 @@
 /**
- * A connector's queues on the asynchronous path (DESIGN §2): the inbox its request rule delivers to
+ * A connector's queues on the asynchronous path (docs/design.md §2): the inbox its request rule delivers to
  * and its event source mapping reads, the dead-letter queue behind it, and an alarm on the latter.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';

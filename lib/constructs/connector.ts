@@ -42,7 +42,7 @@ export const ESM_REQUIRE_BANNER =
  *   `.map` file of the asset. {@link ConnectorProps.enableSourceMaps} turns them on.
  * - `mainFields: ['module', 'main']` picks packages' ES builds, which esbuild can tree-shake.
  *
- * Bundle sizes and cold starts are measured by `npm run bench` (README, Performance).
+ * Bundle sizes and cold starts are measured by `npm run bench` (docs/performance.md).
  */
 export const CONNECTOR_BUNDLING = {
   format: OutputFormat.ESM,

@@ -201,9 +201,7 @@ describe.for(SUITES)('cdk-nag on $label', ({ load }) => {
           plugin: 'AwsSolutions',
           rule,
           severity: 'error',
-          constructPaths: [
-            `${firstConnector(run.stack).node.path}/Role/DefaultPolicy/Resource`,
-          ],
+          constructPaths: [`${firstConnector(run.stack).node.path}/Role/DefaultPolicy/Resource`],
         },
       ]);
       expect(run.report.pluginReports.map((r) => [r.pluginName, r.conclusion])).toContainEqual([

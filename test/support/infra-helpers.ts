@@ -27,7 +27,7 @@ export const FIRST_SYNTH_TIMEOUT_MS = 120_000;
 /** The project root (holding cdk.json and bin/app.ts). */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** A suite of two http connectors with different secrets and API throttling set (DESIGN §6 shape). */
+/** A suite of two http connectors with different secrets and API throttling set (docs/design.md §6 shape). */
 export const TWO_CONNECTORS_FIXTURE = path.join(PROJECT_ROOT, 'test/infra/fixtures/two-http-connectors.json');
 
 /** Context that makes `NodejsFunction` skip esbuild: no stack is bundled. */

@@ -1,6 +1,6 @@
 /**
  * The API Gateway adapter: REST proxy events on `POST /v1/connectors/{connector}/{operation}` in,
- * the envelopes of DESIGN §3 out. One request goes through these steps:
+ * the envelopes of docs/design.md §3 out. One request goes through these steps:
  *
  * 1. **route**: the connector named by the path must be this one (`NOT_FOUND` otherwise);
  * 2. **read** the `Idempotency-Key` header (`VALIDATION_ERROR` when malformed) and the JSON body

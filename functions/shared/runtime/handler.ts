@@ -5,7 +5,7 @@
  * - SQS batches of request events (`sqs.ts`): a partial batch response;
  * - request events invoked directly by an EventBridge rule (`eventbridge.ts`): the result;
  * - API Gateway REST proxy events on `POST /v1/connectors/{connector}/{operation}`
- *   (`api-gateway.ts`): the envelopes of DESIGN §3.
+ *   (`api-gateway.ts`): the envelopes of docs/design.md §3.
  *
  * Metrics stored while answering are published once the event is answered.
  */

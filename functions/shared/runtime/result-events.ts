@@ -1,5 +1,5 @@
 /**
- * The result events of the asynchronous path (DESIGN §2): the `detail` of an event that succeeded
+ * The result events of the asynchronous path (docs/design.md §2): the `detail` of an event that succeeded
  * or failed, and their publication on the connector's event bus.
  */
 import { type ConnectorError, dependencyUnavailable } from '../errors.js';

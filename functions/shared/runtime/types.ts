@@ -69,7 +69,7 @@ export interface SuccessBody {
 }
 
 /**
- * A connector's Lambda handler: API Gateway REST proxy events answer with the envelopes of DESIGN §3;
+ * A connector's Lambda handler: API Gateway REST proxy events answer with the envelopes of docs/design.md §3;
  * SQS batches of request events answer with a partial batch response; a request event invoked
  * directly answers with its result. The connector's HTTP client is at hand (its breaker state is
  * useful in tests).
