@@ -101,8 +101,10 @@ export interface ObservabilityAlarms {
    */
   readonly circuitBreakerOpened?: ObservabilityAlarmOptions;
   /**
-   * Per connector: `UpstreamCalls` with outcome `DEPENDENCY_UNAVAILABLE` (Sum): calls that ended
-   * because one of the suite's own AWS dependencies failed.
+   * Per connector: `UpstreamCalls` with outcome `DEPENDENCY_UNAVAILABLE` (Sum): outbound calls that
+   * ended before reaching the vendor because one of the suite's own AWS dependencies (the secret
+   * store) failed. A failure of the idempotency store before the call makes no outbound call and is
+   * not counted here (it shows in the API's 5xx and in the logs; see `docs/runbook.md`).
    * @default threshold 1 in one 5-minute period
    */
   readonly dependencyUnavailable?: ObservabilityAlarmOptions;
@@ -174,7 +176,7 @@ export interface ConnectorObservabilityProps {
    */
   readonly api?: IRestApi;
   /**
-   * The stage of {@link api} to watch.
+   * The stage of {@link api} to watch. An imported `IRestApi` has no deployment stage: give it here.
    * @default `api.deploymentStage.stageName`
    */
   readonly apiStageName?: string;
@@ -213,7 +215,7 @@ export interface ConnectorObservabilityProps {
   readonly period?: Duration;
   /**
    * Where the runbook is read; alarm descriptions point to its sections (`<runbookUrl>#lambda-errors`).
-   * @default 'docs/runbook.md of connector-suite'
+   * @default 'connector-suite/docs/runbook.md'
    */
   readonly runbookUrl?: string;
 }
@@ -258,7 +260,7 @@ export class ConnectorObservability extends Construct {
     super(scope, id);
     this.#namespace = props.metricsNamespace ?? 'ConnectorSuite';
     this.#period = props.period ?? Duration.minutes(5);
-    this.#runbookUrl = props.runbookUrl ?? 'docs/runbook.md of connector-suite';
+    this.#runbookUrl = props.runbookUrl ?? 'connector-suite/docs/runbook.md';
     const alarmOptions = props.alarms ?? {};
     const all: Alarm[] = [];
 
@@ -312,7 +314,7 @@ export class ConnectorObservability extends Construct {
           'dependencyUnavailable',
           `${id}DependencyUnavailableAlarm`,
           this.#callsMetric(connector, DEPENDENCY_UNAVAILABLE_OUTCOME),
-          `${who} calls ended DEPENDENCY_UNAVAILABLE: one of the suite's own AWS dependencies (Secrets Manager, DynamoDB, SQS, EventBridge) failed, was throttled or timed out.`,
+          `${who} outbound calls ended DEPENDENCY_UNAVAILABLE before reaching the vendor: the suite's own AWS dependency the call needed (the connector's secret in Secrets Manager) failed, was throttled or timed out.`,
         ),
         idempotencyRecordFailures: alarm(
           'idempotencyRecordFailures',

@@ -422,7 +422,7 @@ describe('ConnectorObservability on the default suite.config.ts', () => {
       }
       for (const alarm of plain.observability.alarms) {
         const description = (alarm.node.defaultChild as { alarmDescription?: string }).alarmDescription;
-        expect(description).toMatch(/Runbook: docs\/runbook\.md of connector-suite#[a-z0-9-]+$/);
+        expect(description).toMatch(/Runbook: connector-suite\/docs\/runbook\.md#[a-z0-9-]+$/);
       }
     });
 
