@@ -7,6 +7,8 @@
  *
  * Each variant is synthesized once (bundling skipped) in a hook and read by the tests after it.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
@@ -16,11 +18,13 @@ import type { ConnectorSuiteStack } from '../../lib/connector-suite-stack.js';
 import {
   ConnectorObservability,
   type ConnectorObservabilityProps,
+  RUNBOOK_SECTIONS,
 } from '../../lib/constructs/connector-observability.js';
 import {
   buildSuiteApp,
   FIRST_SYNTH_TIMEOUT_MS,
   loadDefaultSuiteInput,
+  PROJECT_ROOT,
   removeOutdirs,
   synthWithNag,
   twoConnectorsConfig,
@@ -492,6 +496,23 @@ describe('ConnectorObservability overrides', () => {
       expect(opened.Properties.Namespace).toBe('Payments/Connectors');
       expect(overridden.observability.connectorAlarms.get(name)?.lambdaThrottles).toBeUndefined();
     }
+  });
+});
+
+describe('the runbook', () => {
+  it('has a section for every alarm the descriptions link to', () => {
+    // Prepare
+    const runbook = readFileSync(path.join(PROJECT_ROOT, 'docs/runbook.md'), 'utf8');
+    // GitHub's anchors: lower case, punctuation other than '-' dropped, spaces as '-'.
+    const anchors = [...runbook.matchAll(/^#{2,4} (.+)$/gm)].map((m) =>
+      (m[1] as string)
+        .toLowerCase()
+        .replace(/[^a-z0-9 -]/g, '')
+        .replace(/ /g, '-'),
+    );
+
+    // Assess
+    for (const section of Object.values(RUNBOOK_SECTIONS)) expect(anchors).toContain(section);
   });
 });
 
