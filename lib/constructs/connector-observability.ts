@@ -8,6 +8,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
+  type AlarmBase,
   AlarmStatusWidget,
   ComparisonOperator,
   Dashboard,
@@ -26,6 +27,9 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { resourceId } from '../../functions/shared/config.js';
 import { METRIC } from '../../functions/shared/powertools.js';
+
+/** The most alarms one CloudWatch alarm status widget shows. */
+const MAX_ALARMS_PER_WIDGET = 100;
 
 /** The `UpstreamCalls` outcome of a call that failed on one of the suite's own AWS dependencies. */
 export const DEPENDENCY_UNAVAILABLE_OUTCOME = 'DEPENDENCY_UNAVAILABLE';
@@ -58,7 +62,7 @@ export interface ObservedConnector {
    * actions like the alarms made here.
    * @default none
    */
-  readonly deadLetterAlarm?: Alarm;
+  readonly deadLetterAlarm?: AlarmBase;
 }
 
 /**
@@ -222,10 +226,15 @@ export interface ConnectorObservabilityProps {
 
 /** The alarms made for one connector (those switched off are absent). */
 export interface ConnectorAlarmSet {
+  /** On `AWS/Lambda` `Errors` of the connector's function. */
   readonly lambdaErrors?: Alarm;
+  /** On `AWS/Lambda` `Throttles` of the connector's function. */
   readonly lambdaThrottles?: Alarm;
+  /** On `CircuitBreakerOpened` by `service`. */
   readonly circuitBreakerOpened?: Alarm;
+  /** On `UpstreamCalls` by `service`, `connector` and `outcome` `DEPENDENCY_UNAVAILABLE`. */
   readonly dependencyUnavailable?: Alarm;
+  /** On `IdempotencyRecordFailures` by `service`. */
   readonly idempotencyRecordFailures?: Alarm;
 }
 
@@ -343,7 +352,7 @@ export class ConnectorObservability extends Construct {
 
     if (props.alarmTopic) {
       const action = new SnsAction(props.alarmTopic);
-      const notified = [
+      const notified: AlarmBase[] = [
         ...all,
         ...props.connectors.flatMap((c) => (c.deadLetterAlarm ? [c.deadLetterAlarm] : [])),
       ];
@@ -365,7 +374,7 @@ export class ConnectorObservability extends Construct {
   #buildDashboard(
     props: ConnectorObservabilityProps,
     api: { name: string; stage: string } | undefined,
-    alarms: readonly Alarm[],
+    alarms: readonly AlarmBase[],
   ): Dashboard {
     const dashboard = new Dashboard(this, 'Dashboard', {
       ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
@@ -378,9 +387,18 @@ export class ConnectorObservability extends Construct {
         height: 2,
       }),
     );
-    if (alarms.length > 0) {
+    // An alarm status widget shows at most 100 alarms (CloudWatch's limit): one widget per 100.
+    for (let first = 0; first < alarms.length; first += MAX_ALARMS_PER_WIDGET) {
       dashboard.addWidgets(
-        new AlarmStatusWidget({ title: 'Alarms', alarms: [...alarms], width: 24, height: 4 }),
+        new AlarmStatusWidget({
+          title:
+            alarms.length <= MAX_ALARMS_PER_WIDGET
+              ? 'Alarms'
+              : `Alarms ${first + 1} to ${Math.min(alarms.length, first + MAX_ALARMS_PER_WIDGET)} of ${alarms.length}`,
+          alarms: alarms.slice(first, first + MAX_ALARMS_PER_WIDGET),
+          width: 24,
+          height: 4,
+        }),
       );
     }
     if (api) {

@@ -9,8 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Duration, type Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Alarm, Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC } from '../../functions/shared/powertools.js';
@@ -496,6 +498,35 @@ describe('ConnectorObservability overrides', () => {
       expect(opened.Properties.Namespace).toBe('Payments/Connectors');
       expect(overridden.observability.connectorAlarms.get(name)?.lambdaThrottles).toBeUndefined();
     }
+  });
+});
+
+describe('ConnectorObservability on its own', () => {
+  it("splits the alarm status into widgets of at most 100 alarms (CloudWatch's limit)", () => {
+    // Prepare: 17 connectors known only by their functions' names, no API: 5 × 17 = 85 alarms, and
+    // 17 dead-letter alarms of their own.
+    const stack = new Stack(new App(), 'Watched');
+    const connectors = Array.from({ length: 17 }, (_, i) => {
+      const name = `connector-${i}`;
+      const deadLetterAlarm = new Alarm(stack, `DeadLetter${i}`, {
+        metric: new Metric({ namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+      });
+      return { name, function: LambdaFunction.fromFunctionName(stack, `Fn${i}`, `fn-${i}`), deadLetterAlarm };
+    });
+
+    // Act
+    new ConnectorObservability(stack, 'Observability', { connectors });
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+
+    // Assess
+    const widgets = dashboardOf(json).widgets.filter((w) => w.type === 'alarm');
+    expect(widgets.map((w) => [w.properties.title, w.properties.alarms?.length])).toEqual([
+      ['Alarms 1 to 100 of 102', 100],
+      ['Alarms 101 to 102 of 102', 2],
+    ]);
+    expect(alarmsOf(json)).toHaveLength(102);
   });
 });
 
