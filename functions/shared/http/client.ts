@@ -214,7 +214,9 @@ export class HttpClient {
       throw configurationError(`Connector '${options.connector}': baseUrl must use https.`);
     }
     this.#basePath = this.#base.pathname.replace(/\/+$/, '');
-    this.#breaker = new CircuitBreaker(options.circuitBreaker);
+    this.#breaker = new CircuitBreaker(options.circuitBreaker, () =>
+      this.#count(METRIC.circuitBreakerOpened),
+    );
     this.#bucket = new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
     this.#cache = new ResponseCache({
       ttlSeconds: options.cacheTtlSeconds,
