@@ -13,6 +13,15 @@ export {
 } from './constructs/connector-api.js';
 export { ConnectorEvents, type ConnectorEventsProps } from './constructs/connector-events.js';
 export {
+  ALARM_DEFAULTS,
+  type ConnectorAlarmSet,
+  ConnectorObservability,
+  type ConnectorObservabilityProps,
+  type ObservabilityAlarmOptions,
+  type ObservabilityAlarms,
+  type ObservedConnector,
+} from './constructs/connector-observability.js';
+export {
   type ConnectorAsyncSettings,
   ConnectorQueues,
   type ConnectorQueuesProps,

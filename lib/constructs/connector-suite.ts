@@ -14,6 +14,7 @@ import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import type { NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -30,6 +31,7 @@ import { STAGE_SETTINGS, type Stage } from '../stage.js';
 import { Connector } from './connector.js';
 import { ConnectorApi, type ConnectorRoute } from './connector-api.js';
 import { ConnectorEvents } from './connector-events.js';
+import { ConnectorObservability, type ConnectorObservabilityProps } from './connector-observability.js';
 import { ConnectorSecret, type ExistingSecret } from './connector-secret.js';
 import { IdempotencyTable } from './idempotency-table.js';
 
@@ -119,6 +121,24 @@ export interface ConnectorSuiteProps {
    */
   readonly outputs?: boolean;
   /**
+   * The suite's dashboard and alarms ({@link ConnectorObservability}): its options, or `false` for
+   * none. What it watches (the connectors' functions and queues, the API, the metrics namespace)
+   * and the alarm topic come from the suite.
+   * @default a dashboard and every alarm at `ALARM_DEFAULTS`
+   */
+  readonly observability?:
+    | Omit<
+        ConnectorObservabilityProps,
+        'connectors' | 'api' | 'apiStageName' | 'metricsNamespace' | 'alarmTopic'
+      >
+    | false;
+  /**
+   * An SNS topic every alarm of the suite notifies, on alarm and on OK (the dead-letter queues'
+   * alarms included).
+   * @default none: the alarms have no actions
+   */
+  readonly alarmTopic?: ITopic;
+  /**
    * Options of the config schema (the local gateway's loopback `http://` base URLs).
    * @default {}
    */
@@ -152,6 +172,8 @@ export class ConnectorSuite extends Construct {
   readonly secrets: ReadonlyMap<string, ConnectorSecret>;
   /** The bus request rules listen on and result events go to. */
   readonly eventBus: IEventBus;
+  /** The dashboard and alarms, unless `observability: false`. */
+  readonly observability: ConnectorObservability | undefined;
 
   constructor(scope: Construct, id: string, props: ConnectorSuiteProps) {
     super(scope, id);
@@ -257,6 +279,22 @@ export class ConnectorSuite extends Construct {
         value: this.api.api.url,
       });
     }
+
+    this.observability =
+      props.observability === false
+        ? undefined
+        : new ConnectorObservability(this, 'Observability', {
+            ...props.observability,
+            connectors: [...connectors].map(([name, connector]) => {
+              const { deadLetterQueue, inbox, deadLetterAlarm } = (
+                connectorEvents.get(name) as ConnectorEvents
+              ).queues;
+              return { name, function: connector.function, deadLetterQueue, inbox, deadLetterAlarm };
+            }),
+            api: this.api.api,
+            metricsNamespace,
+            ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+          });
   }
 
   /** The outputs of one connector; the redrive CLI reads `<Name>DeadLetterQueueArn` and `<Name>InboxQueueArn`. */

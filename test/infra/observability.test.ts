@@ -79,7 +79,8 @@ interface Variant {
 
 /** Builds the suite of `config`, adds the construct, synthesizes the stack once. */
 function variant(config: unknown, options: Parameters<typeof addObservability>[1] = {}): Variant {
-  const { stack, suite } = buildSuiteApp(config);
+  // The suite's own observability off: this file adds the construct itself, with its options.
+  const { stack, suite } = buildSuiteApp(config, { stackProps: { observability: false } });
   const observability = addObservability(stack, options);
   const json = Template.fromStack(stack).toJSON() as CfnTemplate;
   return { stack, names: suite.connectors.map((c) => c.name), observability, json };
@@ -557,7 +558,10 @@ describe('cdk-nag with ConnectorObservability', () => {
       const config = { ...fixture, api: { ...(fixture.api as object | undefined), authorization } };
 
       // Act
-      const run = synthWithNag(config, { modify: (stack) => addObservability(stack, { topic: true }) });
+      const run = synthWithNag(config, {
+        stackProps: { observability: false },
+        modify: (stack) => addObservability(stack, { topic: true }),
+      });
 
       // Assess
       expect(run.synthError).toBeUndefined();
@@ -574,6 +578,7 @@ describe('cdk-nag with ConnectorObservability', () => {
       // Act
       const run = synthWithNag(input, {
         stage: 'prod',
+        stackProps: { observability: false },
         modify: (stack) => addObservability(stack, { topic: true }),
       });
 
