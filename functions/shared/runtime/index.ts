@@ -22,6 +22,7 @@ export * from './connector.js';
 export * from './environment.js';
 export * from './handler.js';
 export * from './input-limits.js';
+export * from './vendor.js';
 
 /** A connector kind, ready to serve. */
 export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDefinition<C> {
