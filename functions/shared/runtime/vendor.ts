@@ -51,8 +51,8 @@ export interface VendorClientTools<C extends ConnectorConfig = ConnectorConfig> 
    * The policy `fetch` ({@link OperationContext.fetch}) of the call in progress: every request goes
    * through the connector's timeout, deadline, retries, breaker, rate limit, logs, traces and
    * metrics, and the vendor's final answer comes back to the SDK. Give it to the SDK as its fetch.
-   * @throws ConnectorError `INTERNAL_ERROR` when used outside `vendor.call` (an SDK request made
-   *   after the call returned)
+   * It rejects with `INTERNAL_ERROR` when used outside `vendor.call` (an SDK request made after the
+   * call returned).
    */
   readonly fetch: typeof fetch;
   /** The connector's redacting logger, of the call in progress. Keep the SDK's own logging quiet. */
@@ -141,8 +141,9 @@ function currentCall(): OperationContext {
 }
 
 /**
- * The tools of a client built during `builtIn`'s call: each acts for the call in progress. Logging
- * outside any call (an SDK timer firing late) goes to the logger of the call that built the client.
+ * The tools of a client built during `builtIn`'s call: each acts for the call in progress. Outside
+ * any call (an SDK timer firing late), logging and `registerSecret` go to the connector of the call
+ * that built the client, and `fetch` rejects.
  */
 function sharedTools<C extends ConnectorConfig>(
   config: C,
@@ -151,14 +152,14 @@ function sharedTools<C extends ConnectorConfig>(
   const logger = (): VendorLogger => activeCall.getStore()?.logger ?? builtIn.logger;
   return {
     config,
-    fetch: (input, init) => currentCall().fetch(input, init),
+    fetch: async (input, init) => currentCall().fetch(input, init),
     logger: {
       debug: (input, ...extra) => logger().debug(input, ...extra),
       info: (input, ...extra) => logger().info(input, ...extra),
       warn: (input, ...extra) => logger().warn(input, ...extra),
       error: (input, ...extra) => logger().error(input, ...extra),
     },
-    registerSecret: (value) => currentCall().registerSecret(value),
+    registerSecret: (value) => (activeCall.getStore() ?? builtIn).registerSecret(value),
   };
 }
 
