@@ -79,7 +79,8 @@ export interface VendorDefinition<C extends ConnectorConfig, S, Client> {
    * `local/secrets.json`), e.g. `z.object({ apiKey: z.string().min(1) })`. Use `z.object` (extra
    * fields are ignored, so a secret may carry more than this vendor reads) and give each check a
    * message that reads after the field's name, such as `must be a Slack token (visible ASCII, no
-   * whitespace)`. Its output is what `client` gets, and what tells one secret version from another.
+   * whitespace)`. Its output is what `client` gets and, as JSON, what tells one secret version from
+   * another: keep it plain data.
    */
   readonly secret: z.ZodType<S>;
   /**
