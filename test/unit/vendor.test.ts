@@ -259,6 +259,29 @@ describe('defineVendor: the secret', () => {
     expect(error.message).not.toContain(malformed);
   });
 
+  it('names every bad field at once', async () => {
+    // Act
+    const error = await connectorErrorOf(
+      Promise.resolve().then(() => acmeVendor.parseSecret({ apiKey: '' }, 'acme')),
+    );
+    const twoFields = await connectorErrorOf(
+      Promise.resolve().then(() =>
+        defineVendor({
+          name: 'Pair',
+          secret: z.object({ user: z.string().min(1), password: z.string().min(1) }),
+          client: () => ({}),
+          mapError: () => undefined,
+        }).parseSecret({}, 'pair'),
+      ),
+    );
+
+    // Assess
+    expect(error.message).toBe("Secret 'acme' has no non-empty string field 'apiKey'.");
+    expect(twoFields.message).toBe(
+      "Secret 'pair': no non-empty string field 'user'; no non-empty string field 'password'.",
+    );
+  });
+
   it('keeps only the fields of the schema, so extra fields of the secret change nothing', () => {
     // Act
     const parsed = acmeVendor.parseSecret({ apiKey: KEY, rotatedAt: '2026-12-01' }, 'acme');

@@ -186,7 +186,7 @@ export function defineVendor<C extends ConnectorConfig, S, Client>(
     // Only field names and the schema's messages: zod's issues carry no input values unless asked.
     const problems = checked.error.issues.map((issue) => {
       const field = issue.path[0];
-      if (field === undefined) return fieldMessage(issue.message);
+      if (field === undefined) return issue.message.replace(/\.+$/, '');
       const value = secret[String(field)];
       return typeof value !== 'string' || value.length === 0
         ? `no non-empty string field '${String(field)}'`
