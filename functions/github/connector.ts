@@ -10,11 +10,12 @@
  * Secret: `{"token": "..."}`, a personal access token, a GitHub App installation token or an
  * Actions `GITHUB_TOKEN`. Octokit sends it as `Authorization: token ...` (`bearer ...` for a JWT).
  *
- * Wiring: Octokit is built per invocation with `baseUrl: config.baseUrl` (github.com, GitHub
- * Enterprise's `https://HOST/api/v3`, or a mock), `request.fetch: context.fetch` (every request
- * goes through the connector's timeout, deadline, retries, breaker, rate limit, logs and traces),
- * no retry or throttling plugin (`@octokit/rest` 22 ships neither; `request.retries: 0` keeps it so
- * should one be added), and its own logging routed to the connector's logger.
+ * Wiring: Octokit is built once per connector and token ({@link githubVendor}) with
+ * `baseUrl: config.baseUrl` (github.com, GitHub Enterprise's `https://HOST/api/v3`, or a mock),
+ * `request.fetch` the policy fetch (every request goes through the connector's timeout, deadline,
+ * retries, breaker, rate limit, logs and traces), no retry or throttling plugin (`@octokit/rest` 22
+ * ships neither; `request.retries: 0` keeps it so should one be added), and its own logging routed
+ * to the connector's logger.
  *
  * @see https://docs.github.com/en/rest/issues/issues#create-an-issue
  * @see https://docs.github.com/en/rest/issues/comments#create-an-issue-comment

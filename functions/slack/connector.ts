@@ -10,7 +10,7 @@
  * `chat:write`. A Slack answer `{"ok": false, "error": ...}` is a failure, mapped by
  * {@link mapSlackError}; it is never returned as a success.
  *
- * The SDK is wired to the suite's policies: every request goes through `context.fetch` (timeout,
+ * The SDK is wired to the suite's policies: every request goes through the policy fetch (timeout,
  * deadline, retries with `Retry-After`, breaker, rate limit, redacted logs, traces); the SDK's own
  * retries are off (`retryConfig: {retries: 0}`, `rejectRateLimitedCalls: true`); it calls
  * `config.baseUrl` (default `https://slack.com/api`), and its logger is kept quiet.
