@@ -26,6 +26,7 @@ export * from './handler.js';
 export * from './input-limits.js';
 export * from './types.js';
 export { validationError } from './validation.js';
+export * from './vendor.js';
 
 /** A connector kind, ready to serve. */
 export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDefinition<C> {
