@@ -91,6 +91,11 @@ export interface ConnectorErrorOptions {
   source?: ErrorSource;
   /** Overrides the code's `retryable` flag. */
   retryable?: boolean;
+  /**
+   * For `DEPENDENCY_UNAVAILABLE`: which of the connector's own dependencies failed (`DynamoDB`,
+   * `Secrets Manager`, `SQS`, `EventBridge`), the `dependency` dimension of `DependencyFailures`.
+   */
+  dependency?: string;
 }
 
 /** The error body of the contract. */
@@ -121,6 +126,8 @@ export class ConnectorError extends Error {
   readonly upstreamStatus: number | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly details: unknown;
+  /** For `DEPENDENCY_UNAVAILABLE`: the dependency that failed (see {@link ConnectorErrorOptions.dependency}). */
+  readonly dependency: string | undefined;
   attempts: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: ConnectorErrorOptions = {}) {
@@ -133,6 +140,7 @@ export class ConnectorError extends Error {
     this.upstreamStatus = options.upstreamStatus;
     this.retryAfterSeconds = callerWaitSeconds(options.retryAfterSeconds);
     this.details = options.details;
+    this.dependency = options.dependency;
     this.attempts = options.attempts;
   }
 
@@ -185,7 +193,7 @@ export function dependencyUnavailable(
   return new ConnectorError(
     'DEPENDENCY_UNAVAILABLE',
     `The connector's ${dependency} dependency is unavailable; retry later.`,
-    { retryAfterSeconds, ...(cause === undefined ? {} : { cause }) },
+    { retryAfterSeconds, dependency, ...(cause === undefined ? {} : { cause }) },
   );
 }
 

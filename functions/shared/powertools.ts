@@ -37,6 +37,12 @@ export const METRIC = {
    * after a failed run. Alarm on it: until the record is written, a duplicate may run again.
    */
   idempotencyRecordFailures: 'IdempotencyRecordFailures',
+  /**
+   * Failures of the connector's own AWS dependencies, with dimension `dependency` (`DynamoDB`,
+   * `Secrets Manager`, `SQS`, `EventBridge`): each `DEPENDENCY_UNAVAILABLE` once, where it arises
+   * (the idempotency store before the call included, which makes no outbound call).
+   */
+  dependencyFailures: 'DependencyFailures',
 } as const;
 
 /**
@@ -141,4 +147,27 @@ export function createPowertools(options: PowertoolsOptions): Powertools {
       namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || options.namespace || 'ConnectorSuite',
     }),
   };
+}
+
+/** The dependencies {@link METRIC.dependencyFailures} names, as `dependencyUnavailable` is called with them. */
+export const DEPENDENCIES = ['DynamoDB', 'Secrets Manager', 'SQS', 'EventBridge'] as const;
+
+/**
+ * Counts one failure of `dependency` in `DependencyFailures` (dimension `dependency`), published
+ * with the invocation's other metrics; with plain Powertools `Metrics`, as one EMF document now.
+ */
+export function countDependencyFailure(metrics: Metrics, dependency: string): void {
+  if (metrics instanceof ConnectorMetrics) {
+    metrics.addDimensionedCount(
+      `${METRIC.dependencyFailures}\u0000${dependency}`,
+      METRIC.dependencyFailures,
+      {
+        dependency,
+      },
+    );
+    return;
+  }
+  const single = metrics.singleMetric();
+  single.addDimension('dependency', dependency);
+  single.addMetric(METRIC.dependencyFailures, MetricUnit.Count, 1);
 }

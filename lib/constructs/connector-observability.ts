@@ -26,13 +26,10 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { resourceId } from '../../functions/shared/config.js';
-import { METRIC } from '../../functions/shared/powertools.js';
+import { DEPENDENCIES, METRIC } from '../../functions/shared/powertools.js';
 
 /** The most alarms one CloudWatch alarm status widget shows. */
 const MAX_ALARMS_PER_WIDGET = 100;
-
-/** The `UpstreamCalls` outcome of a call that failed on one of the suite's own AWS dependencies. */
-export const DEPENDENCY_UNAVAILABLE_OUTCOME = 'DEPENDENCY_UNAVAILABLE';
 
 /** One connector as {@link ConnectorObservability} watches it. */
 export interface ObservedConnector {
@@ -105,10 +102,9 @@ export interface ObservabilityAlarms {
    */
   readonly circuitBreakerOpened?: ObservabilityAlarmOptions;
   /**
-   * Per connector: `UpstreamCalls` with outcome `DEPENDENCY_UNAVAILABLE` (Sum): outbound calls that
-   * ended before reaching the vendor because one of the suite's own AWS dependencies (the secret
-   * store) failed. A failure of the idempotency store before the call makes no outbound call and is
-   * not counted here (it shows in the API's 5xx and in the logs; see `docs/runbook.md`).
+   * Per connector: `DependencyFailures` (Sum over its `dependency` dimension: DynamoDB, Secrets
+   * Manager, SQS, EventBridge): a failure, throttle or timeout of one of the suite's own AWS
+   * dependencies, counted once where it arises (the idempotency store before the call included).
    * @default threshold 1 in one 5-minute period
    */
   readonly dependencyUnavailable?: ObservabilityAlarmOptions;
@@ -276,7 +272,7 @@ export class ConnectorObservability extends Construct {
     const alarm = (
       kind: keyof ObservabilityAlarms,
       alarmId: string,
-      metric: Metric,
+      metric: Metric | MathExpression,
       description: string,
       comparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     ): Alarm | undefined => {
@@ -322,8 +318,8 @@ export class ConnectorObservability extends Construct {
         dependencyUnavailable: alarm(
           'dependencyUnavailable',
           `${id}DependencyUnavailableAlarm`,
-          this.#callsMetric(connector, DEPENDENCY_UNAVAILABLE_OUTCOME),
-          `${who} outbound calls ended DEPENDENCY_UNAVAILABLE before reaching the vendor: the suite's own AWS dependency the call needed (the connector's secret in Secrets Manager) failed, was throttled or timed out.`,
+          this.#dependencyFailures(connector),
+          `${who} one of the suite's own AWS dependencies (the idempotency table in DynamoDB, its secret in Secrets Manager, its queues in SQS, the bus in EventBridge) failed, was throttled or timed out; calls answered DEPENDENCY_UNAVAILABLE and events were put back.`,
         ),
         idempotencyRecordFailures: alarm(
           'idempotencyRecordFailures',
@@ -488,10 +484,11 @@ export class ConnectorObservability extends Construct {
       }
       dashboard.addWidgets(
         new GraphWidget({
-          title: `${connector.name}: idempotency`,
+          title: `${connector.name}: idempotency and dependencies`,
           left: [
             this.#connectorMetric(connector, METRIC.idempotentReplays, Stats.SUM, 'idempotent replays'),
             this.#connectorMetric(connector, METRIC.idempotencyRecordFailures, Stats.SUM, 'record failures'),
+            this.#dependencyFailures(connector),
           ],
           width: 8,
         }),
@@ -545,13 +542,25 @@ export class ConnectorObservability extends Construct {
     });
   }
 
-  /** `UpstreamCalls` of one outcome: dimensions `service`, `connector`, `outcome` (all three, or it matches nothing). */
-  #callsMetric(connector: ObservedConnector, outcome: string): Metric {
-    return new Metric({
-      namespace: this.#namespace,
-      metricName: METRIC.upstreamCalls,
-      dimensionsMap: { service: connector.serviceName ?? connector.name, connector: connector.name, outcome },
-      statistic: Stats.SUM,
+  /** `DependencyFailures` of every dependency, summed: one metric per `{service, dependency}` set. */
+  #dependencyFailures(connector: ObservedConnector): MathExpression {
+    const service = connector.serviceName ?? connector.name;
+    const usingMetrics = Object.fromEntries(
+      DEPENDENCIES.map((dependency, i) => [
+        `d${i}`,
+        new Metric({
+          namespace: this.#namespace,
+          metricName: METRIC.dependencyFailures,
+          dimensionsMap: { service, dependency },
+          statistic: Stats.SUM,
+          period: this.#period,
+        }),
+      ]),
+    );
+    return new MathExpression({
+      expression: `SUM([${Object.keys(usingMetrics).join(', ')}])`,
+      usingMetrics,
+      label: 'dependency failures',
       period: this.#period,
     });
   }

@@ -247,7 +247,7 @@ describe('ConnectorObservability on the default suite.config.ts', () => {
           { namespace: 'ConnectorSuite', name: 'CircuitOpenRejections', dimensions: service, stat: 'Sum' },
           { namespace: 'ConnectorSuite', name: 'RateLimitRejections', dimensions: service, stat: 'Sum' },
         ]);
-        expect(metricsOf(widget(dashboard, `${name}: idempotency`))).toEqual([
+        expect(metricsOf(widget(dashboard, `${name}: idempotency and dependencies`))).toEqual([
           { namespace: 'ConnectorSuite', name: 'IdempotentReplays', dimensions: service, stat: 'Sum' },
           {
             namespace: 'ConnectorSuite',
@@ -255,6 +255,13 @@ describe('ConnectorObservability on the default suite.config.ts', () => {
             dimensions: service,
             stat: 'Sum',
           },
+          { expression: 'SUM([d0, d1, d2, d3])' },
+          ...['DynamoDB', 'Secrets Manager', 'SQS', 'EventBridge'].map((dependency) => ({
+            namespace: 'ConnectorSuite',
+            name: 'DependencyFailures',
+            dimensions: { ...service, dependency },
+            stat: 'Sum',
+          })),
         ]);
       }
     });
@@ -373,17 +380,55 @@ describe('ConnectorObservability on the default suite.config.ts', () => {
       }
     });
 
-    it('watch calls that ended DEPENDENCY_UNAVAILABLE, with the full dimension set of UpstreamCalls', () => {
+    it('watch DependencyFailures of every dependency, summed, with the full dimension set of each', () => {
       for (const name of plain.names) {
         // Act
-        const alarm = alarmOn(plain.json, 'UpstreamCalls', {
-          service: name,
-          connector: name,
-          outcome: 'DEPENDENCY_UNAVAILABLE',
-        });
+        const found = alarmsOf(plain.json).filter(([, alarm]) =>
+          JSON.stringify(alarm.Properties.Metrics ?? []).includes('"DependencyFailures"'),
+        );
+        const mine = found.filter(([, alarm]) =>
+          JSON.stringify(alarm.Properties.Metrics).includes(`"${name}"`),
+        );
 
         // Assess
-        expect(alarm.Properties).toMatchObject({ Namespace: 'ConnectorSuite', ...COUNT_ALARM });
+        expect(mine).toHaveLength(1);
+        const [, alarm] = mine[0] as [string, CfnResource];
+        const metrics = alarm.Properties.Metrics as Array<{
+          Id: string;
+          Expression?: string;
+          MetricStat?: {
+            Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] };
+            Period: number;
+            Stat: string;
+          };
+        }>;
+        expect(metrics.find((m) => m.Expression)?.Expression).toBe('SUM([d0, d1, d2, d3])');
+        const dependencies = metrics
+          .filter((m) => m.MetricStat)
+          .map((m) => {
+            expect(m.MetricStat).toMatchObject({
+              Metric: { Namespace: 'ConnectorSuite', MetricName: 'DependencyFailures' },
+              Period: 300,
+              Stat: 'Sum',
+            });
+            const dims = Object.fromEntries(
+              ((m.MetricStat?.Metric.Dimensions ?? []) as Array<{ Name: string; Value: string }>).map((d) => [
+                d.Name,
+                d.Value,
+              ]),
+            );
+            expect(dims.service).toBe(name);
+            expect(Object.keys(dims).sort()).toEqual(['dependency', 'service']);
+            return dims.dependency;
+          });
+        expect(dependencies.sort()).toEqual(['DynamoDB', 'EventBridge', 'SQS', 'Secrets Manager']);
+        expect(alarm.Properties).toMatchObject({
+          Threshold: 1,
+          EvaluationPeriods: 1,
+          DatapointsToAlarm: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        });
       }
     });
 

@@ -5,7 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { httpConnector } from '../../functions/http/connector.js';
-import { createPowertools, type Powertools } from '../../functions/shared/powertools.js';
+import {
+  type ConnectorMetrics,
+  createPowertools,
+  type Powertools,
+} from '../../functions/shared/powertools.js';
 import {
   type ConnectorHandler,
   INVOCATION_FAILED,
@@ -298,6 +302,7 @@ describe('idempotency when DynamoDB fails', () => {
       // Prepare
       const { path, key, body } = order();
       faulty.setFaults([{ command: 'PutItemCommand', error }]);
+      const counted = vi.spyOn(powertools.metrics as ConnectorMetrics, 'addDimensionedCount');
 
       // Act
       const result = await call(body, key);
@@ -311,6 +316,11 @@ describe('idempotency when DynamoDB fails', () => {
       });
       expect(result.headers['retry-after']).toBe('1');
       expect(requestsTo(path)).toBe(0);
+      // No outbound call, so no UpstreamCalls: the failure is counted as DependencyFailures (the alarm's metric).
+      expect(counted.mock.calls.map(([, name, dimensions]) => [name, dimensions])).toEqual([
+        ['DependencyFailures', { dependency: 'DynamoDB' }],
+      ]);
+      counted.mockRestore();
     },
   );
 

@@ -11,9 +11,11 @@ import {
   type Segment as XraySegment,
 } from 'aws-xray-sdk-core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConnectorError, dependencyUnavailable } from '../../functions/shared/errors.js';
 import { HttpClient } from '../../functions/shared/http/client.js';
 import { type ConnectorMetrics, createPowertools } from '../../functions/shared/powertools.js';
 import { Redactor } from '../../functions/shared/redaction.js';
+import { countIfDependencyFailure } from '../../functions/shared/runtime/core.js';
 import { captureOutput } from '../support/fakes.js';
 
 interface RecordedSubsegment {
@@ -290,5 +292,47 @@ describe('EMF metrics of outbound calls', () => {
     });
     expect(stored).not.toHaveProperty('connector');
     expect(client.circuitBreaker.state).toBe('open');
+  });
+});
+
+describe('DependencyFailures', () => {
+  beforeEach(() => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('counts a DEPENDENCY_UNAVAILABLE by its dependency, as one document with dimensions service and dependency', () => {
+    // Prepare
+    const output = captureOutput();
+    const powertools = createPowertools({ serviceName: 'deps-test', redactor: new Redactor() });
+
+    // Act
+    countIfDependencyFailure(powertools, dependencyUnavailable('DynamoDB'));
+    countIfDependencyFailure(powertools, dependencyUnavailable('DynamoDB'));
+    countIfDependencyFailure(powertools, dependencyUnavailable('Secrets Manager'));
+    countIfDependencyFailure(powertools, new ConnectorError('UPSTREAM_ERROR', 'not ours'));
+    countIfDependencyFailure(powertools, new Error('not a ConnectorError'));
+    powertools.metrics.publishStoredMetrics();
+
+    // Assess
+    const documents = emfDocuments(output.lines()).filter((d) => 'DependencyFailures' in d);
+    expect(documents).toHaveLength(2);
+    expect(documents.find((d) => d.dependency === 'DynamoDB')).toMatchObject({
+      DependencyFailures: [1, 1],
+      service: 'deps-test',
+      _aws: {
+        CloudWatchMetrics: [
+          {
+            Dimensions: [['service', 'dependency']],
+            Metrics: [{ Name: 'DependencyFailures', Unit: 'Count' }],
+          },
+        ],
+      },
+    });
+    expect(documents.find((d) => d.dependency === 'Secrets Manager')).toMatchObject({
+      DependencyFailures: 1,
+    });
   });
 });

@@ -14,7 +14,13 @@ import { createAuthScheme } from '../auth/index.js';
 import type { ConnectorConfig } from '../config.js';
 import { ConnectorError } from '../errors.js';
 import { HttpClient } from '../http/client.js';
-import { createPowertools, METRIC, MetricUnit } from '../powertools.js';
+import {
+  countDependencyFailure,
+  createPowertools,
+  METRIC,
+  MetricUnit,
+  type Powertools,
+} from '../powertools.js';
 import { type Redactor, redactor } from '../redaction.js';
 import type { ConnectorDefinition, Operation } from './connector.js';
 import { createIdempotency, type Idempotency } from './idempotency.js';
@@ -60,9 +66,15 @@ export function createConnectorCore<C extends ConnectorConfig>(
     const operation = findOperation(config, operations, request.operationName);
     const input = validateInput(operation, request.input, inputLimits);
     const invocation = startInvocation(config, request, operation, input);
-    const result = await run(invocation, request.lambdaContext, runner, idempotency);
-    if (result.idempotentReplay) powertools.metrics.addMetric(METRIC.idempotentReplays, MetricUnit.Count, 1);
-    return result;
+    try {
+      const result = await run(invocation, request.lambdaContext, runner, idempotency);
+      if (result.idempotentReplay)
+        powertools.metrics.addMetric(METRIC.idempotentReplays, MetricUnit.Count, 1);
+      return result;
+    } catch (error) {
+      countIfDependencyFailure(powertools, error);
+      throw error;
+    }
   };
 
   return {
@@ -173,4 +185,11 @@ async function run(
     lambdaContext,
     () => runner(invocation),
   );
+}
+
+/** Counts a `DEPENDENCY_UNAVAILABLE` in `DependencyFailures` by the dependency that failed. */
+export function countIfDependencyFailure(powertools: Powertools, error: unknown): void {
+  if (error instanceof ConnectorError && error.code === 'DEPENDENCY_UNAVAILABLE' && error.dependency) {
+    countDependencyFailure(powertools.metrics, error.dependency);
+  }
 }

@@ -3,6 +3,7 @@
  * or failed, and their publication on the connector's event bus.
  */
 import { type ConnectorError, dependencyUnavailable } from '../errors.js';
+import { countDependencyFailure } from '../powertools.js';
 import { MAX_RESULT_OUTPUT_BYTES, type ResultDetail, type ResultEvent } from './async-contract.js';
 import type { ConnectorCore, ExecutionResult } from './types.js';
 
@@ -50,6 +51,7 @@ export async function publish(core: ConnectorCore, event: ResultEvent): Promise<
   try {
     await core.results.publish([core.redactor.redact(event)]);
   } catch (cause) {
+    countDependencyFailure(core.powertools.metrics, 'EventBridge');
     throw dependencyUnavailable('EventBridge', cause);
   }
 }

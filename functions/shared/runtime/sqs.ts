@@ -26,6 +26,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { inboxRetentionSeconds } from '../config.js';
 import { ConnectorError, configurationError, dependencyUnavailable, toConnectorError } from '../errors.js';
+import { countDependencyFailure } from '../powertools.js';
 import type { Redactor } from '../redaction.js';
 import {
   INVOCATION_FAILED,
@@ -106,6 +107,7 @@ function guardedQueue(queue: QueuePort, powertools: ConnectorCore['powertools'],
         operation,
         error: cause,
       });
+      countDependencyFailure(powertools.metrics, 'SQS');
       throw dependencyUnavailable('SQS', cause);
     }
   };
