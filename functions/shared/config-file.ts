@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  type ConfigSchemaOptions,
+  type BuiltinConfigSchemaOptions,
   ConfigValidationError,
   parseSuiteConfig,
   type SuiteConfig,
@@ -28,7 +28,7 @@ export const DEFAULT_SUITE_CONFIG = 'suite.config.ts';
  */
 export async function loadSuiteConfig(
   file: string = process.env.SUITE_CONFIG || DEFAULT_SUITE_CONFIG,
-  options: ConfigSchemaOptions = {},
+  options: BuiltinConfigSchemaOptions = {},
 ): Promise<SuiteConfig> {
   const absolute = path.resolve(file);
   let value: unknown;
