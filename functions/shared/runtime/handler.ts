@@ -15,7 +15,14 @@ import type {
 } from 'aws-lambda';
 import type { z } from 'zod';
 import { createAuthScheme } from '../auth/index.js';
-import { type ConnectorConfig, formatPath, secretNameOf } from '../config.js';
+import {
+  type AnyConnectorConfig,
+  type ConnectorConfig,
+  clientAuthOf,
+  formatPath,
+  isVendorKind,
+  secretNameOf,
+} from '../config.js';
 import type { CredentialStore } from '../credentials/store.js';
 import { ConnectorError, configurationError, type FieldIssue, toConnectorError } from '../errors.js';
 import { HttpClient } from '../http/client.js';
@@ -46,7 +53,7 @@ export type { IdempotencyStore } from './idempotency.js';
 export type { InputLimits } from './input-limits.js';
 
 /** What a connector handler is built from. */
-export interface ConnectorDependencies<C extends ConnectorConfig = ConnectorConfig> {
+export interface ConnectorDependencies<C extends AnyConnectorConfig = ConnectorConfig> {
   /** The connector's validated config. */
   config: C;
   /** Where its secrets come from. */
@@ -172,9 +179,9 @@ export function createConnectorHandler<C extends ConnectorConfig>(
     rateLimit: config.rateLimit,
     cacheTtlSeconds: config.cacheTtlSeconds,
     cacheMaxBytes: config.cacheMaxBytes,
-    forwardIdempotencyKey: config.kind === 'http' && config.forwardIdempotencyKey,
-    // Vendor connectors' SDKs add their own credentials; only `http` connectors use an auth scheme.
-    auth: createAuthScheme(config.kind === 'http' ? config.auth : { type: 'none' }, {
+    forwardIdempotencyKey: 'forwardIdempotencyKey' in config && config.forwardIdempotencyKey,
+    // Vendor connectors' SDKs add their own credentials; `http` and custom kinds use their auth scheme.
+    auth: createAuthScheme(clientAuthOf(config), {
       credentials: deps.credentials,
       redactor: target,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
@@ -185,7 +192,7 @@ export function createConnectorHandler<C extends ConnectorConfig>(
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.random ? { random: deps.random } : {}),
     allowLoopbackHttp: deps.allowLoopbackHttp ?? false,
-    refreshCredentialsOn401: config.kind === 'http',
+    refreshCredentialsOn401: !isVendorKind(config.kind),
   });
   const operations = definition.operations(config) as Readonly<Record<string, Operation>>;
 
