@@ -12,6 +12,7 @@ export type BuiltinDefinitions = {
   readonly [K in BuiltinKindName]: DefinedConnector<Extract<ConnectorConfig, { kind: K }>>;
 };
 
+/** The built-in kinds' definitions, by `kind`, loaded from the registry when this module is imported. */
 export const CONNECTOR_KINDS: BuiltinDefinitions = Object.fromEntries(
   await Promise.all(
     Object.values(BUILTIN_KINDS).map(async (kind) => [kind.kind, await kind.load()] as const),

@@ -55,12 +55,15 @@ export interface StartLocalGatewayOptions
 /**
  * Validates `suite` against the built-in kinds and `kinds`, then starts the local gateway: the
  * connector route, the asynchronous path (`POST /v1/events`, inboxes, dead letters, results) and an
- * embedded DynamoDB for idempotency. Close it with `close()`.
+ * embedded DynamoDB for idempotency. Close it with `close()`. As `npm start` does, it sets
+ * `POWERTOOLS_METRICS_DISABLED=true` when that is unset (set it to `false` to see the EMF lines).
  * @throws ConfigValidationError naming every bad field (an unregistered kind names the kinds known)
  * @throws the listen error (e.g. `EADDRINUSE`) when the port is taken
  */
 export async function startLocalGateway(options: StartLocalGatewayOptions): Promise<LocalGateway> {
   const { suite, kinds = [], credentials, secretsFile, ...rest } = options;
+  // As under `npm start`: logs, not EMF metric blobs, unless the caller asked for them.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const config: SuiteConfig<AnyConnectorConfig> = parseSuiteConfig(suite, 'the local suite', {
     allowLoopbackHttp: true,
     kinds,

@@ -314,7 +314,16 @@ describe('defineConnector with settings', () => {
       },
     });
 
+    const bare = defineConnector({
+      kind: 'bare',
+      operations: (config) => {
+        expectTypeOf(config.settings).toEqualTypeOf<Record<string, never>>();
+        return {};
+      },
+    });
+
     // Assess
+    expect(bare.settings).toBeUndefined();
     expectTypeOf(defined.operations)
       .parameter(0)
       .toEqualTypeOf<CustomConnectorConfig<{ region: 'eu' | 'us' }, 'typed'>>();
