@@ -1,5 +1,5 @@
 /**
- * The local gateway (DESIGN §7): serves `POST /v1/connectors/{connector}/{operation}` on 127.0.0.1
+ * The local gateway (docs/design.md §7): serves `POST /v1/connectors/{connector}/{operation}` on 127.0.0.1
  * exactly as API Gateway would, by building the same REST proxy event and calling the same handler
  * that Lambda runs, with idempotency in an embedded DynamoDB and credentials from a local file.
  *
@@ -34,7 +34,7 @@ import type {
   ConnectorDependencies,
   ConnectorHandler,
   ConnectorKind,
-  DefinedConnector,
+  ServableConnector,
 } from '../functions/shared/runtime/index.js';
 import { type LocalDynamoDB, startLocalDynamoDB } from './dynamodb.js';
 import { connectorProxyEvent, LOCAL_ACCOUNT_ID, LOCAL_REGION, lambdaContext } from './lambda-events.js';
@@ -384,9 +384,9 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
 /** The definition of each kind the suite's connectors name, loaded once, by kind. */
 async function loadDefinitions(
   options: LocalGatewayOptions,
-): Promise<ReadonlyMap<string, DefinedConnector<AnyConnectorConfig>>> {
+): Promise<ReadonlyMap<string, ServableConnector<AnyConnectorConfig>>> {
   const registry = registeredKinds(options.kinds);
-  const definitions = new Map<string, DefinedConnector<AnyConnectorConfig>>();
+  const definitions = new Map<string, ServableConnector<AnyConnectorConfig>>();
   // A fake `createHandler` (tests) builds every connector itself.
   if (options.createHandler) return definitions;
   for (const config of options.config.connectors) {
@@ -399,7 +399,7 @@ async function loadDefinitions(
 
 function buildHandler(
   config: AnyConnectorConfig,
-  definitions: ReadonlyMap<string, DefinedConnector<AnyConnectorConfig>>,
+  definitions: ReadonlyMap<string, ServableConnector<AnyConnectorConfig>>,
   options: LocalGatewayOptions,
   dynamo: LocalDynamoDB,
   queue: LocalQueue,

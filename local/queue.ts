@@ -1,6 +1,6 @@
 /**
  * The local stand-in for a connector's SQS inbox, its dead-letter queue and the Lambda event source
- * mapping that reads it (DESIGN §2, §7), with the semantics the deployed stack has:
+ * mapping that reads it (docs/design.md §2, §7), with the semantics the deployed stack has:
  *
  * - a received message stays hidden for the visibility timeout, then is delivered again with a higher
  *   receive count and a new receipt handle (an older handle no longer acts on it);

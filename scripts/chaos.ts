@@ -4,7 +4,7 @@
  * Prints one table row per fault and path (calls, answers by code, `INTERNAL_ERROR`, calls past
  * deadline + margin, repeated side effects, escaped requests, unexpected endings, result events
  * lost), then fuzzes every operation of every connector kind and `POST /v1/events`, and exits 1 when
- * any must-be-zero count is not zero. What each fault and column means: README, "Fault suite".
+ * any must-be-zero count is not zero. What each fault and column means: docs/fault-suite.md.
  *
  * Options: `--calls N` (calls per fault and path, default 10), `--fuzz N` (bodies per operation,
  * default 10000), `--only TEXT` (faults whose name contains TEXT), `--no-fuzz`, `--no-faults`.

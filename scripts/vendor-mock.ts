@@ -8,33 +8,38 @@
  * STRIPE_BASE_URL=http://127.0.0.1:4010 npm start
  * ```
  *
- * Each mock's file (`test/support/mocks/VENDOR.ts`) lists the magic input values that make it
- * answer each described error. Ctrl-C stops it.
+ * The mocks are registered in `test/support/mocks/registry.ts`; each mock's file
+ * (`test/support/mocks/VENDOR.ts`) lists the magic input values that make it answer each described
+ * error. Ctrl-C stops it.
  *
  * @module
  */
 import { parseArgs } from 'node:util';
+import {
+  isMockedVendorKind,
+  MOCKED_VENDOR_KINDS,
+  VENDOR_MOCKS,
+  type VendorMock,
+} from '../test/support/mocks/registry.js';
 
-/** The vendors with a mock, and the function that starts it. */
-export const MOCKS = {
-  stripe: { module: '../test/support/mocks/stripe.js', start: 'startStripeMock' },
-  slack: { module: '../test/support/mocks/slack.js', start: 'startSlackMock' },
-  github: { module: '../test/support/mocks/github.js', start: 'startGithubMock' },
-  twilio: { module: '../test/support/mocks/twilio.js', start: 'startTwilioMock' },
-} as const;
-
-type Vendor = keyof typeof MOCKS;
-
-interface RunningMock {
-  url: string;
-  close(): Promise<void>;
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C, or `kill`). */
+function untilSignalled(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
 }
 
 /**
- * Starts the mock named in `argv`.
- * @returns the exit code: 0 once stopped, 2 for a usage error
+ * Starts the mock named in `argv` (`VENDOR [--port N]`, a kind of `VENDOR_MOCKS` in
+ * `test/support/mocks/registry.ts`), keeps it running until `until` resolves, then stops it.
+ * @param until - given the running mock; the mock stops once it resolves. @default SIGINT or SIGTERM
+ * @returns the exit code: 0 once stopped, 2 for a usage error (unknown vendor, port not in 0..65535)
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  until: (mock: VendorMock) => Promise<void> = untilSignalled,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     options: { port: { type: 'string', default: '4010' }, help: { type: 'boolean', default: false } },
@@ -42,24 +47,24 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   const vendor = positionals[0];
   const port = Number(values.port);
-  if (values.help || !vendor || !(vendor in MOCKS) || !Number.isInteger(port) || port < 0 || port > 65_535) {
-    console.error(`Usage: npm run mock -- ${Object.keys(MOCKS).join('|')} [--port N]`);
+  if (
+    values.help ||
+    !vendor ||
+    !isMockedVendorKind(vendor) ||
+    !Number.isInteger(port) ||
+    port < 0 ||
+    port > 65_535
+  ) {
+    console.error(`Usage: npm run mock -- ${MOCKED_VENDOR_KINDS.join('|')} [--port N]`);
     return 2;
   }
-  const { module, start } = MOCKS[vendor as Vendor];
-  const loaded = (await import(module)) as Record<
-    string,
-    (options: { port: number }) => Promise<RunningMock>
-  >;
-  const startMock = loaded[start];
-  if (!startMock) throw new Error(`${module} does not export ${start}`);
-  const mock = await startMock({ port });
+  const mock = await VENDOR_MOCKS[vendor]({ port });
   console.error(`${vendor} mock listening on ${mock.url} (Ctrl-C stops it)`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  await mock.close();
+  try {
+    await until(mock);
+  } finally {
+    await mock.close();
+  }
   return 0;
 }
 

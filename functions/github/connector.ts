@@ -10,11 +10,12 @@
  * Secret: `{"token": "..."}`, a personal access token, a GitHub App installation token or an
  * Actions `GITHUB_TOKEN`. Octokit sends it as `Authorization: token ...` (`bearer ...` for a JWT).
  *
- * Wiring: Octokit is built per invocation with `baseUrl: config.baseUrl` (github.com, GitHub
- * Enterprise's `https://HOST/api/v3`, or a mock), `request.fetch: context.fetch` (every request
- * goes through the connector's timeout, deadline, retries, breaker, rate limit, logs and traces),
- * no retry or throttling plugin (`@octokit/rest` 22 ships neither; `request.retries: 0` keeps it so
- * should one be added), and its own logging routed to the connector's logger.
+ * Wiring: Octokit is built once per connector and token ({@link githubVendor}) with
+ * `baseUrl: config.baseUrl` (github.com, GitHub Enterprise's `https://HOST/api/v3`, or a mock),
+ * `request.fetch` the policy fetch (every request goes through the connector's timeout, deadline,
+ * retries, breaker, rate limit, logs and traces), no retry or throttling plugin (`@octokit/rest` 22
+ * ships neither; `request.retries: 0` keeps it so should one be added), and its own logging routed
+ * to the connector's logger.
  *
  * @see https://docs.github.com/en/rest/issues/issues#create-an-issue
  * @see https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
@@ -23,9 +24,12 @@
 import { Octokit } from '@octokit/rest';
 import * as z from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
-import { type SecretValue, secretField } from '../shared/credentials/store.js';
-import { configurationError } from '../shared/errors.js';
-import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
+import {
+  defineConnector,
+  defineOperation,
+  defineVendor,
+  type VendorClientTools,
+} from '../shared/runtime/index.js';
 import { mapGithubError } from './errors.js';
 
 /** A validated `github` connector entry. */
@@ -158,32 +162,17 @@ export const dispatchOutput = z.strictObject({
 });
 
 /**
- * The token of a `github` secret.
- * @throws ConnectorError `CONFIGURATION_ERROR` naming the secret and the field when `token` is
- *   missing, empty, or not one line of visible ASCII (never the value)
+ * An Octokit for one connector and token: pointed at `config.baseUrl`, sending through the policy
+ * fetch, with no SDK retries and its logging on the connector's logger (debug and info lines, which
+ * would repeat the policy client's own, are dropped).
  */
-export function githubToken(secret: SecretValue, secretName: string): string {
-  const token = secretField(secret, secretName, GITHUB_TOKEN_FIELD);
-  if (!/^[\x21-\x7e]+$/.test(token)) {
-    throw configurationError(
-      `Secret '${secretName}' field '${GITHUB_TOKEN_FIELD}' must be one line of visible ASCII characters (no spaces or line breaks).`,
-    );
-  }
-  return token;
-}
-
-/**
- * An Octokit for one invocation: pointed at `config.baseUrl`, sending through the policy fetch,
- * with no SDK retries and its logging on the connector's logger (debug and info lines, which would
- * repeat the policy client's own, are dropped).
- */
-export function createOctokit(token: string, context: OperationContext<GithubConnectorConfig>): Octokit {
-  const { logger } = context;
+export function createOctokit(token: string, tools: VendorClientTools<GithubConnectorConfig>): Octokit {
+  const { logger } = tools;
   return new Octokit({
     auth: token,
-    baseUrl: context.config.baseUrl.replace(/\/+$/, ''),
+    baseUrl: tools.config.baseUrl.replace(/\/+$/, ''),
     userAgent: GITHUB_USER_AGENT,
-    request: { fetch: context.fetch, retries: 0 },
+    request: { fetch: tools.fetch, retries: 0 },
     log: {
       debug: () => {},
       info: () => {},
@@ -194,24 +183,23 @@ export function createOctokit(token: string, context: OperationContext<GithubCon
 }
 
 /**
- * Runs one Octokit call with the connector's token. After an `AUTHENTICATION_ERROR` the secret is
- * read again with `forceRefresh`; if the token changed (a rotation), the call is made once more
- * with the new one, otherwise the error stands.
- * @throws ConnectorError
+ * GitHub as a vendor of the kit: the secret `{"token": "..."}` (missing, empty, or not one line of
+ * visible ASCII is `CONFIGURATION_ERROR` naming the field, never the value), an Octokit from
+ * {@link createOctokit}, errors mapped by {@link mapGithubError}. After an `AUTHENTICATION_ERROR`
+ * the secret is read again with `forceRefresh`; if the token changed (a rotation), the call is made
+ * once more with the new one, otherwise the error stands.
  */
-export async function withGithub<T>(
-  context: OperationContext<GithubConnectorConfig>,
-  call: (octokit: Octokit) => Promise<T>,
-): Promise<T> {
-  return context.withCredentials(
-    (secret) => githubToken(secret, context.config.secret),
-    (token) =>
-      context.callVendor(
-        () => call(createOctokit(token, context)),
-        (error) => mapGithubError(error),
-      ),
-  );
-}
+export const githubVendor = defineVendor({
+  name: 'GitHub',
+  secret: z.object({
+    [GITHUB_TOKEN_FIELD]: z
+      .string()
+      .min(1)
+      .regex(/^[\x21-\x7e]+$/, 'must be one line of visible ASCII characters (no spaces or line breaks)'),
+  }),
+  client: ({ token }, tools: VendorClientTools<GithubConnectorConfig>) => createOctokit(token, tools),
+  mapError: (error) => mapGithubError(error),
+});
 
 /** The `github` connector kind. */
 export const githubConnector = defineConnector<GithubConnectorConfig>({
@@ -222,7 +210,7 @@ export const githubConnector = defineConnector<GithubConnectorConfig>({
       input: createIssueInput,
       output: issueOutput,
       run: (input, context) =>
-        withGithub(context, async (octokit) => {
+        githubVendor.call(context, async (octokit) => {
           const { data } = await octokit.rest.issues.create({ ...input, headers: API_VERSION_HEADER });
           return data as z.infer<typeof issueOutput>;
         }),
@@ -233,7 +221,7 @@ export const githubConnector = defineConnector<GithubConnectorConfig>({
       input: createCommentInput,
       output: commentOutput,
       run: (input, context) =>
-        withGithub(context, async (octokit) => {
+        githubVendor.call(context, async (octokit) => {
           const { data } = await octokit.rest.issues.createComment({ ...input, headers: API_VERSION_HEADER });
           return data as z.infer<typeof commentOutput>;
         }),
@@ -244,7 +232,7 @@ export const githubConnector = defineConnector<GithubConnectorConfig>({
       input: dispatchWorkflowInput,
       output: dispatchOutput,
       run: (input, context) =>
-        withGithub(context, async (octokit) => {
+        githubVendor.call(context, async (octokit) => {
           const response = await octokit.rest.actions.createWorkflowDispatch({
             ...input,
             headers: API_VERSION_HEADER,

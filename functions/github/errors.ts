@@ -1,5 +1,5 @@
 /**
- * How GitHub's errors become the error codes of the contract (DESIGN §3).
+ * How GitHub's errors become the error codes of the contract (docs/design.md §3).
  *
  * Octokit throws a `RequestError` (`@octokit/request-error`, `name: 'HttpError'`) for every answer of
  * 400 or more, with the status, the response headers (lower-case names) and the parsed body

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  type BuiltinConfigSchemaOptions,
+  type ConfigSchemaOptions,
   ConfigValidationError,
   parseSuiteConfig,
   type SuiteConfig,
@@ -28,7 +28,7 @@ export const DEFAULT_SUITE_CONFIG = 'suite.config.ts';
  */
 export async function loadSuiteConfig(
   file: string = process.env.SUITE_CONFIG || DEFAULT_SUITE_CONFIG,
-  options: BuiltinConfigSchemaOptions = {},
+  options: ConfigSchemaOptions = {},
 ): Promise<SuiteConfig> {
   const absolute = path.resolve(file);
   let value: unknown;

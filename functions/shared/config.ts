@@ -1,6 +1,6 @@
 /**
  * The suite configuration: the one schema behind `suite.config.ts`, `SUITE_CONFIG` files, `cdk synth`,
- * `npm start` and each deployed connector's `CONNECTOR_CONFIG` (DESIGN §6). Pure zod, no I/O, so the
+ * `npm start` and each deployed connector's `CONNECTOR_CONFIG` (docs/design.md §6). Pure zod, no I/O, so the
  * CDK app, the local gateway and the Lambda runtime all validate with exactly the same rules.
  */
 import * as z from 'zod';
@@ -23,17 +23,23 @@ export interface ConfigSchemaOptions {
    * @default false
    */
   allowLoopbackHttp?: boolean;
+}
+
+/** Options of the schema builders and parsers that also accept connector kinds of your own. */
+export interface KindsConfigSchemaOptions extends ConfigSchemaOptions {
   /**
    * The connector kinds of your own that entries may name besides the built-in ones (`http`,
    * `stripe`, `slack`, `github`, `twilio`): each a {@link ConfigKind}, such as the `ConnectorKind`
    * that `connectorKind()` returns. An entry of a built-in kind keeps its own schema whatever this
-   * lists; a kind listed here under a built-in name is ignored.
-   * @default [] (built-in kinds only)
-   * @throws ConfigValidationError (from the schema builders) when two kinds share a name or a name
-   *   does not match {@link KIND_NAME_PATTERN}
+   * lists; a kind listed here under a built-in name is ignored (the registry refuses one).
+   * The schema builders throw {@link ConfigValidationError} when two different kinds share a name
+   * or a name does not match {@link KIND_NAME_PATTERN}.
    */
-  kinds?: readonly ConfigKind[];
+  kinds: readonly ConfigKind[];
 }
+
+/** What the schema builders read: the options, with kinds of your own or without. */
+type SchemaOptions = ConfigSchemaOptions & { kinds?: readonly ConfigKind[] };
 
 /**
  * What the config schema needs to know of a connector kind of your own: its name and the schema of
@@ -48,9 +54,6 @@ export interface ConfigKind {
    */
   readonly settings?: z.ZodType<Record<string, unknown>> | undefined;
 }
-
-/** Options with no `kinds`: the schema knows the built-in kinds only, and its types say so. */
-export type BuiltinConfigSchemaOptions = ConfigSchemaOptions & { kinds?: undefined };
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
@@ -557,7 +560,7 @@ function unknownKindMessage(known: readonly string[]) {
 }
 
 /** The union of every kind's entry schema; typed as the built-in kinds' union. */
-function connectorUnion(options: ConfigSchemaOptions) {
+function connectorUnion(options: SchemaOptions) {
   const builtins = [
     httpConnectorSchema(options),
     vendorConnectorSchema('stripe', options),
@@ -579,16 +582,14 @@ function connectorUnion(options: ConfigSchemaOptions) {
  * `options.kinds`, the fields of an `http` connector but its request rules (`allowedMethods`,
  * `allowedPathPrefixes`, `allowedRequestHeaders`: the kind's operations decide what they send) plus
  * `settings`, checked by the kind's schema. An unknown `kind` is refused, naming the kinds known.
- * @param options - see {@link ConfigSchemaOptions}
- * @throws ConfigValidationError when `options.kinds` is malformed (see {@link ConfigSchemaOptions.kinds})
+ * @param options - see {@link ConfigSchemaOptions} and {@link KindsConfigSchemaOptions}
+ * @throws ConfigValidationError when `options.kinds` is malformed (see {@link KindsConfigSchemaOptions.kinds})
  */
 export function connectorConfigSchema(
-  options?: BuiltinConfigSchemaOptions,
-): ReturnType<typeof connectorUnion>;
-export function connectorConfigSchema(
-  options: ConfigSchemaOptions,
+  options: KindsConfigSchemaOptions,
 ): z.ZodType<AnyConnectorConfig, AnyConnectorConfigInput>;
-export function connectorConfigSchema(options: ConfigSchemaOptions = {}) {
+export function connectorConfigSchema(options?: ConfigSchemaOptions): ReturnType<typeof connectorUnion>;
+export function connectorConfigSchema(options: SchemaOptions = {}) {
   return connectorUnion(options);
 }
 
@@ -629,7 +630,7 @@ export function resourceId(name: string): string {
     .join('');
 }
 
-function suiteSchema(options: ConfigSchemaOptions) {
+function suiteSchema(options: SchemaOptions) {
   return z
     .strictObject({
       connectors: z.array(connectorUnion(options)).min(1, 'must list at least one connector'),
@@ -686,14 +687,14 @@ function suiteSchema(options: ConfigSchemaOptions) {
 /**
  * The schema of the suite: `{connectors, api, eventBus, secrets}`, with unique connector names,
  * names that map to distinct resource ids, and no imported secret that no connector uses.
- * @param options - see {@link ConfigSchemaOptions}; with `kinds`, entries of those kinds too
- * @throws ConfigValidationError when `options.kinds` is malformed (see {@link ConfigSchemaOptions.kinds})
+ * @param options - see {@link ConfigSchemaOptions}; with `kinds` ({@link KindsConfigSchemaOptions}), entries of those kinds too
+ * @throws ConfigValidationError when `options.kinds` is malformed (see {@link KindsConfigSchemaOptions.kinds})
  */
-export function suiteConfigSchema(options?: BuiltinConfigSchemaOptions): ReturnType<typeof suiteSchema>;
 export function suiteConfigSchema(
-  options: ConfigSchemaOptions,
+  options: KindsConfigSchemaOptions,
 ): z.ZodType<SuiteConfig<AnyConnectorConfig>, SuiteConfigInput>;
-export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
+export function suiteConfigSchema(options?: ConfigSchemaOptions): ReturnType<typeof suiteSchema>;
+export function suiteConfigSchema(options: SchemaOptions = {}) {
   return suiteSchema(options);
 }
 
@@ -705,7 +706,7 @@ export type HttpConnectorConfig = Extract<ConnectorConfig, { kind: 'http' }>;
 export type VendorConnectorConfig<K extends VendorKind = VendorKind> = Extract<ConnectorConfig, { kind: K }>;
 
 /**
- * A validated entry of a connector kind of your own (see {@link ConfigSchemaOptions.kinds}),
+ * A validated entry of a connector kind of your own (see {@link KindsConfigSchemaOptions.kinds}),
  * defaults applied: the common fields, `baseUrl`, `auth` and `forwardIdempotencyKey` as for an
  * `http` connector, and `settings` as the kind's schema returns it.
  * @typeParam S - the kind's settings (the output of its `settings` schema)
@@ -804,46 +805,42 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
  * Validates a suite configuration and applies defaults.
  * @param value - the parsed file content or default export
  * @param source - where it came from, for the error message (a file path)
- * @param options - see {@link ConfigSchemaOptions}; pass `kinds` to accept entries of kinds of your own
+ * @param options - see {@link ConfigSchemaOptions}; with `kinds` ({@link KindsConfigSchemaOptions}), entries of kinds of your own too
  * @throws {@link ConfigValidationError} naming every bad field (and malformed `options.kinds`)
  */
 export function parseSuiteConfig(
   value: unknown,
   source: string,
-  options?: BuiltinConfigSchemaOptions,
-): SuiteConfig;
-export function parseSuiteConfig(
-  value: unknown,
-  source: string,
-  options: ConfigSchemaOptions,
+  options: KindsConfigSchemaOptions,
 ): SuiteConfig<AnyConnectorConfig>;
+export function parseSuiteConfig(value: unknown, source: string, options?: ConfigSchemaOptions): SuiteConfig;
 export function parseSuiteConfig(
   value: unknown,
   source: string,
-  options: ConfigSchemaOptions = {},
+  options: SchemaOptions = {},
 ): SuiteConfig<AnyConnectorConfig> {
   return parseWith(suiteSchema(options), value, source);
 }
 
 /**
  * Validates one connector entry (as a deployed function reads it from `CONNECTOR_CONFIG`).
- * @param options - see {@link ConfigSchemaOptions}; pass `kinds` to accept entries of kinds of your own
+ * @param options - see {@link ConfigSchemaOptions}; with `kinds` ({@link KindsConfigSchemaOptions}), entries of kinds of your own too
  * @throws {@link ConfigValidationError} naming every bad field (and malformed `options.kinds`)
  */
 export function parseConnectorConfig(
   value: unknown,
   source: string,
-  options?: BuiltinConfigSchemaOptions,
-): ConnectorConfig;
-export function parseConnectorConfig(
-  value: unknown,
-  source: string,
-  options: ConfigSchemaOptions,
+  options: KindsConfigSchemaOptions,
 ): AnyConnectorConfig;
 export function parseConnectorConfig(
   value: unknown,
   source: string,
-  options: ConfigSchemaOptions = {},
+  options?: ConfigSchemaOptions,
+): ConnectorConfig;
+export function parseConnectorConfig(
+  value: unknown,
+  source: string,
+  options: SchemaOptions = {},
 ): AnyConnectorConfig {
   return parseWith(connectorUnion(options), value, source);
 }

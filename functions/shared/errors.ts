@@ -1,5 +1,5 @@
 /**
- * The typed errors of the suite: every code of the error contract (DESIGN §3), with the HTTP
+ * The typed errors of the suite: every code of the error contract (docs/design.md §3), with the HTTP
  * status it answers, who is at fault (`source`) and whether the caller may retry.
  *
  * The runtime turns any {@link ConnectorError} into the error envelope
@@ -34,7 +34,7 @@ export interface ErrorCodeSpec {
 }
 
 /**
- * The error codes. DESIGN §3 lists all but two, which this project adds:
+ * The error codes. docs/design.md §3 lists all but two, which this project adds:
  * - `CONFIGURATION_ERROR`: a deployment or local setup that cannot work (a missing secret, a
  *   malformed environment) is the operator's to fix, not the caller's, and must never look like a
  *   bug (`INTERNAL_ERROR`);

@@ -20,6 +20,11 @@ export const METRIC = {
   upstreamRetries: 'UpstreamRetries',
   /** Calls refused because the circuit breaker was open. */
   circuitOpenRejections: 'CircuitOpenRejections',
+  /**
+   * Transitions of the circuit breaker to open (from closed, or from half-open after a failed
+   * probe), per warm instance: one count each time an instance's breaker opens.
+   */
+  circuitBreakerOpened: 'CircuitBreakerOpened',
   /** Calls refused by the local rate limit. */
   rateLimitRejections: 'RateLimitRejections',
   /** Answers served from the idempotency store. */

@@ -10,7 +10,7 @@
  * `chat:write`. A Slack answer `{"ok": false, "error": ...}` is a failure, mapped by
  * {@link mapSlackError}; it is never returned as a success.
  *
- * The SDK is wired to the suite's policies: every request goes through `context.fetch` (timeout,
+ * The SDK is wired to the suite's policies: every request goes through the policy fetch (timeout,
  * deadline, retries with `Retry-After`, breaker, rate limit, redacted logs, traces); the SDK's own
  * retries are off (`retryConfig: {retries: 0}`, `rejectRateLimitedCalls: true`); it calls
  * `config.baseUrl` (default `https://slack.com/api`), and its logger is kept quiet.
@@ -25,9 +25,13 @@ import {
 } from '@slack/web-api';
 import * as z from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
-import { type SecretValue, secretField } from '../shared/credentials/store.js';
-import { configurationError } from '../shared/errors.js';
-import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
+import {
+  defineConnector,
+  defineOperation,
+  defineVendor,
+  type VendorClientTools,
+  type VendorLogger,
+} from '../shared/runtime/index.js';
 import { mapSlackError } from './errors.js';
 
 /** A validated `slack` connector entry. */
@@ -135,12 +139,12 @@ export const updateMessageOutput = z.looseObject({
 });
 
 /** A Slack logger that keeps the SDK quiet: warnings and errors go to the connector's (redacting) logger at DEBUG. */
-function quietLogger(context: OperationContext<SlackConnectorConfig>): SlackLogger {
+function quietLogger(logger: VendorLogger): SlackLogger {
   let level = SlackLogLevel.WARN;
   const forward =
     (severity: string) =>
     (...message: unknown[]) =>
-      context.logger.debug('@slack/web-api', { severity, sdkMessage: message.map(String).join(' ') });
+      logger.debug('@slack/web-api', { severity, sdkMessage: message.map(String).join(' ') });
   return {
     debug: () => {},
     info: () => {},
@@ -155,51 +159,39 @@ function quietLogger(context: OperationContext<SlackConnectorConfig>): SlackLogg
 }
 
 /**
- * A `WebClient` bound to one invocation: the policy fetch, retries off, rate limits rejected (our
- * client has already waited and retried), `config.baseUrl` (with the trailing slash the SDK
+ * A `WebClient` for one connector and token: the policy fetch, retries off, rate limits rejected
+ * (our client has already waited and retried), `config.baseUrl` (with the trailing slash the SDK
  * expects), no absolute URLs, a quiet logger.
  */
-export function slackClient(token: string, context: OperationContext<SlackConnectorConfig>): WebClient {
+export function slackClient(token: string, tools: VendorClientTools<SlackConnectorConfig>): WebClient {
   return new WebClient(token, {
-    slackApiUrl: `${context.config.baseUrl.replace(/\/+$/, '')}/`,
-    fetch: context.fetch,
+    slackApiUrl: `${tools.config.baseUrl.replace(/\/+$/, '')}/`,
+    fetch: tools.fetch,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     allowAbsoluteUrls: false,
-    logger: quietLogger(context),
+    logger: quietLogger(tools.logger),
   });
 }
 
 /**
- * The Slack token of the connector's secret.
- * @throws ConnectorError `CONFIGURATION_ERROR` naming the field when `token` is missing, empty or
- *   holds whitespace or control characters (never the value)
+ * Slack as a vendor of the kit: the secret `{"token": "xoxb-..."}` (a token with whitespace or
+ * control characters is `CONFIGURATION_ERROR` naming the field, never the value), a
+ * {@link slackClient}, errors mapped by {@link mapSlackError}. After an `AUTHENTICATION_ERROR`
+ * (`invalid_auth`, `token_revoked`, ...) the secret is read again and, when the token changed, the
+ * call is made once more with the new token.
  */
-export function slackToken(secret: SecretValue, secretName: string): string {
-  const token = secretField(secret, secretName, SLACK_SECRET_FIELD);
-  if (!/^[\x21-\x7e]+$/.test(token)) {
-    throw configurationError(
-      `Secret '${secretName}': field '${SLACK_SECRET_FIELD}' must be a Slack token (visible ASCII, no whitespace).`,
-    );
-  }
-  return token;
-}
-
-/**
- * Runs one Slack call with the connector's token. After an `AUTHENTICATION_ERROR` it reads the
- * secret again (`forceRefresh`) and, when the token changed (a rotation), runs the call once more
- * with the new token; otherwise the error stands.
- * @throws ConnectorError of the contract (see {@link mapSlackError})
- */
-export async function withSlackToken<T>(
-  context: OperationContext<SlackConnectorConfig>,
-  call: (client: WebClient) => Promise<T>,
-): Promise<T> {
-  return context.withCredentials(
-    (secret) => slackToken(secret, context.config.secret),
-    (token) => context.callVendor(() => call(slackClient(token, context)), mapSlackError),
-  );
-}
+export const slackVendor = defineVendor({
+  name: 'Slack',
+  secret: z.object({
+    [SLACK_SECRET_FIELD]: z
+      .string()
+      .min(1)
+      .regex(/^[\x21-\x7e]+$/, 'must be a Slack token (visible ASCII, no whitespace)'),
+  }),
+  client: ({ token }, tools: VendorClientTools<SlackConnectorConfig>) => slackClient(token, tools),
+  mapError: mapSlackError,
+});
 
 /**
  * Slack's answer as the caller gets it: the SDK's `response_metadata` additions (OAuth scopes from
@@ -224,7 +216,7 @@ export const slackConnector = defineConnector<SlackConnectorConfig>({
       input: postMessageInput,
       output: postMessageOutput,
       async run(input, context) {
-        const result = await withSlackToken(context, (client) =>
+        const result = await slackVendor.call(context, (client) =>
           client.chat.postMessage(input as ChatPostMessageArguments),
         );
         return vendorObject(result) as z.output<typeof postMessageOutput>;
@@ -235,7 +227,7 @@ export const slackConnector = defineConnector<SlackConnectorConfig>({
       input: updateMessageInput,
       output: updateMessageOutput,
       async run(input, context) {
-        const result = await withSlackToken(context, (client) =>
+        const result = await slackVendor.call(context, (client) =>
           client.chat.update(input as ChatUpdateArguments),
         );
         return vendorObject(result) as z.output<typeof updateMessageOutput>;

@@ -1,5 +1,5 @@
 /**
- * How what `@slack/web-api` throws becomes a {@link ConnectorError} of the contract (DESIGN §3).
+ * How what `@slack/web-api` throws becomes a {@link ConnectorError} of the contract (docs/design.md §3).
  *
  * Slack's Web API answers almost every failure with HTTP 200 and a body `{"ok": false, "error": "..."}`
  * ("Slack's way"); the SDK throws those as a `WebAPIPlatformError` whose `data.error` is the code.
@@ -10,7 +10,7 @@
  *
  * HTTP answers other than 200 and 429 come as a `WebAPIHTTPError`, a 429 (with the client's
  * `rejectRateLimitedCalls: true`) as a `WebAPIRateLimitedError`, a failed `fetch` as a
- * `WebAPIRequestError`. The connector's policy client has already retried 429s and 5xx as DESIGN §3
+ * `WebAPIRequestError`. The connector's policy client has already retried 429s and 5xx as docs/design.md §3
  * allows before the SDK sees the final answer.
  */
 import {

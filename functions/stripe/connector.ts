@@ -12,9 +12,14 @@
 import Stripe from 'stripe';
 import * as z from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
-import { type SecretValue, secretField } from '../shared/credentials/store.js';
 import { configurationError } from '../shared/errors.js';
-import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
+import {
+  defineConnector,
+  defineOperation,
+  defineVendor,
+  type OperationContext,
+  type VendorClientTools,
+} from '../shared/runtime/index.js';
 import { mapStripeError } from './errors.js';
 
 /** A validated `stripe` connector entry. */
@@ -24,15 +29,7 @@ export type StripeConnectorConfig = VendorConnectorConfig<'stripe'>;
 export const STRIPE_SECRET_FIELD = 'apiKey';
 
 /**
- * The Stripe API key of a secret.
- * @throws ConnectorError `CONFIGURATION_ERROR` naming the secret and the field `apiKey` (never a value)
- */
-export function stripeApiKey(secret: SecretValue, secretName: string): string {
-  return secretField(secret, secretName, STRIPE_SECRET_FIELD);
-}
-
-/**
- * A Stripe client wired into the suite (https://github.com/stripe/stripe-node#configuration):
+ * Builds a Stripe client wired into the suite (https://github.com/stripe/stripe-node#configuration):
  *
  * - `httpClient: Stripe.createFetchHttpClient(fetch)`: every request goes through `fetch`, the
  *   connector's policy fetch (timeout, deadline, retries with `Retry-After`, breaker, rate limit,
@@ -50,7 +47,7 @@ export function stripeApiKey(secret: SecretValue, secretName: string): string {
  * The API version is the SDK's pinned version (`Stripe.API_VERSION`).
  *
  * @param apiKey - the secret or restricted key
- * @param fetch - the policy fetch of the invocation (`context.fetch`)
+ * @param fetch - the policy fetch (`VendorClientTools.fetch`)
  * @throws ConnectorError `CONFIGURATION_ERROR` when `config.baseUrl` has a path, a query or a fragment
  */
 export function createStripeClient(
@@ -77,27 +74,26 @@ export function createStripeClient(
 }
 
 /**
- * Runs one Stripe call the suite's way: reads the API key (checking the secret's shape), builds the
- * client over the invocation's policy fetch, passes the caller's `Idempotency-Key` as Stripe's
- * `idempotencyKey` request option, and maps what the SDK throws with {@link mapStripeError}. After
- * an `AUTHENTICATION_ERROR` it reads the secret again, bypassing the cache, and retries the call
- * once if the key changed (a rotated key is picked up without a deploy).
- *
- * @throws ConnectorError of the contract
+ * Stripe as a vendor of the kit: the secret `{"apiKey": "sk_test_..."}` (a secret or restricted
+ * key), a client from {@link createStripeClient}, errors mapped by {@link mapStripeError}. Calls made
+ * with `stripeVendor.call` get the rotation retry, client caching per key and the error mapping.
  */
-export async function callStripe<T>(
-  context: OperationContext<StripeConnectorConfig>,
-  call: (stripe: Stripe, options: Stripe.RequestOptions) => Promise<T>,
-): Promise<T> {
-  const { config } = context;
-  const options: Stripe.RequestOptions =
-    context.idempotencyKey === undefined ? {} : { idempotencyKey: context.idempotencyKey };
-  const attempt = (apiKey: string): Promise<T> => {
-    const stripe = createStripeClient(apiKey, config, context.fetch);
-    return context.callVendor(() => call(stripe, options), mapStripeError);
-  };
+export const stripeVendor = defineVendor({
+  name: 'Stripe',
+  secret: z.object({ [STRIPE_SECRET_FIELD]: z.string().min(1) }),
+  client: ({ apiKey }, { config, fetch }: VendorClientTools<StripeConnectorConfig>) =>
+    createStripeClient(apiKey, config, fetch),
+  mapError: mapStripeError,
+});
 
-  return context.withCredentials((secret) => stripeApiKey(secret, config.secret), attempt);
+/**
+ * Stripe's request options for one call: the caller's `Idempotency-Key`, unchanged, as Stripe's
+ * `idempotencyKey` (https://docs.stripe.com/api/idempotent_requests).
+ */
+export function stripeRequestOptions(
+  context: OperationContext<StripeConnectorConfig>,
+): Stripe.RequestOptions {
+  return context.idempotencyKey === undefined ? {} : { idempotencyKey: context.idempotencyKey };
 }
 
 /** A Stripe object id: letters, digits and `_`, e.g. `pi_3MtwBwLkdIwHu7ix28a3tqPa`. */
@@ -264,7 +260,7 @@ export const stripeConnector = defineConnector<StripeConnectorConfig>({
       input: createCustomerInput,
       output: customerOutput,
       run: (input, context) =>
-        callStripe(context, (stripe, options) => stripe.customers.create(input, options)),
+        stripeVendor.call(context, (client) => client.customers.create(input, stripeRequestOptions(context))),
     }),
     createPaymentIntent: defineOperation<
       StripeConnectorConfig,
@@ -275,7 +271,9 @@ export const stripeConnector = defineConnector<StripeConnectorConfig>({
       input: createPaymentIntentInput,
       output: paymentIntentOutput,
       run: (input, context) =>
-        callStripe(context, (stripe, options) => stripe.paymentIntents.create(input, options)),
+        stripeVendor.call(context, (client) =>
+          client.paymentIntents.create(input, stripeRequestOptions(context)),
+        ),
     }),
     retrievePaymentIntent: defineOperation<
       StripeConnectorConfig,
@@ -286,14 +284,15 @@ export const stripeConnector = defineConnector<StripeConnectorConfig>({
       input: retrievePaymentIntentInput,
       output: paymentIntentOutput,
       // A GET carries no idempotency key; Stripe ignores one on GET anyway.
-      run: (input, context) => callStripe(context, (stripe) => stripe.paymentIntents.retrieve(input.id)),
+      run: (input, context) =>
+        stripeVendor.call(context, (client) => client.paymentIntents.retrieve(input.id)),
     }),
     createRefund: defineOperation<StripeConnectorConfig, z.output<typeof createRefundInput>, unknown>({
       description: 'Refunds a PaymentIntent or a Charge, in whole or in part (POST /v1/refunds).',
       input: createRefundInput,
       output: refundOutput,
       run: (input, context) =>
-        callStripe(context, (stripe, options) => stripe.refunds.create(input, options)),
+        stripeVendor.call(context, (client) => client.refunds.create(input, stripeRequestOptions(context))),
     }),
   }),
 });

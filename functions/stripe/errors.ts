@@ -1,5 +1,5 @@
 /**
- * Stripe's errors → the suite's error codes (DESIGN §3).
+ * Stripe's errors → the suite's error codes (docs/design.md §3).
  *
  * The official SDK turns every Stripe error answer into a typed error (`Stripe.errors.*`, chosen by
  * HTTP status in `generateV1Error`), each carrying Stripe's error object: `type`, `code`,

@@ -23,9 +23,13 @@ import twilioPackage from 'twilio/package.json' with { type: 'json' };
 import * as z from 'zod';
 import { basicCredential } from '../shared/auth/types.js';
 import type { VendorConnectorConfig } from '../shared/config.js';
-import { type SecretValue, secretField } from '../shared/credentials/store.js';
-import { ConnectorError, configurationError } from '../shared/errors.js';
-import { defineConnector, defineOperation, type OperationContext } from '../shared/runtime/index.js';
+import { ConnectorError } from '../shared/errors.js';
+import {
+  defineConnector,
+  defineOperation,
+  defineVendor,
+  type VendorClientTools,
+} from '../shared/runtime/index.js';
 import { mapTwilioError } from './errors.js';
 
 /** A `twilio` connector's validated config. */
@@ -41,22 +45,6 @@ export interface TwilioCredentials {
 
 /** A Twilio Account SID (https://www.twilio.com/docs/glossary/what-is-a-sid). */
 export const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
-
-/**
- * Reads and checks the secret's fields.
- * @param secretName - the connector's `secret`, for the error message
- * @throws ConnectorError `CONFIGURATION_ERROR` naming the missing or malformed field, never its value
- */
-export function twilioCredentials(secret: SecretValue, secretName: string): TwilioCredentials {
-  const accountSid = secretField(secret, secretName, 'accountSid');
-  const authToken = secretField(secret, secretName, 'authToken');
-  if (!ACCOUNT_SID.test(accountSid)) {
-    throw configurationError(
-      `Secret '${secretName}': field 'accountSid' must be a Twilio Account SID ('AC' and 32 hexadecimal digits).`,
-    );
-  }
-  return { accountSid, authToken };
-}
 
 /**
  * What the Twilio SDK hands its `httpClient.request` (the subset of `RequestClient.RequestOptions` of
@@ -145,15 +133,14 @@ function appendFields(target: URLSearchParams, fields: object): void {
  * Only `request` is implemented: it is all the SDK's `BaseTwilio.request` calls.
  */
 export class PolicyRequestClient {
-  /** The last answer, for the `Retry-After` the SDK's exceptions do not keep. */
-  lastResponse: TwilioHttpResponse | undefined;
   readonly #fetch: typeof fetch;
   readonly #baseUrl: string;
   readonly #registerSecret: (value: string) => void;
 
   /**
-   * @param fetchFn - the operation's policy fetch (`context.fetch`)
+   * @param fetchFn - the policy fetch (`VendorClientTools.fetch`)
    * @param baseUrl - the connector's `baseUrl`
+   * @param registerSecret - registers the Basic credential it derives with the redactor
    */
   constructor(fetchFn: typeof fetch, baseUrl: string, registerSecret: (value: string) => void) {
     this.#fetch = fetchFn;
@@ -198,7 +185,6 @@ export class PolicyRequestClient {
         if (contentType === undefined) headers.set('content-type', 'application/x-www-form-urlencoded');
       }
     }
-    this.lastResponse = undefined;
     const response = await this.#fetch(url, { method, headers, ...(body === undefined ? {} : { body }) });
     const text = await response.text();
     const answer: TwilioHttpResponse = {
@@ -222,7 +208,6 @@ export class PolicyRequestClient {
         }
       }
     }
-    this.lastResponse = answer;
     return answer;
   }
 }
@@ -426,21 +411,31 @@ export function toMessageOutput(message: MessageInstance): MessageOutput {
   };
 }
 
-/** One `CreateMessage` call with `credentials`, through the policies; Twilio's errors mapped. */
-async function createMessage(
-  input: SendSmsInput,
-  credentials: TwilioCredentials,
-  context: OperationContext<TwilioConnectorConfig>,
-): Promise<MessageOutput> {
-  const httpClient = new PolicyRequestClient(context.fetch, context.config.baseUrl, (value) =>
-    context.registerSecret(value),
-  );
-  const messages = createTwilioMessages(credentials, httpClient);
-  return context.callVendor(
-    async () => toMessageOutput(await messages.create({ ...input })),
-    (error) => mapTwilioError(error, httpClient.lastResponse),
-  );
-}
+/**
+ * Twilio as a vendor of the kit. The secret is `{"accountSid": "AC...", "authToken": "..."}`: a
+ * missing field, or an `accountSid` that is no Account SID, is `CONFIGURATION_ERROR` naming the
+ * field, never its value. The client is the Messages resource ({@link createTwilioMessages}) over a
+ * {@link PolicyRequestClient}; errors are mapped by {@link mapTwilioError}, with the `Retry-After` of
+ * Twilio's last answer (the SDK's exceptions drop headers). A rotated Auth Token is picked up: after
+ * a 401 the secret is read again, once.
+ */
+export const twilioVendor = defineVendor({
+  name: 'Twilio',
+  secret: z.object({
+    accountSid: z
+      .string()
+      .min(1)
+      .regex(ACCOUNT_SID, "must be a Twilio Account SID ('AC' and 32 hexadecimal digits)"),
+    authToken: z.string().min(1),
+  }),
+  client: (credentials: TwilioCredentials, tools: VendorClientTools<TwilioConnectorConfig>) =>
+    createTwilioMessages(
+      credentials,
+      new PolicyRequestClient(tools.fetch, tools.config.baseUrl, tools.registerSecret),
+    ),
+  mapError: (error, observed) =>
+    mapTwilioError(error, observed.headers === undefined ? undefined : { headers: observed.headers }),
+});
 
 /** The `twilio` connector kind: operation `sendSms`. */
 export const twilioConnector = defineConnector<TwilioConnectorConfig>({
@@ -456,13 +451,8 @@ export const twilioConnector = defineConnector<TwilioConnectorConfig>({
        *   {@link mapTwilioError}, and the policies' `API_TIMEOUT`, `CIRCUIT_BREAKER_OPEN`,
        *   `RATE_LIMIT_EXCEEDED`, `UPSTREAM_ERROR`
        */
-      async run(input, context) {
-        // A rotated Auth Token is picked up: after a 401 the secret is read again, once.
-        return context.withCredentials(
-          (secret) => twilioCredentials(secret, context.config.secret),
-          (credentials) => createMessage(input, credentials, context),
-        );
-      },
+      run: (input, context) =>
+        twilioVendor.call(context, async (messages) => toMessageOutput(await messages.create({ ...input }))),
     }),
   }),
 });

@@ -1,5 +1,5 @@
 /**
- * Twilio's errors, mapped to the error contract (DESIGN §3).
+ * Twilio's errors, mapped to the error contract (docs/design.md §3).
  *
  * Twilio answers an error with `{"code", "message", "more_info", "status"}`
  * (https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions); the SDK throws it

@@ -16,6 +16,7 @@ import {
   type Resource,
   ResponseType,
   RestApi,
+  type RestApiProps,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -65,6 +66,13 @@ export interface ConnectorApiProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Overrides of the REST API's props, applied over the defaults (regional endpoint, tracing,
+   * access logs, throttling, execution logging at ERROR, the authorization above); `deployOptions`
+   * given here are merged into the default ones.
+   * @default none
+   */
+  readonly apiProps?: Partial<RestApiProps>;
 }
 
 /**
@@ -89,6 +97,7 @@ export class ConnectorApi extends Construct {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    const { deployOptions: deployOverrides, ...apiOverrides } = props.apiProps ?? {};
     this.api = new RestApi(this, 'Api', {
       description: 'Connector Suite: POST /v1/connectors/{connector}/{operation}',
       endpointTypes: [EndpointType.REGIONAL],
@@ -114,10 +123,12 @@ export class ConnectorApi extends Construct {
           status: true,
           user: true,
         }),
+        ...deployOverrides,
       },
       ...(authorization === 'apiKey' ? { apiKeySourceType: ApiKeySourceType.HEADER } : {}),
       defaultMethodOptions:
         authorization === 'iam' ? { authorizationType: AuthorizationType.IAM } : { apiKeyRequired: true },
+      ...apiOverrides,
     });
     // RestApi adds an `Endpoint` output of its own; the stack outputs `ApiUrl` once, with a description.
     this.api.node.tryRemoveChild('Endpoint');
@@ -197,7 +208,7 @@ function jsonObjectModel(): ModelOptions {
 }
 
 /**
- * A gateway response in the suite's error envelope (DESIGN §3), for answers API Gateway gives
+ * A gateway response in the suite's error envelope (docs/design.md §3), for answers API Gateway gives
  * before the function runs.
  */
 function envelope(code: string, source: string, retryable: boolean, message: string): Record<string, string> {

@@ -1,5 +1,5 @@
 /**
- * A connector's asynchronous path (DESIGN §2): EventBridge rule → SQS inbox → event source mapping
+ * A connector's asynchronous path (docs/design.md §2): EventBridge rule → SQS inbox → event source mapping
  * → the connector's function, with the dead-letter queue, alarm, grants and environment it needs.
  */
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
@@ -8,9 +8,14 @@ import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { EventSourceMapping, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ASYNC_ENV, INVOCATION_REQUESTED } from '../../functions/shared/runtime/async-contract.js';
-import { type ConnectorAsyncSettings, ConnectorQueues } from './connector-queues.js';
+import {
+  type ConnectorAsyncSettings,
+  ConnectorQueues,
+  type ConnectorQueuesProps,
+} from './connector-queues.js';
 
 /** Props of {@link ConnectorEvents}. */
 export interface ConnectorEventsProps {
@@ -41,6 +46,16 @@ export interface ConnectorEventsProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Overrides of the inbox's props (see {@link ConnectorQueuesProps.inboxProps}).
+   * @default none
+   */
+  readonly inboxProps?: Partial<QueueProps>;
+  /**
+   * Overrides of the dead-letter queue's props (see {@link ConnectorQueuesProps.deadLetterQueueProps}).
+   * @default none
+   */
+  readonly deadLetterQueueProps?: Partial<QueueProps>;
 }
 
 /**
@@ -70,6 +85,8 @@ export class ConnectorEvents extends Construct {
       async: settings,
       functionTimeout: fn.timeout ?? Duration.seconds(3),
       ...(props.removalPolicy ? { removalPolicy: props.removalPolicy } : {}),
+      ...(props.inboxProps ? { inboxProps: props.inboxProps } : {}),
+      ...(props.deadLetterQueueProps ? { deadLetterQueueProps: props.deadLetterQueueProps } : {}),
     });
     const { inbox, deadLetterQueue } = this.queues;
 

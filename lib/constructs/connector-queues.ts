@@ -1,10 +1,10 @@
 /**
- * A connector's queues on the asynchronous path (DESIGN §2): the inbox its request rule delivers to
+ * A connector's queues on the asynchronous path (docs/design.md §2): the inbox its request rule delivers to
  * and its event source mapping reads, the dead-letter queue behind it, and an alarm on the latter.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   type ConnectorConfig,
@@ -56,6 +56,19 @@ export interface ConnectorQueuesProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Overrides of the inbox's props, applied over the defaults (SSE-SQS, TLS only, the visibility
+   * timeout and retention derived above). Its dead-letter queue and `maxReceiveCount` come from
+   * the connector's settings and cannot be overridden.
+   * @default none
+   */
+  readonly inboxProps?: Partial<QueueProps>;
+  /**
+   * Overrides of the dead-letter queue's props, applied over the defaults (SSE-SQS, TLS only,
+   * 14 days' retention).
+   * @default none
+   */
+  readonly deadLetterQueueProps?: Partial<QueueProps>;
 }
 
 /**
@@ -96,6 +109,7 @@ export class ConnectorQueues extends Construct {
       enforceSSL: true,
       retentionPeriod: DEAD_LETTER_RETENTION,
       removalPolicy,
+      ...props.deadLetterQueueProps,
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
@@ -108,8 +122,9 @@ export class ConnectorQueues extends Construct {
       enforceSSL: true,
       visibilityTimeout: inboxVisibilityTimeout(props.functionTimeout),
       retentionPeriod: Duration.seconds(retentionSeconds),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       removalPolicy,
+      ...props.inboxProps,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
 
     this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {

@@ -11,7 +11,9 @@ export type ExistingSecret =
   /** A complete ARN (ending in `-` and six characters) or a partial one (without them). */
   | { readonly arn: string }
   /** The secret's name. */
-  | { readonly name: string };
+  | { readonly name: string }
+  /** A secret defined elsewhere in the CDK app. */
+  | { readonly secret: ISecret };
 
 /** Props of {@link ConnectorSecret}. */
 export interface ConnectorSecretProps {
@@ -48,7 +50,10 @@ export class ConnectorSecret extends Construct {
   constructor(scope: Construct, id: string, props: ConnectorSecretProps) {
     super(scope, id);
     const existing = props.existing;
-    if (existing && 'arn' in existing) {
+    if (existing && 'secret' in existing) {
+      this.secret = existing.secret;
+      this.secretId = existing.secret.secretArn;
+    } else if (existing && 'arn' in existing) {
       const complete = /-[A-Za-z0-9]{6}$/.test(existing.arn);
       this.secret = Secret.fromSecretAttributes(
         this,

@@ -6,7 +6,12 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  type BundlingOptions,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -37,7 +42,7 @@ export const ESM_REQUIRE_BANNER =
  *   `.map` file of the asset. {@link ConnectorProps.enableSourceMaps} turns them on.
  * - `mainFields: ['module', 'main']` picks packages' ES builds, which esbuild can tree-shake.
  *
- * Bundle sizes and cold starts are measured by `npm run bench` (README, Performance).
+ * Bundle sizes and cold starts are measured by `npm run bench` (docs/performance.md).
  */
 export const CONNECTOR_BUNDLING = {
   format: OutputFormat.ESM,
@@ -97,6 +102,15 @@ export interface ConnectorProps {
    * @default the directory above `lib/`
    */
   readonly projectRoot?: string;
+  /**
+   * Overrides of the function's props, applied over the defaults above (memory size and timeout
+   * from the config, Node.js 24 on arm64, tracing, JSON logs, {@link CONNECTOR_BUNDLING}). The
+   * `environment` and `bundling` given here are merged into the defaults; the variables the runtime
+   * reads (`CONNECTOR_CONFIG`, `IDEMPOTENCY_TABLE_NAME`, `CONNECTOR_SECRET_ID`, the Powertools ones)
+   * and `entry`, `handler` and `role` cannot be overridden.
+   * @default none
+   */
+  readonly functionProps?: Partial<NodejsFunctionProps>;
 }
 
 /**
@@ -137,24 +151,27 @@ export class Connector extends Construct {
     const secretId = props.secretId ?? props.secret?.secretArn;
     if (secretId) environment[ENV.secretId] = secretId;
 
+    const overrides = props.functionProps ?? {};
     this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
       ...(props.projectRoot ? { projectRoot: props.projectRoot } : {}),
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: config.memorySizeMb,
       timeout: Duration.seconds(config.functionTimeoutSeconds),
       tracing: Tracing.ACTIVE,
-      role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       description: `Connector ${config.name} (${config.kind})`,
-      environment,
+      ...overrides,
+      entry: props.entry,
+      handler: 'handler',
+      role,
+      environment: { ...overrides.environment, ...environment },
       bundling: {
         ...CONNECTOR_BUNDLING,
         mainFields: [...CONNECTOR_BUNDLING.mainFields],
         externalModules: [...CONNECTOR_BUNDLING.externalModules],
+        ...overrides.bundling,
       },
     });
 

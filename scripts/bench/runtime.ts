@@ -329,7 +329,7 @@ async function settledHeapBytes(gc: () => void): Promise<number> {
  * thousands of calls grow the heap once (compiled code, lazily built caches, the connection pool,
  * per-signal listeners that undici frees through a `FinalizationRegistry`, i.e. a GC later), which
  * is a warm-up, not a leak. A leak shows as checkpoints that keep rising; a bounded heap wanders
- * by a few MB between them (see the README's Performance section).
+ * by a few MB between them (see docs/performance.md).
  *
  * @param calls - calls measured, made in four quarters with a checkpoint after each.
  * @param warmupCalls - calls made before the baseline. @default calls

@@ -58,7 +58,7 @@ export function verdict(ok: boolean): Figure['verdict'] {
   return ok ? 'met' : 'NOT met';
 }
 
-/** The figures as a Markdown table (it reads as plain text in a terminal, and pastes into the README). */
+/** The figures as a Markdown table (it reads as plain text in a terminal, and pastes into docs/performance.md). */
 export function formatTable(figures: readonly Figure[]): string {
   const header = ['figure', 'goal', 'measured', 'verdict'];
   const rows = figures.map((f) => [f.name, f.goal, f.measured, f.verdict]);

@@ -2,7 +2,7 @@
  * Contract tests of the `stripe` connector: the real handler and the official SDK against the Stripe
  * mock built from Stripe's own fixtures and the SDK's declarations (test/support/mocks/stripe.ts).
  * Every outgoing request is checked against the described operation; every described error answer
- * is checked against the suite's error contract (DESIGN §3).
+ * is checked against the suite's error contract (docs/design.md §3).
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';

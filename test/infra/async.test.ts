@@ -1,5 +1,5 @@
 /**
- * The asynchronous path of the stack (DESIGN §2): per connector an inbox and a dead-letter queue,
+ * The asynchronous path of the stack (docs/design.md §2): per connector an inbox and a dead-letter queue,
  * an EventBridge rule on the suite's bus (or the default bus) into the inbox with a queue policy
  * admitting only that rule, an event source mapping with partial batch responses and the config's
  * batching and concurrency, an alarm on the dead-letter queue, the function's grants, environment

@@ -201,9 +201,7 @@ describe.for(SUITES)('cdk-nag on $label', ({ load }) => {
           plugin: 'AwsSolutions',
           rule,
           severity: 'error',
-          constructPaths: [
-            `${run.stack.node.path}/${firstConnector(run.stack).node.id}/Role/DefaultPolicy/Resource`,
-          ],
+          constructPaths: [`${firstConnector(run.stack).node.path}/Role/DefaultPolicy/Resource`],
         },
       ]);
       expect(run.report.pluginReports.map((r) => [r.pluginName, r.conclusion])).toContainEqual([
@@ -224,7 +222,7 @@ describe.for(SUITES)('cdk-nag on $label', ({ load }) => {
       const run = withFaults(authorization, stage);
 
       // Assess
-      const functionPath = `${run.stack.node.path}/${firstConnector(run.stack).node.id}/Function/Resource`;
+      const functionPath = `${firstConnector(run.stack).node.path}/Function/Resource`;
       expect(run.findings.filter((finding) => finding.plugin === 'Serverless')).toEqual([
         { plugin: 'Serverless', rule, severity: 'warning', constructPaths: [functionPath] },
       ]);
@@ -320,12 +318,13 @@ describe('every acknowledgement', () => {
     const run = unacknowledged(authorization, stage);
 
     // Assess
-    const stackPath = run.stack.node.path;
+    // The suite's construct paths: under its construct (id `Default`) in the stack.
+    const suitePath = run.stack.suite.node.path;
     const finding = run.findings.find((f) => f.rule === ack.id);
     expect(finding, ack.id).toBeDefined();
     expect([...(finding?.constructPaths ?? [])].sort()).toEqual(
       ack.paths
-        .map((p) => (typeof p === 'string' ? `${stackPath}/${p.replace('{stage}', stage)}` : p(run.stack)))
+        .map((p) => (typeof p === 'string' ? `${suitePath}/${p.replace('{stage}', stage)}` : p(run.stack)))
         .sort(),
     );
   });

@@ -1,9 +1,11 @@
 /**
- * The CDK app as `cdk synth` runs it: bin/app.ts in a child process (tsx, as cdk.json's "app"), given
- * its output directory in CDK_OUTDIR and its context (cdk.json's flags, `-c` values) in
- * CDK_CONTEXT_JSON, as the cdk CLI passes them. Bundling is on for the default config, so the real
- * esbuild bundle is checked (and the asynchronous path's resources of every connector); the other
- * runs skip it.
+ * The CDK app as `cdk synth` runs it. The default config goes through the cdk CLI itself
+ * (`cdk synth --quiet`, which runs cdk.json's "app" and then reads the cloud assembly), with bundling
+ * on, so the real esbuild bundle is checked (and the asynchronous path's resources of every
+ * connector), and so is what the CLI prints (no feature flag left unconfigured). The other runs start
+ * bin/app.ts in a child process (tsx, as cdk.json's "app"), given its output directory in CDK_OUTDIR
+ * and its context (cdk.json's flags, `-c` values) in CDK_CONTEXT_JSON, as the cdk CLI passes them,
+ * and skip bundling.
  *
  * Each run starts Node, tsx and aws-cdk-lib afresh (3 to 10 s on an idle 2-core machine, more with
  * bundling), so there are as few as prove something the in-process tests (stack.test.ts) cannot:
@@ -54,6 +56,11 @@ const TSX_CLI = path.join(
 const RUN_TIMEOUT_MS = 300_000;
 /** The bound of a test making one run: the run's, and time to read what it wrote. */
 const TEST_TIMEOUT_MS = RUN_TIMEOUT_MS + 10_000;
+/** The cdk CLI's entry point, what `npx cdk` runs; started with this Node, as TSX_CLI. */
+const CDK_CLI = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('aws-cdk/package.json')),
+  'bin/cdk',
+);
 const STACK_TRACE_LINE = /^ {4}at /m;
 
 /** A finished run of the app. */
@@ -61,7 +68,7 @@ interface AppRun {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
-  /** CDK_OUTDIR: the cloud assembly directory. */
+  /** The cloud assembly directory: CDK_OUTDIR, or the CLI's `--output`. */
   readonly outdir: string;
 }
 
@@ -71,13 +78,10 @@ interface RunOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** `-c key=value` context, over cdk.json's. */
   readonly context?: Readonly<Record<string, unknown>>;
-  /** Bundle the functions with esbuild. @default false */
-  readonly bundling?: boolean;
 }
 
-/** Runs `tsx bin/app.ts` as the cdk CLI does for `cdk synth`, in a fresh output directory. */
-function runApp(options: RunOptions = {}): Promise<AppRun> {
-  const outdir = newOutdir();
+/** The environment of a user's shell, with `changes` made (`undefined` removes a variable). */
+function userEnvironment(changes: RunOptions['env'] = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // What a user's shell has: no test-runner variables, no config of an earlier run.
   for (const name of Object.keys(env)) {
@@ -87,18 +91,41 @@ function runApp(options: RunOptions = {}): Promise<AppRun> {
   }
   delete env.SUITE_CONFIG;
   delete env.HTTPBIN_URL;
-  for (const [name, value] of Object.entries(options.env ?? {})) {
+  for (const [name, value] of Object.entries(changes)) {
     if (value === undefined) delete env[name];
     else env[name] = value;
   }
+  return env;
+}
+
+/** Runs `tsx bin/app.ts` as the cdk CLI does for `cdk synth`, bundling skipped, in a fresh output directory. */
+function runApp(options: RunOptions = {}): Promise<AppRun> {
+  const outdir = newOutdir();
+  const env = userEnvironment(options.env);
   env.CDK_OUTDIR = outdir;
   env.CDK_CONTEXT_JSON = JSON.stringify({
     ...CDK_JSON_CONTEXT,
-    ...(options.bundling ? {} : SKIP_BUNDLING_CONTEXT),
+    ...SKIP_BUNDLING_CONTEXT,
     ...options.context,
   });
+  return runProcess([TSX_CLI, 'bin/app.ts'], env, outdir);
+}
+
+/**
+ * Runs `cdk synth --quiet` with the cdk CLI, as a user does (`npx cdk synth`): cdk.json's flags and
+ * "app", bundling on, into a fresh output directory. Without the CLI's notices (fetched from the
+ * network) and its telemetry; its version check is off already, stdout not being a terminal.
+ */
+function runCdkSynth(): Promise<AppRun> {
+  const outdir = newOutdir();
+  const env = userEnvironment({ CDK_DISABLE_CLI_TELEMETRY: 'true' });
+  return runProcess([CDK_CLI, 'synth', '--quiet', '--no-notices', '--output', outdir], env, outdir);
+}
+
+/** Runs this Node with `args` in the project root, killed after {@link RUN_TIMEOUT_MS}. */
+function runProcess(args: readonly string[], env: NodeJS.ProcessEnv, outdir: string): Promise<AppRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSX_CLI, 'bin/app.ts'], {
+    const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -135,7 +162,7 @@ function connectorFunctions(template: CfnTemplate) {
   );
 }
 
-describe('cdk synth of the default suite.config.ts, bundling on', () => {
+describe('npx cdk synth (the cdk CLI) of the default suite.config.ts, bundling on', () => {
   let run: AppRun;
   let connectorNames: string[];
   let kindOf: Map<string, keyof typeof HANDLER_ENTRIES>;
@@ -144,7 +171,7 @@ describe('cdk synth of the default suite.config.ts, bundling on', () => {
     const { connectors } = parseSuiteConfig(await loadDefaultSuiteInput(), 'suite.config.ts');
     connectorNames = connectors.map((c) => c.name);
     kindOf = new Map(connectors.map((c) => [c.name, c.kind]));
-    run = await runApp({ bundling: true });
+    run = await runCdkSynth();
   }, TEST_TIMEOUT_MS);
 
   it('exits 0 with no stack trace and zero unacknowledged nag findings', () => {
@@ -158,6 +185,19 @@ describe('cdk synth of the default suite.config.ts, bundling on', () => {
     expect(run.code, output).toBe(0);
     expect(output).not.toMatch(STACK_TRACE_LINE);
     expect(findings).toEqual([]);
+  });
+
+  it('warns of no feature flag left unconfigured: cdk.json sets every flag a new app gets', () => {
+    // Prepare: the CLI warns "N feature flags are not configured" when one of the flags the cloud
+    // assembly reports is unset in cdk.json and behaves unset unlike its recommended value.
+    const output = run.stdout + run.stderr;
+
+    // Act
+    const warnings = output.split('\n').filter((line) => /feature flags?/i.test(line));
+
+    // Assess
+    expect(run.code, output).toBe(0);
+    expect(warnings).toEqual([]);
   });
 
   it('writes the ConnectorSuite-dev template with each connector function: nodejs24.x, arm64, tracing Active', () => {

@@ -176,7 +176,7 @@ function increment(counts: Map<string, number>, key: string): number {
 
 /**
  * Starts a vendor of orders that honours `Idempotency-Key` as the connector's POST retries rely on
- * (README, "How a call behaves": a POST is retried after a timeout only with its key upstream) and
+ * (docs/errors-and-retries.md, "How a call behaves": a POST is retried after a timeout only with its key upstream) and
  * as Stripe does: a key it applied is answered again with the stored answer and
  * `Idempotent-Replayed: true`, and nothing is applied twice. Keys it has not applied get what
  * `decide` says, told how many requests (this one included) came with the key.

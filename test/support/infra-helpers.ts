@@ -11,7 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { vi } from 'vitest';
 import { parseSuiteConfig, type SuiteConfig } from '../../functions/shared/config.js';
-import { ConnectorSuiteStack } from '../../lib/connector-suite-stack.js';
+import { ConnectorSuiteStack, type ConnectorSuiteStackProps } from '../../lib/connector-suite-stack.js';
 import { parseStage, type Stage } from '../../lib/stage.js';
 import type { CfnTemplate } from './infra-template.js';
 
@@ -27,7 +27,7 @@ export const FIRST_SYNTH_TIMEOUT_MS = 120_000;
 /** The project root (holding cdk.json and bin/app.ts). */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** A suite of two http connectors with different secrets and API throttling set (DESIGN §6 shape). */
+/** A suite of two http connectors with different secrets and API throttling set (docs/design.md §6 shape). */
 export const TWO_CONNECTORS_FIXTURE = path.join(PROJECT_ROOT, 'test/infra/fixtures/two-http-connectors.json');
 
 /** Context that makes `NodejsFunction` skip esbuild: no stack is bundled. */
@@ -101,6 +101,8 @@ export interface SuiteAppOptions {
   readonly stage?: Stage;
   /** More context, over cdk.json's flags and {@link SKIP_BUNDLING_CONTEXT}. */
   readonly context?: Readonly<Record<string, unknown>>;
+  /** More props of the stack (e.g. `observability: false`). */
+  readonly stackProps?: Partial<ConnectorSuiteStackProps>;
 }
 
 /** An app built by {@link buildSuiteApp}. */
@@ -133,6 +135,7 @@ export function buildSuiteApp(config: unknown, options: SuiteAppOptions = {}): S
   const stage = parseStage(app.node.tryGetContext('stage'));
   const suite = parseSuiteConfig(config, 'test suite config');
   const stack = new ConnectorSuiteStack(app, `ConnectorSuite-${stage}`, {
+    ...options.stackProps,
     suite,
     stage,
     description: `Connector Suite (${stage}): connectors to third-party APIs`,

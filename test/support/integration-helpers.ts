@@ -47,7 +47,7 @@ export interface RequestOutput<T = unknown> {
   body: T;
 }
 
-/** Either envelope of DESIGN §3, as a caller reads it. */
+/** Either envelope of docs/design.md §3, as a caller reads it. */
 export interface Envelope<T = unknown> {
   data?: RequestOutput<T>;
   meta?: SuccessBody['meta'];

@@ -13,11 +13,6 @@ import { ConnectorError, dependencyUnavailable, type ErrorCode } from '../../fun
 import { createPowertools } from '../../functions/shared/powertools.js';
 import { Redactor } from '../../functions/shared/redaction.js';
 import {
-  RateLimitSlots,
-  redeliveryDelaySeconds,
-  requeueDelaySeconds,
-} from '../../functions/shared/runtime/async-handler.js';
-import {
   type ConnectorHandler,
   defineConnector,
   defineOperation,
@@ -29,6 +24,11 @@ import {
   type RequestEvent,
   type ResultEvent,
 } from '../../functions/shared/runtime/index.js';
+import {
+  RateLimitSlots,
+  redeliveryDelaySeconds,
+  requeueDelaySeconds,
+} from '../../functions/shared/runtime/redelivery.js';
 import { type LocalDynamoDB, startLocalDynamoDB } from '../../local/dynamodb.js';
 import { captureOutput, lambdaContext } from '../support/fakes.js';
 

@@ -372,6 +372,30 @@ describe('CircuitBreaker', () => {
     expect(breaker.state).toBe('closed');
   });
 
+  it('calls onOpen on each transition to open: from closed, and from half-open after a failed probe', async () => {
+    // Prepare
+    const onOpen = vi.fn();
+    const breaker = new CircuitBreaker(SETTINGS, onOpen);
+    await runAll(breaker, [failed, failed, failed]);
+    const beforeOpening = onOpen.mock.calls.length;
+
+    // Act
+    await breaker.execute(failed);
+    const afterOpening = onOpen.mock.calls.length;
+    await breaker.execute(ok).catch(() => undefined);
+    const whileOpen = onOpen.mock.calls.length;
+    vi.advanceTimersByTime(SETTINGS.openSeconds * 1000);
+    await breaker.execute(failed);
+    const afterFailedProbe = onOpen.mock.calls.length;
+    vi.advanceTimersByTime(SETTINGS.openSeconds * 1000);
+    await breaker.execute(ok);
+
+    // Assess
+    expect([beforeOpening, afterOpening, whileOpen, afterFailedProbe]).toEqual([0, 1, 1, 2]);
+    expect(breaker.state).toBe('closed');
+    expect(onOpen).toHaveBeenCalledTimes(2);
+  });
+
   it('accepts fractional seconds', async () => {
     // Prepare
     const breaker = await openBreaker({ ...SETTINGS, windowSeconds: 0.5, openSeconds: 0.25 });

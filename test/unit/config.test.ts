@@ -33,7 +33,7 @@ function issuesOf(value: unknown, options: ConfigSchemaOptions = {}): readonly s
 }
 
 describe('parseSuiteConfig', () => {
-  it('applies the defaults of DESIGN §6', () => {
+  it('applies the defaults of docs/design.md §6', () => {
     // Prepare
     const input = { connectors: [connector()] };
 
@@ -170,7 +170,7 @@ describe('parseSuiteConfig', () => {
     });
   });
 
-  it('accepts the example of DESIGN §6', () => {
+  it('accepts the example of docs/design.md §6', () => {
     // Prepare
     const input = {
       connectors: [

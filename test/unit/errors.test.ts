@@ -9,7 +9,7 @@ import {
   toConnectorError,
 } from '../../functions/shared/errors.js';
 
-/** The error contract of DESIGN §3, plus CONFIGURATION_ERROR and DEPENDENCY_UNAVAILABLE, written out independently of the code. */
+/** The error contract of docs/design.md §3, plus CONFIGURATION_ERROR and DEPENDENCY_UNAVAILABLE, written out independently of the code. */
 const CONTRACT: ReadonlyArray<[code: string, httpStatus: number, source: ErrorSource]> = [
   ['VALIDATION_ERROR', 400, 'client'],
   ['NOT_FOUND', 404, 'client'],

@@ -392,7 +392,7 @@ describe('HttpClient: the deadline', () => {
   });
 });
 
-describe('HttpClient: retry safety (DESIGN §3)', () => {
+describe('HttpClient: retry safety (docs/design.md §3)', () => {
   it.each([
     { status: 500, retried: false },
     { status: 502, retried: false },

@@ -1,5 +1,5 @@
 /**
- * The asynchronous routes of the local gateway (DESIGN §7): `POST /v1/events` as the connectors'
+ * The asynchronous routes of the local gateway (docs/design.md §7): `POST /v1/events` as the connectors'
  * EventBridge rules, `GET /v1/queue`, `GET /v1/dead-letters`, `POST /v1/dead-letters/redrive` and
  * `GET /v1/results`, with a fake connector handler acting as the runtime does; and one run through
  * the real handler against an in-test upstream.

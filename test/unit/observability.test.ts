@@ -265,4 +265,30 @@ describe('EMF metrics of outbound calls', () => {
     expect(documents.find((d) => 'CircuitOpenRejections' in d)?.CircuitOpenRejections).toEqual([1, 1]);
     expect(documents.filter((d) => d.outcome === 'CIRCUIT_BREAKER_OPEN')).toHaveLength(1);
   });
+
+  it('counts the breaker opening once, as CircuitBreakerOpened with the service dimension only', async () => {
+    // Prepare
+    const output = captureOutput();
+    const { client, powertools } = clientWith([new Response('down', { status: 500 })], 1);
+    const call = () =>
+      client.request(
+        { operation: 'listItems', method: 'GET', path: '/items' },
+        { requestId: 'req-6', deadlineAtMs: Date.now() + 10_000 },
+      );
+
+    // Act: the first call opens the breaker; the second is refused without reopening it.
+    await call().catch(() => undefined);
+    await call().catch(() => undefined);
+    powertools.metrics.publishStoredMetrics();
+
+    // Assess
+    const stored = emfDocuments(output.lines()).find((d) => 'CircuitBreakerOpened' in d);
+    expect(stored).toMatchObject({
+      CircuitBreakerOpened: 1,
+      service: 'tracing-test',
+      _aws: { CloudWatchMetrics: [{ Dimensions: [['service']] }] },
+    });
+    expect(stored).not.toHaveProperty('connector');
+    expect(client.circuitBreaker.state).toBe('open');
+  });
 });

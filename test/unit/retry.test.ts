@@ -105,7 +105,7 @@ describe('isRetryable', () => {
   const label = (failure: AttemptFailure) =>
     failure.kind === 'status' ? `status ${failure.status}` : failure.kind;
 
-  /** Failures every idempotent request may retry (DESIGN §3). */
+  /** Failures every idempotent request may retry (docs/design.md §3). */
   const TRANSIENT: readonly AttemptFailure[] = [
     { kind: 'connectionRefused' },
     { kind: 'network' },

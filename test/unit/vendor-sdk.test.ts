@@ -186,6 +186,41 @@ describe('callVendor', () => {
     await expect(act).rejects.toMatchObject({ code: 'UPSTREAM_REJECTED', attempts: 3, upstreamStatus: 402 });
   });
 
+  it("gives the mapping the status and headers of the vendor's last answer in this call only", async () => {
+    // Prepare
+    const { sdkFetch, state } = setup([
+      () => Response.json({ error: 'slow down' }, { status: 400, headers: { 'retry-after': '7' } }),
+    ]);
+    const observed: unknown[] = [];
+    const mapError = (_error: unknown, seen: unknown) => {
+      observed.push(seen);
+      return new ConnectorError('UPSTREAM_REJECTED', 'mapped');
+    };
+
+    // Act
+    await callVendor(
+      state,
+      async () => {
+        await sdkFetch('https://api.vendor.example/v1/things/1');
+        throw new Error('the SDK saw a 400');
+      },
+      mapError,
+    ).catch(() => undefined);
+    await callVendor(
+      state,
+      async () => {
+        throw new Error('the SDK failed before sending');
+      },
+      mapError,
+    ).catch(() => undefined);
+
+    // Assess
+    expect(observed).toEqual([
+      { upstreamStatus: 400, headers: expect.objectContaining({ 'retry-after': '7' }) },
+      {},
+    ]);
+  });
+
   it('turns an error the mapping does not know into INTERNAL_ERROR without its message', async () => {
     // Prepare
     const state: VendorCallState = { attempts: 0, calls: 0, upstreamStatus: null, policyError: undefined };

@@ -42,7 +42,7 @@ export function queryParameterShadows(key: string, name: string): boolean {
 }
 
 /**
- * The auth scheme of a connector's `auth` config (DESIGN §6).
+ * The auth scheme of a connector's `auth` config (docs/design.md §6).
  * `apiKey` reads secret field `apiKey`; `bearer` `token`; `basic` `username` and `password`;
  * `oauth2ClientCredentials` `clientId` and `clientSecret`.
  */

@@ -189,7 +189,12 @@ export class CircuitBreaker {
   readonly #openMs: number;
   #openedAtMs = 0;
 
-  constructor(settings: CircuitBreakerSettings) {
+  /**
+   * @param settings - the connector's breaker settings
+   * @param onOpen - called on every transition to open: from closed when the failure rate is exceeded,
+   *   and from half-open when the probe fails (the HTTP client counts `CircuitBreakerOpened` with it)
+   */
+  constructor(settings: CircuitBreakerSettings, onOpen?: () => void) {
     this.#openMs = settings.openSeconds * 1000;
     this.#policy = circuitBreaker(
       handleWhenResult((result) => (result as { countsAsFailure?: boolean }).countsAsFailure === true),
@@ -197,6 +202,7 @@ export class CircuitBreaker {
     );
     this.#policy.onBreak(() => {
       this.#openedAtMs = Date.now();
+      onOpen?.();
     });
   }
 

@@ -2,7 +2,7 @@
  * The outbound HTTP client every connector calls its vendor with, over Node's `fetch`.
  *
  * One call runs: the GET cache, then attempts until one succeeds, a failure may not be retried
- * (DESIGN §3 retry safety) or the attempts or the deadline run out. Each attempt is admitted by the
+ * (docs/design.md §3 retry safety) or the attempts or the deadline run out. Each attempt is admitted by the
  * deadline and the rate limit, then prepared (credentials), passed through the circuit breaker and
  * sent, all within its own budget: `timeoutMs` or the time left to the deadline, whichever is
  * shorter, so fetching a secret or a token, waiting for a half-open breaker's verdict, sending and
@@ -214,7 +214,9 @@ export class HttpClient {
       throw configurationError(`Connector '${options.connector}': baseUrl must use https.`);
     }
     this.#basePath = this.#base.pathname.replace(/\/+$/, '');
-    this.#breaker = new CircuitBreaker(options.circuitBreaker);
+    this.#breaker = new CircuitBreaker(options.circuitBreaker, () =>
+      this.#count(METRIC.circuitBreakerOpened),
+    );
     this.#bucket = new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
     this.#cache = new ResponseCache({
       ttlSeconds: options.cacheTtlSeconds,
@@ -744,7 +746,7 @@ export class HttpClient {
     }
     const status = failure.status;
     const retryAfterMs = response ? vendorWaitMs(response.headers) : undefined;
-    // A rate limit always tells the caller when to come back (DESIGN §3): 1 s when the vendor did not
+    // A rate limit always tells the caller when to come back (docs/design.md §3): 1 s when the vendor did not
     // say; never more than MAX_RETRY_AFTER_SECONDS, whatever the vendor said.
     const retryAfter =
       retryAfterMs !== undefined

@@ -1,5 +1,5 @@
 /**
- * Retry rules: which failures may be retried for which method (DESIGN §3, retry safety), the
+ * Retry rules: which failures may be retried for which method (docs/design.md §3, retry safety), the
  * backoff between attempts (exponential with full jitter) and the `Retry-After` header
  * (RFC 9110 §10.2.3).
  */
@@ -29,7 +29,7 @@ export type AttemptFailure =
   | { kind: 'status'; status: number; rateLimited?: boolean };
 
 /**
- * Whether a failed attempt may be sent again (DESIGN §3):
+ * Whether a failed attempt may be sent again (docs/design.md §3):
  * GET, HEAD, PUT, DELETE and OPTIONS retry on network errors, timeouts, 408, 429 and 5xx; POST and
  * PATCH do so only when an idempotency key goes upstream with them, and otherwise only on failures
  * that prove the request was not processed: a refused connection, 429 and 503.

@@ -1,5 +1,5 @@
 /**
- * The asynchronous path's contract (DESIGN §2): the request event callers put on EventBridge, the
+ * The asynchronous path's contract (docs/design.md §2): the request event callers put on EventBridge, the
  * SQS message attributes the runtime reads and writes, the result events it publishes, and the two
  * ports it talks to (the queues and the event bus), with AWS and local implementations behind them.
  */
@@ -90,7 +90,7 @@ export interface ResultDetail {
   outputTruncated?: boolean;
   /** Success only: served from the idempotency store (the event had already succeeded). */
   idempotentReplay?: boolean;
-  /** Failure only: the error of the contract (DESIGN §3). */
+  /** Failure only: the error of the contract (docs/design.md §3). */
   error?: {
     code: ErrorCode;
     message: string;
@@ -111,7 +111,7 @@ export interface ResultPublisher {
   /**
    * Publishes the events.
    * @throws anything on failure; the runtime makes it a `DEPENDENCY_UNAVAILABLE` (EventBridge) and
-   *   puts a succeeded event back in the inbox to publish its result again (see the README, "Result
+   *   puts a succeeded event back in the inbox to publish its result again (see docs/async.md, "Result
    *   events")
    */
   publish(events: readonly ResultEvent[]): Promise<void>;

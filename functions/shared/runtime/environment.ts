@@ -3,7 +3,7 @@
  */
 import {
   type AnyConnectorConfig,
-  type ConfigSchemaOptions,
+  type ConfigKind,
   ConfigValidationError,
   parseConnectorConfig,
   secretNameOf,
@@ -50,7 +50,7 @@ export interface ConnectorEnvironment {
  */
 export function readConnectorEnvironment(
   env: NodeJS.ProcessEnv = process.env,
-  options: Pick<ConfigSchemaOptions, 'kinds'> = {},
+  options: { kinds?: readonly ConfigKind[] } = {},
 ): ConnectorEnvironment {
   const required = (name: string): string => {
     const value = env[name];

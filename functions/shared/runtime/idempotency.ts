@@ -38,14 +38,9 @@ import type { Context } from 'aws-lambda';
 import type { ConnectorConfig } from '../config.js';
 import { ConnectorError, configurationError, dependencyUnavailable, toConnectorError } from '../errors.js';
 import { METRIC, MetricUnit, type Powertools } from '../powertools.js';
-import type { ExecutionResult } from './handler.js';
+import type { ExecutionResult, IdempotencyStore } from './types.js';
 
-/** Where idempotency records are kept. */
-export type IdempotencyStore =
-  /** A DynamoDB table with partition key `id` and TTL attribute `expiration`. */
-  | { dynamoClient: DynamoDBClient; tableName: string }
-  /** Any Powertools persistence layer (tests may use a fake). */
-  | { persistenceStore: BasePersistenceLayer };
+export type { IdempotencyStore } from './types.js';
 
 type JsonValue = Parameters<BasePersistenceLayer['saveSuccess']>[0];
 

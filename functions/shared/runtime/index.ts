@@ -10,12 +10,14 @@ import { SecretsManagerCredentialStore } from '../credentials/secrets-manager.js
 import { configurationError, toConnectorError } from '../errors.js';
 import { createPowertools } from '../powertools.js';
 import { redactor } from '../redaction.js';
-import { isEventBridgeEvent, isSqsEvent } from './async-handler.js';
 import { AWS_CLIENT_TIMEOUTS, awsClientConfig } from './aws-clients.js';
 import { EventBridgeResultPublisher, SqsQueuePort } from './aws-ports.js';
 import type { ConnectorDefinition, CustomConnectorDefinition } from './connector.js';
 import { readConnectorEnvironment } from './environment.js';
-import { type ConnectorDependencies, type ConnectorHandler, createConnectorHandler } from './handler.js';
+import { isEventBridgeEvent } from './eventbridge.js';
+import { createConnectorHandler } from './handler.js';
+import { isSqsEvent } from './sqs.js';
+import type { ConnectorDependencies, ConnectorHandler } from './types.js';
 
 export * from './async-contract.js';
 export * from './aws-clients.js';
@@ -24,6 +26,9 @@ export * from './environment.js';
 export * from './handler.js';
 export * from './input-limits.js';
 export * from './kind.js';
+export * from './types.js';
+export { validationError } from './validation.js';
+export * from './vendor.js';
 
 /** A connector kind, ready to serve. */
 export interface DefinedConnector<C extends AnyConnectorConfig> extends ConnectorDefinition<C> {

@@ -11,11 +11,25 @@ import {
   ConfigValidationError,
   KIND_NAME_PATTERN,
 } from '../config.js';
-import type { DefinedConnector } from './index.js';
+import type { ConnectorDefinition } from './connector.js';
+import type { ConnectorDependencies, ConnectorHandler } from './types.js';
+
+/**
+ * What the local gateway needs of a kind's definition: its operations and a handler built from
+ * explicit dependencies. Every `defineConnector` result is one.
+ */
+export interface ServableConnector<C extends AnyConnectorConfig = AnyConnectorConfig>
+  extends ConnectorDefinition<C> {
+  /**
+   * A handler built from explicit dependencies.
+   * @throws ConnectorError `CONFIGURATION_ERROR` when `deps.config` is of another kind
+   */
+  createHandler(deps: ConnectorDependencies<AnyConnectorConfig>): ConnectorHandler;
+}
 
 /**
  * A connector kind, ready to register: its name and settings schema (what the config schema needs,
- * see `ConfigSchemaOptions.kinds`), the Lambda entry file the construct bundles for its
+ * see `KindsConfigSchemaOptions.kinds`), the Lambda entry file the construct bundles for its
  * connectors, and its definition, which the local gateway serves.
  * @typeParam C - the config of the kind's entries
  */
@@ -33,13 +47,13 @@ export interface ConnectorKind<C extends AnyConnectorConfig = AnyConnectorConfig
    * The kind's definition. Built-in kinds import theirs (and their vendor SDK) on first call only,
    * so that a CDK app that merely names them does not load them.
    */
-  load(): Promise<DefinedConnector<C>>;
+  load(): Promise<ServableConnector<C>>;
 }
 
 /** What {@link connectorKind} takes. */
 export interface ConnectorKindProps<C extends AnyConnectorConfig> {
   /** The kind's definition, from `defineConnector`. */
-  readonly connector: DefinedConnector<C>;
+  readonly connector: ServableConnector<C>;
   /**
    * The absolute path of the Lambda entry file that exports `handler = connector.lambdaHandler()`,
    * e.g. `fileURLToPath(new URL('./handler.ts', import.meta.url))`.

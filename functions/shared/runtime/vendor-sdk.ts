@@ -22,12 +22,19 @@ export interface VendorCallState {
   upstreamStatus: number | null;
   /** The last failure the policies themselves raised (timeout, breaker, network, rate limit). */
   policyError: ConnectorError | undefined;
+  /** The headers of the vendor's last answer to the policy fetch, and which call (`calls`) it was. */
+  lastAnswer?: { call: number; headers: Readonly<Record<string, string>> };
 }
 
 /** What the runtime saw of a vendor call besides the SDK's error, for errors that do not carry it. */
 export interface ObservedCall {
   /** The HTTP status of the vendor's last answer in the call, when there was one. */
   upstreamStatus?: number;
+  /**
+   * The headers (lower-case names) of that answer, when it came through the policy fetch: e.g. a
+   * `Retry-After` the SDK's error does not keep.
+   */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Statuses whose responses carry no body (fetch refuses a body for them). */
@@ -68,6 +75,7 @@ export function createPolicyFetch(
       state.calls += 1;
       state.attempts += response.attempts;
       state.upstreamStatus = response.status;
+      state.lastAnswer = { call: state.calls, headers: response.headers };
       const headers = new Headers(response.headers);
       // The body handed on is already decoded and re-measured.
       headers.delete('content-encoding');
@@ -140,7 +148,10 @@ export async function callVendor<T>(
     // The vendor's last answer in this call, for SDK errors that do not carry their status.
     const observed: ObservedCall =
       state.calls > callsBefore && state.upstreamStatus !== null
-        ? { upstreamStatus: state.upstreamStatus }
+        ? {
+            upstreamStatus: state.upstreamStatus,
+            ...(state.lastAnswer?.call === state.calls ? { headers: state.lastAnswer.headers } : {}),
+          }
         : {};
     const mapped = mapError(thrown, observed);
     if (mapped) {

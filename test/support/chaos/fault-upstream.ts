@@ -28,7 +28,7 @@ export type FaultMode =
   /** The first three requests of each side-effect id (one whole call of 3 attempts) get the fault. */
   | 'first-three';
 
-/** What the upstream does for a fault, as documented in the README's "Fault suite" section. */
+/** What the upstream does for a fault, as documented in docs/fault-suite.md. */
 export const UPSTREAM_FAULTS = {
   /** Answers 200 `{"ok": true}` at once (the normal answer of every fault after its first request). */
   ok: 'answers 200 JSON at once',

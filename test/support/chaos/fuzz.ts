@@ -7,7 +7,7 @@
  * value of the wrong type, deep nesting (1,000 to 5,000 levels, built as a string), `__proto__`,
  * `constructor` and `prototype` keys, non-JSON text, truncated JSON, and base64 bodies
  * (`isBase64Encoded`) of all of these. Every answer must be the success or the error envelope
- * (DESIGN §3), and never a 500.
+ * (docs/design.md §3), and never a 500.
  *
  * Valid inputs reach the vendor mocks of `test/support/mocks/` (and an http upstream answering 200),
  * so that they succeed.

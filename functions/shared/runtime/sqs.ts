@@ -1,6 +1,6 @@
 /**
- * The asynchronous entry points of a connector: SQS batches of request events (the inbox the
- * EventBridge rule fills) with partial batch responses, and request events invoked directly.
+ * The SQS adapter: batches of request events from the connector's inbox (which the EventBridge rule
+ * fills), answered with partial batch responses.
  *
  * Each delivery of an event ends one of four ways:
  * - success: the delivery is done; a `Connector Invocation Succeeded` event is published (if that
@@ -17,140 +17,39 @@
  *
  * A failure of SQS or EventBridge themselves is a `DEPENDENCY_UNAVAILABLE` that fails the record, so
  * SQS delivers it again: no event is lost.
+ *
+ * One record goes through these steps ({@link handleRecord}): **receive** it (its attempt number,
+ * the guarded queue port), **parse** its body as a request event (dead-lettered when it is not one),
+ * **invoke** the operation through the request core, then **settle** the outcome as above.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type ConnectorConfig, inboxRetentionSeconds } from '../config.js';
+import { inboxRetentionSeconds } from '../config.js';
 import { ConnectorError, configurationError, dependencyUnavailable, toConnectorError } from '../errors.js';
 import type { Redactor } from '../redaction.js';
 import {
   INVOCATION_FAILED,
   INVOCATION_SUCCEEDED,
-  MAX_RESULT_OUTPUT_BYTES,
   MESSAGE_ATTRIBUTE,
   type QueueMessage,
   type QueuePort,
   type RequestEvent,
-  type ResultDetail,
-  type ResultEvent,
   requestEventSchema,
-  SQS_MAX_DELAY_SECONDS,
 } from './async-contract.js';
-import type { ConnectorCore, ExecutionResult } from './handler.js';
 import { logFailure } from './log-failure.js';
+import {
+  RateLimitSlots,
+  redeliveryDelaySeconds,
+  requeueDelaySeconds,
+  waitsWithoutAttempt,
+} from './redelivery.js';
+import { failed, publish, type ResultBase, succeeded } from './result-events.js';
+import type { ConnectorCore, ExecutionResult } from './types.js';
 
 /** Whether `event` is an SQS event (a batch of messages). */
 export function isSqsEvent(event: unknown): event is SQSEvent {
   const records = (event as { Records?: unknown })?.Records;
   return Array.isArray(records) && records.length > 0 && (records[0] as SQSRecord)?.eventSource === 'aws:sqs';
-}
-
-/** Whether `event` is an EventBridge event (invoked directly by a rule). */
-export function isEventBridgeEvent(event: unknown): event is RequestEvent {
-  return typeof event === 'object' && event !== null && 'detail-type' in event && 'detail' in event;
-}
-
-/**
- * The wait before delivery number `attempt + 1`: exponential from `baseSeconds`, capped at
- * `maxSeconds`, with equal jitter (half fixed, half random) so a retry never comes at once.
- * @param random - a number in [0, 1); @default Math.random
- * @returns seconds (fractional)
- */
-export function redeliveryDelaySeconds(
-  attempt: number,
-  settings: { backoffBaseSeconds: number; backoffMaxSeconds: number },
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(
-    settings.backoffMaxSeconds,
-    settings.backoffBaseSeconds * 2 ** Math.max(0, attempt - 1),
-  );
-  return ceiling / 2 + (random() * ceiling) / 2;
-}
-
-/**
- * Whether an error is one of the suite's own waits, which delay an event without spending one of
- * its attempts: the circuit breaker is open, the same request is still running elsewhere, one of
- * the suite's own dependencies is unavailable (`DEPENDENCY_UNAVAILABLE`), or the connector's own
- * rate limit is hit (`RATE_LIMIT_EXCEEDED` with source `connector`; a vendor's 429 is source
- * `upstream` and spends an attempt like any retryable failure).
- */
-export function waitsWithoutAttempt(error: Pick<ConnectorError, 'code' | 'source'>): boolean {
-  return (
-    error.code === 'CIRCUIT_BREAKER_OPEN' ||
-    error.code === 'REQUEST_IN_PROGRESS' ||
-    error.code === 'DEPENDENCY_UNAVAILABLE' ||
-    (error.code === 'RATE_LIMIT_EXCEEDED' && error.source === 'connector')
-  );
-}
-
-/**
- * The delay of an event put back in the inbox by one of the suite's own waits
- * ({@link waitsWithoutAttempt}), in seconds, at most 900 (the SQS maximum `DelaySeconds`).
- *
- * - The error's `retryAfterSeconds` is the floor: the breaker's half-open time, the dependency's
- *   suggested wait.
- * - On top of it, a wait that grows with the number of such requeues (`backoffBaseSeconds·2^(requeues−1)`,
- *   capped at `backoffMaxSeconds` and 900 s) with equal jitter, so that a burst does not come back
- *   all at once.
- * - For the connector's own rate limit, the event comes back at the slot the bucket's refill has
- *   for it (`rateLimitSlotSeconds`, see {@link RateLimitSlots}; without one, the error's
- *   `retryAfterSeconds`, the time until the next token), jittered within one refill interval
- *   (`1 / rateLimit.requestsPerSecond`), so that a burst drains at the limit; or later, when the
- *   growing wait (full jitter) says so, so that an event that keeps losing its slot backs off.
- * @param requeues - this requeue's number, from 1
- * @param random - a number in [0, 1); @default Math.random
- * @param rateLimitSlotSeconds - for the connector's own rate limit: seconds until the event's slot
- * @returns seconds (fractional; SQS rounds a delay up to whole seconds)
- */
-export function requeueDelaySeconds(
-  error: Pick<ConnectorError, 'code' | 'source' | 'retryAfterSeconds'>,
-  requeues: number,
-  config: Pick<ConnectorConfig, 'async' | 'rateLimit'>,
-  random: () => number = Math.random,
-  rateLimitSlotSeconds?: number,
-): number {
-  const { backoffBaseSeconds, backoffMaxSeconds } = config.async;
-  const floor = Math.max(0, error.retryAfterSeconds ?? 0);
-  const ceiling = Math.min(
-    SQS_MAX_DELAY_SECONDS,
-    backoffMaxSeconds,
-    backoffBaseSeconds * 2 ** Math.max(0, requeues - 1),
-  );
-  if (error.code === 'RATE_LIMIT_EXCEEDED' && error.source === 'connector') {
-    const slot = Math.max(floor, rateLimitSlotSeconds ?? 0);
-    const interval = 1 / config.rateLimit.requestsPerSecond;
-    return Math.min(SQS_MAX_DELAY_SECONDS, Math.max(slot + random() * interval, random() * ceiling));
-  }
-  return Math.min(SQS_MAX_DELAY_SECONDS, floor + ceiling / 2 + (random() * ceiling) / 2);
-}
-
-/**
- * The slots of the connector's own rate limit handed to events put back in the inbox, per connector
- * handler (its bucket lives as long as the handler): each rate-limited event gets the next slot, one
- * refill interval (`1 / requestsPerSecond`) after the previous one and no earlier than the bucket's
- * next token, so the events of a burst come back one token apart and the burst drains at the limit.
- * A slot more than 900 s away (the longest SQS delay) is not taken: the event comes back at 900 s
- * and asks again.
- */
-export class RateLimitSlots {
-  #nextSlotMs = 0;
-
-  /** @param requestsPerSecond - the bucket's refill rate (`rateLimit.requestsPerSecond`) */
-  constructor(private readonly requestsPerSecond: number) {}
-
-  /**
-   * Takes the next slot no earlier than `earliestMs` (when the bucket has its next token).
-   * @param nowMs - now, in epoch ms
-   * @param earliestMs - in epoch ms
-   * @returns seconds from `nowMs` until the slot, at most 900
-   */
-  take(nowMs: number, earliestMs: number): number {
-    const slotMs = Math.max(earliestMs, this.#nextSlotMs);
-    const seconds = (slotMs - nowMs) / 1000;
-    if (seconds <= SQS_MAX_DELAY_SECONDS) this.#nextSlotMs = slotMs + 1000 / this.requestsPerSecond;
-    return Math.min(SQS_MAX_DELAY_SECONDS, seconds);
-  }
 }
 
 const rateLimitSlots = new WeakMap<ConnectorCore, RateLimitSlots>();
@@ -220,85 +119,7 @@ function guardedQueue(queue: QueuePort, powertools: ConnectorCore['powertools'],
   };
 }
 
-async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContext: Context): Promise<void> {
-  const { config, powertools } = core;
-  if (!core.queue) throw configurationError('This connector has no queue configured (INBOX_QUEUE_URL).');
-  const prior = numberAttribute(record, MESSAGE_ATTRIBUTE.priorAttempts) ?? 0;
-  const attempt = prior + Number(record.attributes?.ApproximateReceiveCount ?? 1);
-  const message: QueueMessage = { body: record.body, receiptHandle: record.receiptHandle };
-  const requestId = record.messageId;
-  const queue = guardedQueue(core.queue, powertools, { requestId, connector: config.name });
-
-  let event: RequestEvent;
-  try {
-    event = parseRequestEvent(record.body);
-  } catch (thrown) {
-    const error = toConnectorError(thrown);
-    logFailure(powertools, error, { requestId, connector: config.name, operation: '' });
-    await queue.deadLetter(message, deadLetterAttributes(error, attempt, core.redactor));
-    return;
-  }
-  const { detail } = event;
-  const idempotencyKey = detail.idempotencyKey ?? event.id;
-  const base = {
-    connector: config.name,
-    operation: detail.operation,
-    idempotencyKey,
-    requestId,
-    eventId: event.id,
-  };
-  const fields = { requestId, connector: config.name, operation: detail.operation, eventId: event.id };
-  const delivery: Delivery = { core, queue, record, message, attempt, fields };
-
-  let result: ExecutionResult;
-  try {
-    if (detail.connector !== config.name) {
-      throw new ConnectorError(
-        'NOT_FOUND',
-        `This inbox belongs to connector '${config.name}', not '${detail.connector}'.`,
-      );
-    }
-    result = await core.invoke({
-      operationName: detail.operation,
-      input: detail.input,
-      requestId,
-      idempotencyKey,
-      lambdaContext,
-    });
-  } catch (thrown) {
-    const error = toConnectorError(thrown);
-    if (waitsWithoutAttempt(error)) {
-      await putBack(delivery, error, base);
-      return;
-    }
-    if (error.retryable && attempt < config.async.maxReceiveCount) {
-      const backoff = redeliveryDelaySeconds(attempt, config.async);
-      // Within backoffMaxSeconds, which the config keeps inside SQS's 12 hours from receipt.
-      const seconds = Math.min(
-        config.async.backoffMaxSeconds,
-        Math.max(backoff, error.retryAfterSeconds ?? 0),
-      );
-      await queue.changeVisibility(message, seconds);
-      powertools.logger.warn('event will be retried', {
-        ...fields,
-        errorCode: error.code,
-        errorSource: error.source,
-        attempt,
-        retryInSeconds: seconds,
-      });
-      throw error;
-    }
-    await endFailed(delivery, error, base);
-    return;
-  }
-  try {
-    await publish(core, { detailType: INVOCATION_SUCCEEDED, detail: succeeded(base, attempt, result) });
-  } catch (thrown) {
-    await republishLater(delivery, toConnectorError(thrown));
-  }
-}
-
-/** One delivery of a record, as the steps after the call see it. */
+/** One delivery of a record, as the steps after the parse see it. */
 interface Delivery {
   core: ConnectorCore;
   /** The guarded queue port (see {@link guardedQueue}). */
@@ -307,7 +128,165 @@ interface Delivery {
   message: QueueMessage;
   /** The event's attempt this delivery is, from 1. */
   attempt: number;
+  /** What every result event of the delivery carries. */
+  base: ResultBase;
+  /** The fields of the delivery's log lines. */
   fields: Record<string, string>;
+}
+
+/** A record as received, before its body is read. */
+type Received = Pick<Delivery, 'core' | 'queue' | 'record' | 'message' | 'attempt'> & { requestId: string };
+
+/**
+ * One record of the batch, through the steps of the module comment.
+ * @throws ConnectorError to fail the record (SQS delivers it again): a retryable failure with
+ *   attempts left, `DEPENDENCY_UNAVAILABLE` when SQS itself failed, `CONFIGURATION_ERROR` without a queue
+ */
+async function handleRecord(core: ConnectorCore, record: SQSRecord, lambdaContext: Context): Promise<void> {
+  const received = receive(core, record);
+  const event = await parseOrDeadLetter(received);
+  if (event === undefined) return;
+  const delivery = deliveryOf(received, event);
+  let result: ExecutionResult;
+  try {
+    result = await invoke(delivery, event, lambdaContext);
+  } catch (thrown) {
+    await settleFailure(delivery, toConnectorError(thrown));
+    return;
+  }
+  await settleSuccess(delivery, result);
+}
+
+/**
+ * Step **receive**: the record's attempt (the attempts spent before a requeue plus SQS's receive
+ * count) and the guarded queue port.
+ * @throws ConnectorError `CONFIGURATION_ERROR` when the connector has no queue
+ */
+function receive(core: ConnectorCore, record: SQSRecord): Received {
+  if (!core.queue) throw configurationError('This connector has no queue configured (INBOX_QUEUE_URL).');
+  const prior = numberAttribute(record, MESSAGE_ATTRIBUTE.priorAttempts) ?? 0;
+  const requestId = record.messageId;
+  return {
+    core,
+    queue: guardedQueue(core.queue, core.powertools, { requestId, connector: core.config.name }),
+    record,
+    message: { body: record.body, receiptHandle: record.receiptHandle },
+    attempt: prior + Number(record.attributes?.ApproximateReceiveCount ?? 1),
+    requestId,
+  };
+}
+
+/**
+ * Step **parse**: the record's request event; a body that is not one is dead-lettered with its
+ * `VALIDATION_ERROR` (it can never succeed) and nothing is returned.
+ * @throws ConnectorError `DEPENDENCY_UNAVAILABLE` when SQS cannot take the dead letter
+ */
+async function parseOrDeadLetter(received: Received): Promise<RequestEvent | undefined> {
+  const { core, queue, record, message, attempt, requestId } = received;
+  try {
+    return parseRequestEvent(record.body);
+  } catch (thrown) {
+    const error = toConnectorError(thrown);
+    logFailure(core.powertools, error, { requestId, connector: core.config.name, operation: '' });
+    await queue.deadLetter(message, deadLetterAttributes(error, attempt, core.redactor));
+    return undefined;
+  }
+}
+
+/** The delivery of a parsed event: the event id stands in for a missing idempotency key. */
+function deliveryOf(received: Received, event: RequestEvent): Delivery {
+  const { requestId, ...rest } = received;
+  const { config } = received.core;
+  const { detail } = event;
+  return {
+    ...rest,
+    base: {
+      connector: config.name,
+      operation: detail.operation,
+      idempotencyKey: detail.idempotencyKey ?? event.id,
+      requestId,
+      eventId: event.id,
+    },
+    fields: { requestId, connector: config.name, operation: detail.operation, eventId: event.id },
+  };
+}
+
+/**
+ * Step **invoke**: the event's operation through the request core.
+ * @throws ConnectorError `NOT_FOUND` for an event of another connector, or what `invoke` threw
+ */
+async function invoke(
+  delivery: Delivery,
+  event: RequestEvent,
+  lambdaContext: Context,
+): Promise<ExecutionResult> {
+  const { core, base } = delivery;
+  if (event.detail.connector !== core.config.name) {
+    throw new ConnectorError(
+      'NOT_FOUND',
+      `This inbox belongs to connector '${core.config.name}', not '${event.detail.connector}'.`,
+    );
+  }
+  return core.invoke({
+    operationName: event.detail.operation,
+    input: event.detail.input,
+    requestId: base.requestId,
+    idempotencyKey: base.idempotencyKey,
+    lambdaContext,
+  });
+}
+
+/**
+ * Step **settle**, on success: publishes the result event, or puts the event back to publish it
+ * later ({@link republishLater}).
+ * @throws ConnectorError `DEPENDENCY_UNAVAILABLE` when SQS fails too
+ */
+async function settleSuccess(delivery: Delivery, result: ExecutionResult): Promise<void> {
+  try {
+    await publish(delivery.core, {
+      detailType: INVOCATION_SUCCEEDED,
+      detail: succeeded(delivery.base, delivery.attempt, result),
+    });
+  } catch (thrown) {
+    await republishLater(delivery, toConnectorError(thrown));
+  }
+}
+
+/**
+ * Step **settle**, on failure: one of the suite's own waits is put back ({@link putBack}); a
+ * retryable failure with attempts left is retried ({@link retryLater}); any other is ended
+ * ({@link endFailed}).
+ * @throws ConnectorError the retryable failure (to fail the record), or `DEPENDENCY_UNAVAILABLE`
+ *   when SQS failed
+ */
+async function settleFailure(delivery: Delivery, error: ConnectorError): Promise<void> {
+  if (waitsWithoutAttempt(error)) return putBack(delivery, error);
+  if (error.retryable && delivery.attempt < delivery.core.config.async.maxReceiveCount) {
+    return retryLater(delivery, error);
+  }
+  return endFailed(delivery, error);
+}
+
+/**
+ * A retryable failure with attempts left: the message stays hidden for the backoff (or the error's
+ * `Retry-After`, within `backoffMaxSeconds`, which the config keeps inside SQS's 12 hours from
+ * receipt), and the error is thrown so that the record is reported as a batch item failure.
+ * @throws ConnectorError always: `error`, or `DEPENDENCY_UNAVAILABLE` when SQS failed
+ */
+async function retryLater(delivery: Delivery, error: ConnectorError): Promise<never> {
+  const { core, queue, message, attempt, fields } = delivery;
+  const { config, powertools } = core;
+  const backoff = redeliveryDelaySeconds(attempt, config.async);
+  const seconds = Math.min(config.async.backoffMaxSeconds, Math.max(backoff, error.retryAfterSeconds ?? 0));
+  await queue.changeVisibility(message, seconds);
+  powertools.logger.warn('event will be retried', {
+    ...fields,
+    errorCode: error.code,
+    errorSource: error.source,
+    attempt,
+    retryInSeconds: seconds,
+  });
+  throw error;
 }
 
 /**
@@ -317,7 +296,7 @@ interface Delivery {
  * inbox keeps a message ({@link inboxRetentionSeconds}, at least 4 days) is dead-lettered with the
  * error it waited on instead, and its failure published: never lost silently.
  */
-async function putBack(delivery: Delivery, error: ConnectorError, base: ResultBase): Promise<void> {
+async function putBack(delivery: Delivery, error: ConnectorError): Promise<void> {
   const { core, queue, record, message, attempt, fields } = delivery;
   const now = Date.now();
   const requeues = (numberAttribute(record, MESSAGE_ATTRIBUTE.requeues) ?? 0) + 1;
@@ -340,7 +319,7 @@ async function putBack(delivery: Delivery, error: ConnectorError, base: ResultBa
         cause: error,
       },
     );
-    await endFailed(delivery, gaveUp, base);
+    await endFailed(delivery, gaveUp);
     return;
   }
   await queue.requeue(message, delaySeconds, {
@@ -427,8 +406,8 @@ function carried(record: SQSRecord, name: string): Record<string, string> {
  * @throws ConnectorError `DEPENDENCY_UNAVAILABLE` when SQS cannot take the dead letter: the record
  *   fails and SQS delivers it again
  */
-async function endFailed(delivery: Delivery, error: ConnectorError, base: ResultBase): Promise<void> {
-  const { core, queue, message, attempt, fields } = delivery;
+async function endFailed(delivery: Delivery, error: ConnectorError): Promise<void> {
+  const { core, queue, message, attempt, base, fields } = delivery;
   logFailure(core.powertools, error, fields);
   await queue.deadLetter(message, deadLetterAttributes(error, attempt, core.redactor));
   core.powertools.logger.warn('event dead-lettered', { ...fields, errorCode: error.code, attempt });
@@ -439,64 +418,6 @@ async function endFailed(delivery: Delivery, error: ConnectorError, base: Result
       'The result event could not be published; the event is in the dead-letter queue with its error',
       { ...fields, errorCode: error.code, error: toConnectorError(thrown).cause ?? thrown },
     );
-  }
-}
-
-/**
- * Runs a request event invoked directly (an EventBridge rule targeting the function). A retryable
- * failure is thrown, so Lambda's asynchronous retries and destinations apply; any other outcome is
- * published and returned. An event that is not a request event at all is refused with a thrown
- * `VALIDATION_ERROR` (nothing to publish it as).
- */
-export async function handleEventBridgeEvent(
-  core: ConnectorCore,
-  raw: unknown,
-  lambdaContext: Context,
-): Promise<ResultDetail> {
-  const parsed = requestEventSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConnectorError('VALIDATION_ERROR', 'The event is not a Connector Invocation Requested event.');
-  }
-  const event = parsed.data;
-  const { detail } = event;
-  const idempotencyKey = detail.idempotencyKey ?? event.id;
-  const base = {
-    connector: core.config.name,
-    operation: detail.operation,
-    idempotencyKey,
-    requestId: lambdaContext.awsRequestId,
-    eventId: event.id,
-  };
-  try {
-    if (detail.connector !== core.config.name) {
-      throw new ConnectorError(
-        'NOT_FOUND',
-        `This function serves connector '${core.config.name}', not '${detail.connector}'.`,
-      );
-    }
-    const result = await core.invoke({
-      operationName: detail.operation,
-      input: detail.input,
-      requestId: base.requestId,
-      idempotencyKey,
-      lambdaContext,
-    });
-    const resultDetail = succeeded(base, 1, result);
-    // A failure to publish is thrown (DEPENDENCY_UNAVAILABLE): Lambda retries the event, and the
-    // idempotency store answers the retry without a second call to the vendor.
-    await publish(core, { detailType: INVOCATION_SUCCEEDED, detail: resultDetail });
-    return resultDetail;
-  } catch (thrown) {
-    const error = toConnectorError(thrown);
-    logFailure(core.powertools, error, {
-      requestId: base.requestId,
-      connector: base.connector,
-      operation: base.operation,
-    });
-    if (error.retryable) throw error;
-    const resultDetail = failed(base, 1, error);
-    await publish(core, { detailType: INVOCATION_FAILED, detail: resultDetail });
-    return resultDetail;
   }
 }
 
@@ -519,32 +440,6 @@ function parseRequestEvent(body: string): RequestEvent {
   return parsed.data;
 }
 
-type ResultBase = Pick<ResultDetail, 'connector' | 'operation' | 'idempotencyKey' | 'requestId' | 'eventId'>;
-
-function succeeded(base: ResultBase, attempts: number, result: ExecutionResult): ResultDetail {
-  const size = Buffer.byteLength(JSON.stringify(result.data ?? null), 'utf8');
-  return {
-    ...base,
-    attempts,
-    ...(size > MAX_RESULT_OUTPUT_BYTES ? { outputTruncated: true } : { output: result.data ?? null }),
-    ...(result.idempotentReplay ? { idempotentReplay: true } : {}),
-  };
-}
-
-function failed(base: ResultBase, attempts: number, error: ConnectorError): ResultDetail {
-  return {
-    ...base,
-    attempts,
-    error: {
-      code: error.code,
-      message: error.message,
-      source: error.source,
-      retryable: error.retryable,
-      ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
-    },
-  };
-}
-
 /** The message attributes of a dead letter: why, and after how many deliveries. */
 function deadLetterAttributes(
   error: ConnectorError,
@@ -562,17 +457,4 @@ function deadLetterAttributes(
       : { [MESSAGE_ATTRIBUTE.upstreamStatus]: String(error.upstreamStatus) }),
     [MESSAGE_ATTRIBUTE.deadLetteredAt]: new Date().toISOString(),
   };
-}
-
-/**
- * Publishes a result event unless the connector's result events are off.
- * @throws ConnectorError `DEPENDENCY_UNAVAILABLE` (EventBridge) when the event could not be published
- */
-async function publish(core: ConnectorCore, event: ResultEvent): Promise<void> {
-  if (!core.results || !core.config.async.resultEvents) return;
-  try {
-    await core.results.publish([core.redactor.redact(event)]);
-  } catch (cause) {
-    throw dependencyUnavailable('EventBridge', cause);
-  }
 }

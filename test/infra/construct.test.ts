@@ -1,0 +1,152 @@
+/**
+ * `ConnectorSuite` in a CDK app of its own (no `bin/app.ts`, no `suite.config.ts`): what it creates
+ * by default, every kind of override (function, API, table, queue props) and existing resource
+ * (event bus, table, secret) it takes, and its config errors. Synthesized in-process, bundling
+ * skipped, one template per variant shared by its tests.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigValidationError, type SuiteConfigInput } from '../../functions/shared/config.js';
+import { ConnectorSuite, type ConnectorSuiteProps } from '../../lib/index.js';
+import { CDK_JSON_CONTEXT, httpConnector, SKIP_BUNDLING_CONTEXT } from '../support/infra-helpers.js';
+
+/** A suite of one `http` connector named `billing`, with `overrides` on it. */
+function billingSuite(overrides: Record<string, unknown> = {}): SuiteConfigInput {
+  return { connectors: [httpConnector('billing', overrides)] } as unknown as SuiteConfigInput;
+}
+
+function consumerApp(props: (stack: Stack) => ConnectorSuiteProps): { stack: Stack; suite: ConnectorSuite } {
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING_CONTEXT } });
+  const stack = new Stack(app, 'ConsumerStack');
+  const suite = new ConnectorSuite(stack, 'Connectors', props(stack));
+  return { stack, suite };
+}
+
+describe('ConnectorSuite with its defaults', () => {
+  let template: Template;
+  let suite: ConnectorSuite;
+
+  beforeAll(() => {
+    const built = consumerApp(() => ({ suite: billingSuite() }));
+    suite = built.suite;
+    template = Template.fromStack(built.stack);
+  });
+
+  it('creates the function, table, bus, secret, queues and API of the suite', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(suite.idempotencyTable).toBeDefined();
+    expect([...suite.connectors.keys()]).toEqual(['billing']);
+  });
+
+  it('names its outputs under its own id, so two suites fit in one stack', () => {
+    const outputs = Object.keys(template.toJSON().Outputs ?? {});
+    expect(outputs.some((name) => name.startsWith('ConnectorsApiUrl'))).toBe(true);
+    expect(outputs.some((name) => name.startsWith('ConnectorsBillingDeadLetterQueueArn'))).toBe(true);
+  });
+});
+
+describe('ConnectorSuite with overrides and existing resources', () => {
+  let template: Template;
+  let suite: ConnectorSuite;
+
+  beforeAll(() => {
+    const built = consumerApp((stack) => ({
+      suite: billingSuite(),
+      stage: 'prod',
+      existingEventBus: new EventBus(stack, 'TeamBus'),
+      existingTable: new Table(stack, 'TeamTable', {
+        partitionKey: { name: 'id', type: AttributeType.STRING },
+        timeToLiveAttribute: 'expiration',
+      }),
+      existingSecrets: { billing: new Secret(stack, 'TeamSecret') },
+      functionProps: { memorySize: 1024, environment: { TEAM: 'payments' } },
+      apiProps: { description: 'Team connectors', deployOptions: { throttlingRateLimit: 7 } },
+      inboxProps: { receiveMessageWaitTime: Duration.seconds(20) },
+      deadLetterQueueProps: { retentionPeriod: Duration.days(7) },
+      outputs: false,
+    }));
+    suite = built.suite;
+    template = Template.fromStack(built.stack);
+  });
+
+  it('uses the existing bus, table and secret instead of creating its own', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    expect(suite.idempotencyTable).toBeUndefined();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.stringLikeRegexp('^TeamBus') },
+    });
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    };
+    expect(fn.Properties.Environment.Variables.IDEMPOTENCY_TABLE_NAME).toEqual({
+      Ref: expect.stringMatching(/^TeamTable/),
+    });
+    expect(fn.Properties.Environment.Variables.CONNECTOR_SECRET_ID).toEqual({
+      Ref: expect.stringMatching(/^TeamSecret/),
+    });
+  });
+
+  it('applies the function props over its defaults and keeps the variables the runtime reads', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 1024,
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: Match.objectLike({
+          TEAM: 'payments',
+          POWERTOOLS_SERVICE_NAME: 'billing',
+          CONNECTOR_CONFIG: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('applies the API, inbox and dead-letter queue props over their defaults', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { Description: 'Team connectors' });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 7 })]),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      ReceiveMessageWaitTimeSeconds: 20,
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 7 * 24 * 3600 });
+  });
+
+  it('adds no outputs when told not to', () => {
+    expect(Object.keys(template.toJSON().Outputs ?? {})).toEqual([]);
+  });
+});
+
+describe('ConnectorSuite config errors', () => {
+  it('refuses a bad suite at synth, naming the field', () => {
+    expect(() =>
+      consumerApp(() => ({
+        suite: billingSuite({ baseUrl: 'http://api.example.com' }),
+      })),
+    ).toThrowError(ConfigValidationError);
+    expect(() =>
+      consumerApp(() => ({
+        suite: billingSuite({ baseUrl: 'http://api.example.com' }),
+      })),
+    ).toThrowError(/connectors\[0\]\.baseUrl: must use https/);
+  });
+});
