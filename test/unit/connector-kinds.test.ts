@@ -330,6 +330,33 @@ describe('defineConnector with settings', () => {
     expect(defined.settings?.parse({})).toEqual({ region: 'eu' });
   });
 
+  it('compiles the example of the kit as a user writes it (no description)', () => {
+    // Act
+    const example = defineConnector({
+      kind: 'weather',
+      settings: z.strictObject({ units: z.enum(['metric', 'imperial']).default('metric') }),
+      operations: (config) => ({
+        forecast: defineOperation({
+          input: z.strictObject({ city: z.string().min(1) }),
+          run: async (input, ctx) =>
+            (
+              await ctx.send({
+                method: 'GET',
+                path: '/forecast',
+                query: { city: input.city, units: config.settings.units },
+              })
+            ).body,
+        }),
+      }),
+    });
+    const config = parseConnectorConfig(weatherEntry(), 'test', { kinds: [example] });
+
+    // Assess
+    expect(Object.keys(example.operations(config as Parameters<typeof example.operations>[0]))).toEqual([
+      'forecast',
+    ]);
+  });
+
   it("sends with the connector's auth scheme and sees its settings", async () => {
     // Prepare
     const config = parseConnectorConfig(weatherEntry({ settings: { units: 'imperial' } }), 'test', {

@@ -68,8 +68,11 @@ export interface OperationContext<C extends AnyConnectorConfig = ConnectorConfig
 
 /** One operation of a connector. */
 export interface Operation<C extends AnyConnectorConfig = ConnectorConfig, I = unknown, O = unknown> {
-  /** One sentence for docs and the NOT_FOUND answer. */
-  readonly description: string;
+  /**
+   * One sentence for docs and tools.
+   * @default none
+   */
+  readonly description?: string | undefined;
   /** Validates the caller's JSON body; failures answer `VALIDATION_ERROR` listing the fields. */
   readonly input: z.ZodType<I>;
   /** When set, the result must match it, or the call answers `RESPONSE_VALIDATION_ERROR`. */
