@@ -114,7 +114,7 @@ export interface ObservabilityAlarms {
   readonly dependencyUnavailable?: ObservabilityAlarmOptions;
   /**
    * Per connector: `IdempotencyRecordFailures` (Sum): idempotency records not written after the
-   * operation ran, the one window where a duplicate may run again (README, Idempotency).
+   * operation ran, the one window where a duplicate may run again (docs/errors-and-retries.md, Idempotency).
    * @default threshold 1 in one 5-minute period
    */
   readonly idempotencyRecordFailures?: ObservabilityAlarmOptions;

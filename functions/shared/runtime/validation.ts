@@ -1,6 +1,6 @@
 /**
  * The request core's checks of an operation's input and output against its schemas, and the
- * `VALIDATION_ERROR` / `RESPONSE_VALIDATION_ERROR` they answer (the README's error table).
+ * `VALIDATION_ERROR` / `RESPONSE_VALIDATION_ERROR` they answer (the error table of docs/errors-and-retries.md).
  */
 import type { z } from 'zod';
 import { formatPath } from '../config.js';

@@ -91,7 +91,7 @@ export interface VendorDefinition<C extends ConnectorConfig, S, Client> {
    */
   client(secret: S, tools: VendorClientTools<C>): Client;
   /**
-   * Maps what the SDK threw to the suite's {@link ConnectorError} (DESIGN §3), or `undefined` when
+   * Maps what the SDK threw to the suite's {@link ConnectorError} (docs/design.md §3), or `undefined` when
    * it is not the vendor's error (the runtime then answers `INTERNAL_ERROR`). Not called for the
    * policies' own failures (timeout, breaker, rate limit, connection), which are rethrown as they are.
    * @param observed - what the runtime saw of the vendor's last answer in the call (its status and
