@@ -24,6 +24,7 @@ import { Redactor } from '../../functions/shared/redaction.js';
 import { ENV, readConnectorEnvironment } from '../../functions/shared/runtime/environment.js';
 import { connectorKind, defineConnector, defineOperation } from '../../functions/shared/runtime/index.js';
 import { HANDLER_ENTRIES, handlerEntry, PROJECT_ROOT } from '../../lib/connector-kinds.js';
+import { startLocalGateway as startGateway } from '../../local/gateway.js';
 import { weatherConnector } from '../fixtures/custom-kind/connector.js';
 import { weatherKind } from '../fixtures/custom-kind/kind.js';
 import { lambdaContext, proxyEvent } from '../support/integration-helpers.js';
@@ -260,6 +261,27 @@ describe('kind registry', () => {
     expect(unregistered).toEqual([
       "kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio",
     ]);
+  });
+
+  it('the gateway refuses a connector whose kind it was not handed, before starting anything', async () => {
+    // Prepare
+    const config = parseSuiteConfig(
+      { connectors: [weatherEntry({ baseUrl: 'http://127.0.0.1:9' })] },
+      'test',
+      {
+        allowLoopbackHttp: true,
+        kinds: [weatherKind],
+      },
+    );
+
+    // Act
+    const start = startGateway({ config, credentials: new LocalFileCredentialStore('unused.json'), port: 0 });
+
+    // Assess
+    await expect(start).rejects.toThrow(ConfigValidationError);
+    await expect(start).rejects.toThrow(
+      "kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio",
+    );
   });
 
   it('refuses a relative entry file', () => {
