@@ -14,8 +14,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { kindOf, registeredKinds } from '../functions/builtin-kinds.js';
 import {
-  type ConnectorConfig,
+  type AnyConnectorConfig,
+  ConfigValidationError,
   formatIssues,
   inboxRetentionSeconds,
   type SuiteConfig,
@@ -28,8 +30,12 @@ import {
   MESSAGE_ATTRIBUTE,
   requestEventSchema,
 } from '../functions/shared/runtime/async-contract.js';
-import type { ConnectorDependencies, ConnectorHandler } from '../functions/shared/runtime/index.js';
-import { CONNECTOR_KINDS } from './connectors.js';
+import type {
+  ConnectorDependencies,
+  ConnectorHandler,
+  ConnectorKind,
+  ServableConnector,
+} from '../functions/shared/runtime/index.js';
 import { type LocalDynamoDB, startLocalDynamoDB } from './dynamodb.js';
 import { connectorProxyEvent, LOCAL_ACCOUNT_ID, LOCAL_REGION, lambdaContext } from './lambda-events.js';
 import {
@@ -63,8 +69,14 @@ const EVENT_ROUTES: Readonly<Record<string, 'GET' | 'POST'>> = {
 
 /** Options of {@link startLocalGateway}. */
 export interface LocalGatewayOptions {
-  /** The validated suite (parsed with `allowLoopbackHttp`). */
-  config: SuiteConfig;
+  /** The validated suite (parsed with `allowLoopbackHttp`, and with `kinds` when it uses kinds of your own). */
+  config: SuiteConfig<AnyConnectorConfig>;
+  /**
+   * The connector kinds of your own that the suite's entries may name (from `connectorKind`); the
+   * built-in kinds are always served.
+   * @default []
+   */
+  kinds?: readonly ConnectorKind[];
   /** Where connectors read their secrets. */
   credentials: CredentialStore;
   /** @default 3000; 0 picks a free port */
@@ -82,7 +94,7 @@ export interface LocalGatewayOptions {
    * the result store included). Tests pass a fake.
    * @default the `createHandler` of the connector's kind
    */
-  createHandler?: (deps: ConnectorDependencies) => ConnectorHandler;
+  createHandler?: (deps: ConnectorDependencies<AnyConnectorConfig>) => ConnectorHandler;
   /** How often each connector's poller looks at its inbox, in ms. @default 25 */
   pollIntervalMs?: number;
 }
@@ -155,9 +167,12 @@ export interface DeadLetterView {
  * Starts the local gateway and the pollers of the connectors' inboxes.
  * @throws ConnectorError `CONFIGURATION_ERROR` when a connector cannot be built; the listen error
  *   (e.g. `EADDRINUSE`) when the port is taken
+ * @throws ConfigValidationError when a connector's kind is not registered, naming the kinds known,
+ *   or `kinds` is malformed (a built-in kind's name, two kinds of one name)
  */
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
   const logger = options.logger ?? createPowertools({ serviceName: 'local-gateway' }).logger;
+  const definitions = await loadDefinitions(options);
   const dynamo = options.dynamo ?? (await startLocalDynamoDB());
   const handlers = new Map<string, ConnectorHandler>();
   const queues = new Map<string, LocalQueue>();
@@ -173,7 +188,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         // As the stack sets it: long enough for the settings' worst case.
         retentionSeconds: inboxRetentionSeconds(config),
       });
-      const handler = buildHandler(config, options, dynamo, queue, results);
+      const handler = buildHandler(config, definitions, options, dynamo, queue, results);
       handlers.set(config.name, handler);
       queues.set(config.name, queue);
       timeouts.set(config.name, config.functionTimeoutSeconds * 1000);
@@ -366,14 +381,31 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   };
 }
 
+/** The definition of each kind the suite's connectors name, loaded once, by kind. */
+async function loadDefinitions(
+  options: LocalGatewayOptions,
+): Promise<ReadonlyMap<string, ServableConnector<AnyConnectorConfig>>> {
+  const registry = registeredKinds(options.kinds);
+  const definitions = new Map<string, ServableConnector<AnyConnectorConfig>>();
+  // A fake `createHandler` (tests) builds every connector itself.
+  if (options.createHandler) return definitions;
+  for (const config of options.config.connectors) {
+    if (definitions.has(config.kind)) continue;
+    const kind = kindOf(registry, config);
+    definitions.set(config.kind, await kind.load());
+  }
+  return definitions;
+}
+
 function buildHandler(
-  config: ConnectorConfig,
+  config: AnyConnectorConfig,
+  definitions: ReadonlyMap<string, ServableConnector<AnyConnectorConfig>>,
   options: LocalGatewayOptions,
   dynamo: LocalDynamoDB,
   queue: LocalQueue,
   results: LocalResultStore,
 ): ConnectorHandler {
-  const deps: ConnectorDependencies = {
+  const deps: ConnectorDependencies<AnyConnectorConfig> = {
     config,
     credentials: options.credentials,
     idempotency: { dynamoClient: dynamo.client, tableName: dynamo.tableName },
@@ -384,7 +416,13 @@ function buildHandler(
     ...(config.async.resultEvents ? { results } : {}),
   };
   if (options.createHandler) return options.createHandler(deps);
-  return CONNECTOR_KINDS[config.kind].createHandler({ ...deps, config });
+  const definition = definitions.get(config.kind);
+  if (definition === undefined) {
+    throw new ConfigValidationError(`connector '${config.name}'`, [
+      `kind: '${config.kind}' is not registered`,
+    ]);
+  }
+  return definition.createHandler(deps);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

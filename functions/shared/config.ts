@@ -25,6 +25,36 @@ export interface ConfigSchemaOptions {
   allowLoopbackHttp?: boolean;
 }
 
+/** Options of the schema builders and parsers that also accept connector kinds of your own. */
+export interface KindsConfigSchemaOptions extends ConfigSchemaOptions {
+  /**
+   * The connector kinds of your own that entries may name besides the built-in ones (`http`,
+   * `stripe`, `slack`, `github`, `twilio`): each a {@link ConfigKind}, such as the `ConnectorKind`
+   * that `connectorKind()` returns. An entry of a built-in kind keeps its own schema whatever this
+   * lists; a kind listed here under a built-in name is ignored (the registry refuses one).
+   * The schema builders throw {@link ConfigValidationError} when two different kinds share a name
+   * or a name does not match {@link KIND_NAME_PATTERN}.
+   */
+  kinds: readonly ConfigKind[];
+}
+
+/** What the schema builders read: the options, with kinds of your own or without. */
+type SchemaOptions = ConfigSchemaOptions & { kinds?: readonly ConfigKind[] };
+
+/**
+ * What the config schema needs to know of a connector kind of your own: its name and the schema of
+ * its `settings` (the kind's own fields of a connector entry). A `ConnectorKind` is one.
+ */
+export interface ConfigKind {
+  /** The `kind` that connector entries name; see {@link KIND_NAME_PATTERN}. */
+  readonly kind: string;
+  /**
+   * The zod schema of a connector entry's `settings` object, defaults applied by it.
+   * @default an empty strict object: an entry of the kind may not set `settings`
+   */
+  readonly settings?: z.ZodType<Record<string, unknown>> | undefined;
+}
+
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 /**
@@ -449,20 +479,118 @@ function vendorConnectorSchema<K extends VendorKind>(kind: K, options: ConfigSch
   });
 }
 
+/** The built-in connector kinds: `http` and the vendors of {@link VENDOR_BASE_URLS}. */
+export const BUILTIN_KIND_NAMES = ['http', 'stripe', 'slack', 'github', 'twilio'] as const;
+/** A built-in connector kind. */
+export type BuiltinKindName = (typeof BUILTIN_KIND_NAMES)[number];
+
+/** Whether `kind` names a built-in connector kind. */
+export function isBuiltinKind(kind: string): kind is BuiltinKindName {
+  return (BUILTIN_KIND_NAMES as readonly string[]).includes(kind);
+}
+
+/** Whether `kind` names a built-in vendor kind (one whose SDK adds its own credentials). */
+export function isVendorKind(kind: string): kind is VendorKind {
+  return Object.hasOwn(VENDOR_BASE_URLS, kind);
+}
+
+/** A connector kind's name: lowercase letters, digits and `-`, starting with a letter, at most 40. */
+export const KIND_NAME_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+
+/** The base of a custom kind's entry: what an `http` connector has, less its request rules. */
+function customConnectorBaseSchema(options: ConfigSchemaOptions) {
+  return z.strictObject({
+    ...commonConnectorFields(),
+    /** The API's base URL (https; loopback http in local mode only). */
+    baseUrl: secureUrl(options),
+    /** How the runtime authenticates each request the kind sends with `ctx.send`. */
+    auth: authSchema(options).default({ type: 'none' }),
+    /** Send the caller's `Idempotency-Key` upstream, as for an `http` connector. */
+    forwardIdempotencyKey: z.boolean().default(false),
+  });
+}
+
+/** An empty strict object: the settings of a kind that declares none. */
+const NO_SETTINGS = z.strictObject({});
+
+function customConnectorSchema(kind: ConfigKind, options: ConfigSchemaOptions) {
+  return customConnectorBaseSchema(options).extend({
+    kind: z.literal(kind.kind),
+    /** The kind's own fields, validated (and defaulted) by the kind's `settings` schema. */
+    settings: (kind.settings ?? NO_SETTINGS).prefault({}),
+  });
+}
+
 /**
- * The schema of one connector entry, by `kind`.
- * @param options - see {@link ConfigSchemaOptions}
+ * The custom kinds of `kinds`: those not named after a built-in kind.
+ * @throws ConfigValidationError when a name does not match {@link KIND_NAME_PATTERN} or two share one
  */
-export function connectorConfigSchema(options: ConfigSchemaOptions = {}) {
+function customKinds(kinds: readonly ConfigKind[] = []): ConfigKind[] {
+  const issues: string[] = [];
+  const seen = new Map<string, ConfigKind>();
+  const custom: ConfigKind[] = [];
+  kinds.forEach((kind, i) => {
+    if (typeof kind?.kind !== 'string' || !KIND_NAME_PATTERN.test(kind.kind)) {
+      issues.push(
+        `kinds[${i}].kind: must start with a lowercase letter and use only a-z, 0-9 and -, at most 40`,
+      );
+      return;
+    }
+    const earlier = seen.get(kind.kind);
+    // The same kind listed twice is harmless; two kinds of one name are not.
+    if (earlier !== undefined && earlier !== kind) {
+      issues.push(`kinds[${i}].kind: two different kinds are registered as '${kind.kind}'`);
+    } else if (earlier === undefined && !isBuiltinKind(kind.kind)) {
+      custom.push(kind);
+    }
+    seen.set(kind.kind, kind);
+  });
+  if (issues.length > 0) throw new ConfigValidationError('the registered connector kinds', issues);
+  return custom;
+}
+
+/** The message of an entry whose `kind` is none of `known`. */
+function unknownKindMessage(known: readonly string[]) {
+  return (issue: { code?: string; note?: string; input?: unknown }) => {
+    if (issue.code !== 'invalid_union' || issue.note !== 'No matching discriminator') return undefined;
+    const input = issue.input as { kind?: unknown } | undefined;
+    const kind = typeof input?.kind === 'string' ? `'${input.kind.slice(0, 64)}' is not` : 'must name';
+    return `${kind} a registered connector kind; the kinds known are ${known.join(', ')} (register a kind of your own with kinds: [connectorKind(...)])`;
+  };
+}
+
+/** The union of every kind's entry schema; typed as the built-in kinds' union. */
+function connectorUnion(options: SchemaOptions) {
+  const builtins = [
+    httpConnectorSchema(options),
+    vendorConnectorSchema('stripe', options),
+    vendorConnectorSchema('slack', options),
+    vendorConnectorSchema('github', options),
+    vendorConnectorSchema('twilio', options),
+  ] as const;
+  const custom = customKinds(options.kinds);
+  const members = [...builtins, ...custom.map((kind) => customConnectorSchema(kind, options))];
   return z
-    .discriminatedUnion('kind', [
-      httpConnectorSchema(options),
-      vendorConnectorSchema('stripe', options),
-      vendorConnectorSchema('slack', options),
-      vendorConnectorSchema('github', options),
-      vendorConnectorSchema('twilio', options),
-    ])
+    .discriminatedUnion('kind', members as unknown as typeof builtins, {
+      error: unknownKindMessage([...BUILTIN_KIND_NAMES, ...custom.map((kind) => kind.kind)]),
+    })
     .superRefine(checkAsyncLimits);
+}
+
+/**
+ * The schema of one connector entry, by `kind`: a built-in kind's own schema, or, for a kind of
+ * `options.kinds`, the fields of an `http` connector but its request rules (`allowedMethods`,
+ * `allowedPathPrefixes`, `allowedRequestHeaders`: the kind's operations decide what they send) plus
+ * `settings`, checked by the kind's schema. An unknown `kind` is refused, naming the kinds known.
+ * @param options - see {@link ConfigSchemaOptions} and {@link KindsConfigSchemaOptions}
+ * @throws ConfigValidationError when `options.kinds` is malformed (see {@link KindsConfigSchemaOptions.kinds})
+ */
+export function connectorConfigSchema(
+  options: KindsConfigSchemaOptions,
+): z.ZodType<AnyConnectorConfig, AnyConnectorConfigInput>;
+export function connectorConfigSchema(options?: ConfigSchemaOptions): ReturnType<typeof connectorUnion>;
+export function connectorConfigSchema(options: SchemaOptions = {}) {
+  return connectorUnion(options);
 }
 
 /** The REST API in front of the connectors (the suite's `api` block). */
@@ -502,15 +630,10 @@ export function resourceId(name: string): string {
     .join('');
 }
 
-/**
- * The schema of the suite: `{connectors, api, eventBus, secrets}`, with unique connector names,
- * names that map to distinct resource ids, and no imported secret that no connector uses.
- * @param options - see {@link ConfigSchemaOptions}
- */
-export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
+function suiteSchema(options: SchemaOptions) {
   return z
     .strictObject({
-      connectors: z.array(connectorConfigSchema(options)).min(1, 'must list at least one connector'),
+      connectors: z.array(connectorUnion(options)).min(1, 'must list at least one connector'),
       /**
        * The bus the request rules listen on and result events go to: a bus the stack creates
        * (`suite`) or the account's `default` bus.
@@ -547,7 +670,7 @@ export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
           ctx.addIssue({
             code: 'custom',
             message: `'${secret}' and '${secretClash}' would share the resource id ${resourceId(secret)}; rename one`,
-            path: c.kind === 'http' ? ['connectors', i, 'auth', 'secret'] : ['connectors', i, 'secret'],
+            path: isVendorKind(c.kind) ? ['connectors', i, 'secret'] : ['connectors', i, 'auth', 'secret'],
           });
         }
         secretIds.set(resourceId(secret), secret);
@@ -561,25 +684,90 @@ export function suiteConfigSchema(options: ConfigSchemaOptions = {}) {
     });
 }
 
-/** A validated connector entry, defaults applied. */
-export type ConnectorConfig = z.output<ReturnType<typeof connectorConfigSchema>>;
+/**
+ * The schema of the suite: `{connectors, api, eventBus, secrets}`, with unique connector names,
+ * names that map to distinct resource ids, and no imported secret that no connector uses.
+ * @param options - see {@link ConfigSchemaOptions}; with `kinds` ({@link KindsConfigSchemaOptions}), entries of those kinds too
+ * @throws ConfigValidationError when `options.kinds` is malformed (see {@link KindsConfigSchemaOptions.kinds})
+ */
+export function suiteConfigSchema(
+  options: KindsConfigSchemaOptions,
+): z.ZodType<SuiteConfig<AnyConnectorConfig>, SuiteConfigInput>;
+export function suiteConfigSchema(options?: ConfigSchemaOptions): ReturnType<typeof suiteSchema>;
+export function suiteConfigSchema(options: SchemaOptions = {}) {
+  return suiteSchema(options);
+}
+
+/** A validated connector entry of a built-in kind, defaults applied. */
+export type ConnectorConfig = z.output<ReturnType<typeof connectorUnion>>;
 /** A validated `http` connector entry. */
 export type HttpConnectorConfig = Extract<ConnectorConfig, { kind: 'http' }>;
 /** A validated entry of a vendor connector kind. */
 export type VendorConnectorConfig<K extends VendorKind = VendorKind> = Extract<ConnectorConfig, { kind: K }>;
 
 /**
- * The secret a connector reads: `auth.secret` of an `http` connector (none for `auth.type: none`),
- * `secret` of a vendor connector.
+ * A validated entry of a connector kind of your own (see {@link KindsConfigSchemaOptions.kinds}),
+ * defaults applied: the common fields, `baseUrl`, `auth` and `forwardIdempotencyKey` as for an
+ * `http` connector, and `settings` as the kind's schema returns it.
+ * @typeParam S - the kind's settings (the output of its `settings` schema)
+ * @typeParam K - the kind's name
  */
-export function secretNameOf(config: ConnectorConfig): string | undefined {
-  if (config.kind === 'http') return config.auth.type === 'none' ? undefined : config.auth.secret;
-  return config.secret;
+export type CustomConnectorConfig<
+  S extends Record<string, unknown> = Record<string, unknown>,
+  K extends string = string,
+> = Omit<z.output<ReturnType<typeof customConnectorBaseSchema>>, 'kind' | 'settings'> & {
+  kind: K;
+  settings: S;
+};
+/** A connector entry of a kind of your own as a user writes it: defaults may be left out. */
+export type CustomConnectorConfigInput = z.input<ReturnType<typeof customConnectorBaseSchema>> & {
+  kind: string;
+  settings?: Record<string, unknown>;
+};
+/**
+ * A validated connector entry of any kind, built-in or your own. Switch on {@link isVendorKind} or
+ * {@link isBuiltinKind} rather than on `kind` alone: `kind === 'http'` does not rule out a custom kind
+ * for the compiler.
+ */
+export type AnyConnectorConfig = ConnectorConfig | CustomConnectorConfig;
+/** A connector entry of any kind as a user writes it. */
+export type AnyConnectorConfigInput = z.input<ReturnType<typeof connectorUnion>> | CustomConnectorConfigInput;
+
+/** Whether `config` is of a built-in vendor kind (`stripe`, `slack`, `github`, `twilio`). */
+export function isVendorConnector(config: AnyConnectorConfig): config is VendorConnectorConfig {
+  return isVendorKind(config.kind);
 }
-/** A validated suite, defaults applied. */
-export type SuiteConfig = z.output<ReturnType<typeof suiteConfigSchema>>;
-/** What a user writes: defaults may be left out. */
-export type SuiteConfigInput = z.input<ReturnType<typeof suiteConfigSchema>>;
+
+/**
+ * The secret a connector reads: `secret` of a vendor connector, `auth.secret` of an `http` connector
+ * or one of a kind of your own (none for `auth.type: none`).
+ */
+export function secretNameOf(config: AnyConnectorConfig): string | undefined {
+  if (isVendorConnector(config)) return config.secret;
+  return config.auth.type === 'none' ? undefined : config.auth.secret;
+}
+
+/**
+ * The auth scheme the runtime's HTTP client applies to a connector's requests: none for a built-in
+ * vendor kind (its SDK adds the vendor's credentials), the entry's `auth` for an `http` connector and
+ * for a kind of your own.
+ */
+export function clientAuthOf(config: AnyConnectorConfig): AuthConfig {
+  return isVendorConnector(config) ? { type: 'none' } : config.auth;
+}
+
+/**
+ * A validated suite, defaults applied.
+ * @typeParam C - its connector entries: built-in kinds only unless parsed with `kinds`
+ */
+export type SuiteConfig<C extends AnyConnectorConfig = ConnectorConfig> = Omit<
+  z.output<ReturnType<typeof suiteSchema>>,
+  'connectors'
+> & { connectors: C[] };
+/** What a user writes: defaults may be left out; entries may be of kinds of your own. */
+export type SuiteConfigInput = Omit<z.input<ReturnType<typeof suiteSchema>>, 'connectors'> & {
+  connectors: AnyConnectorConfigInput[];
+};
 /** The auth settings of an `http` connector. */
 export type AuthConfig = HttpConnectorConfig['auth'];
 
@@ -617,26 +805,44 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
  * Validates a suite configuration and applies defaults.
  * @param value - the parsed file content or default export
  * @param source - where it came from, for the error message (a file path)
- * @throws {@link ConfigValidationError} naming every bad field
+ * @param options - see {@link ConfigSchemaOptions}; with `kinds` ({@link KindsConfigSchemaOptions}), entries of kinds of your own too
+ * @throws {@link ConfigValidationError} naming every bad field (and malformed `options.kinds`)
  */
 export function parseSuiteConfig(
   value: unknown,
   source: string,
-  options: ConfigSchemaOptions = {},
-): SuiteConfig {
-  return parseWith(suiteConfigSchema(options), value, source);
+  options: KindsConfigSchemaOptions,
+): SuiteConfig<AnyConnectorConfig>;
+export function parseSuiteConfig(value: unknown, source: string, options?: ConfigSchemaOptions): SuiteConfig;
+export function parseSuiteConfig(
+  value: unknown,
+  source: string,
+  options: SchemaOptions = {},
+): SuiteConfig<AnyConnectorConfig> {
+  return parseWith(suiteSchema(options), value, source);
 }
 
 /**
  * Validates one connector entry (as a deployed function reads it from `CONNECTOR_CONFIG`).
- * @throws {@link ConfigValidationError} naming every bad field
+ * @param options - see {@link ConfigSchemaOptions}; with `kinds` ({@link KindsConfigSchemaOptions}), entries of kinds of your own too
+ * @throws {@link ConfigValidationError} naming every bad field (and malformed `options.kinds`)
  */
 export function parseConnectorConfig(
   value: unknown,
   source: string,
-  options: ConfigSchemaOptions = {},
-): ConnectorConfig {
-  return parseWith(connectorConfigSchema(options), value, source);
+  options: KindsConfigSchemaOptions,
+): AnyConnectorConfig;
+export function parseConnectorConfig(
+  value: unknown,
+  source: string,
+  options?: ConfigSchemaOptions,
+): ConnectorConfig;
+export function parseConnectorConfig(
+  value: unknown,
+  source: string,
+  options: SchemaOptions = {},
+): AnyConnectorConfig {
+  return parseWith(connectorUnion(options), value, source);
 }
 
 /** Typed helper for `suite.config.ts`: returns its argument, checked by the compiler. */

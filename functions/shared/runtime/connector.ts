@@ -1,10 +1,11 @@
 /**
- * What a connector is: a kind, and operations made of an input schema, an optional output schema
- * and a `run` that calls the vendor through the runtime's HTTP client.
+ * What a connector is: a kind, the schema of its own settings (for a kind of your own), and
+ * operations made of an input schema, an optional output schema and a `run` that calls the vendor
+ * through the runtime's HTTP client.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
-import type { ConnectorConfig } from '../config.js';
+import type { AnyConnectorConfig, ConnectorConfig, CustomConnectorConfig } from '../config.js';
 import type { SecretValue } from '../credentials/store.js';
 import type { ConnectorError } from '../errors.js';
 import type { OutboundRequest, OutboundResponse } from '../http/client.js';
@@ -14,7 +15,7 @@ import type { ObservedCall } from './vendor-sdk.js';
 export type OperationRequest = Omit<OutboundRequest, 'operation' | 'idempotencyKey'>;
 
 /** What an operation's `run` gets besides its input. */
-export interface OperationContext<C extends ConnectorConfig = ConnectorConfig> {
+export interface OperationContext<C extends AnyConnectorConfig = ConnectorConfig> {
   /** The connector's validated config (no secrets in it). */
   readonly config: C;
   /** The request id the caller sees. */
@@ -66,9 +67,12 @@ export interface OperationContext<C extends ConnectorConfig = ConnectorConfig> {
 }
 
 /** One operation of a connector. */
-export interface Operation<C extends ConnectorConfig = ConnectorConfig, I = unknown, O = unknown> {
-  /** One sentence for docs and the NOT_FOUND answer. */
-  readonly description: string;
+export interface Operation<C extends AnyConnectorConfig = ConnectorConfig, I = unknown, O = unknown> {
+  /**
+   * One sentence for docs and tools.
+   * @default none
+   */
+  readonly description?: string | undefined;
   /** Validates the caller's JSON body; failures answer `VALIDATION_ERROR` listing the fields. */
   readonly input: z.ZodType<I>;
   /** When set, the result must match it, or the call answers `RESPONSE_VALIDATION_ERROR`. */
@@ -77,18 +81,41 @@ export interface Operation<C extends ConnectorConfig = ConnectorConfig, I = unkn
   run(input: I, context: OperationContext<C>): Promise<O>;
 }
 
-/** A connector kind: its name and how its operations are built from one connector's config. */
-export interface ConnectorDefinition<C extends ConnectorConfig = ConnectorConfig> {
+/**
+ * A connector kind: its name, the schema of its own settings, and how its operations are built from
+ * one connector's config.
+ */
+export interface ConnectorDefinition<C extends AnyConnectorConfig = ConnectorConfig> {
   /** The `kind` of the config entries this connector serves. */
   readonly kind: C['kind'];
+  /**
+   * A kind of your own only: the zod schema of a connector entry's `settings` object (the kind's
+   * own fields); the config is refused, naming the field, when they do not match it, and
+   * `operations(config)` sees `config.settings` as it returns them (defaults applied). A built-in
+   * kind has its own fields in the config schema instead.
+   * @default none: an entry of the kind may not set `settings` (it is `{}`)
+   */
+  readonly settings?: z.ZodType<Record<string, unknown>> | undefined;
   /** The operations, by name (the `{operation}` of the route), built once per connector instance. */
   // biome-ignore lint/suspicious/noExplicitAny: operations differ in input and output types
   operations(config: C): Readonly<Record<string, Operation<C, any, any>>>;
 }
 
 /** Typed helper for one operation: infers input and output types from the schemas. */
-export function defineOperation<C extends ConnectorConfig, I, O>(
+export function defineOperation<C extends AnyConnectorConfig, I, O>(
   operation: Operation<C, I, O>,
 ): Operation<C, I, O> {
   return operation;
+}
+
+/**
+ * The definition of a connector kind of your own: its name, the optional zod schema of its
+ * `settings`, and its operations, which see `config.settings` typed by that schema.
+ * @typeParam K - the kind's name
+ * @typeParam S - the schema of its settings
+ */
+export interface CustomConnectorDefinition<K extends string, S extends z.ZodType<Record<string, unknown>>>
+  extends ConnectorDefinition<CustomConnectorConfig<z.output<S>, K>> {
+  readonly kind: K;
+  readonly settings?: S | undefined;
 }

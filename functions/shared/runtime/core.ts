@@ -11,7 +11,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { createAuthScheme } from '../auth/index.js';
-import type { ConnectorConfig } from '../config.js';
+import { type ConnectorConfig, clientAuthOf, isVendorKind } from '../config.js';
 import { ConnectorError } from '../errors.js';
 import { HttpClient } from '../http/client.js';
 import {
@@ -92,8 +92,8 @@ export function createConnectorCore<C extends ConnectorConfig>(
 
 /**
  * The connector's outbound client, with every policy of its config. Vendor connectors' SDKs add
- * their own credentials; only `http` connectors use an auth scheme, forward the idempotency key
- * (when asked to) and refresh their credentials on a 401.
+ * their own credentials; `http` connectors and kinds of your own use their auth scheme, forward the
+ * idempotency key (when asked to) and refresh their credentials on a 401.
  * @throws ConnectorError `CONFIGURATION_ERROR` for a base URL or auth the client cannot use
  */
 function createHttpClient(
@@ -111,8 +111,8 @@ function createHttpClient(
     rateLimit: config.rateLimit,
     cacheTtlSeconds: config.cacheTtlSeconds,
     cacheMaxBytes: config.cacheMaxBytes,
-    forwardIdempotencyKey: config.kind === 'http' && config.forwardIdempotencyKey,
-    auth: createAuthScheme(config.kind === 'http' ? config.auth : { type: 'none' }, {
+    forwardIdempotencyKey: 'forwardIdempotencyKey' in config && config.forwardIdempotencyKey,
+    auth: createAuthScheme(clientAuthOf(config), {
       credentials: deps.credentials,
       redactor: target,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
@@ -123,7 +123,7 @@ function createHttpClient(
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(deps.random ? { random: deps.random } : {}),
     allowLoopbackHttp: deps.allowLoopbackHttp ?? false,
-    refreshCredentialsOn401: config.kind === 'http',
+    refreshCredentialsOn401: !isVendorKind(config.kind),
   });
 }
 

@@ -2,8 +2,9 @@
  * The environment a deployed connector reads, once, at cold start. Set by the CDK stack.
  */
 import {
+  type AnyConnectorConfig,
+  type ConfigKind,
   ConfigValidationError,
-  type ConnectorConfig,
   parseConnectorConfig,
   secretNameOf,
 } from '../config.js';
@@ -30,7 +31,7 @@ export const ENV = {
 
 /** What {@link readConnectorEnvironment} returns. */
 export interface ConnectorEnvironment {
-  config: ConnectorConfig;
+  config: AnyConnectorConfig;
   idempotencyTableName: string;
   /** Secret ids by `auth.secret` name. */
   secretIds: Record<string, string>;
@@ -44,17 +45,23 @@ export interface ConnectorEnvironment {
 /**
  * Reads and validates the connector's environment.
  * @param env - @default process.env
+ * @param options - `kinds`: the function's own kind when it is not built-in (its settings schema)
  * @throws ConnectorError `CONFIGURATION_ERROR` naming the variable that is missing or malformed
  */
-export function readConnectorEnvironment(env: NodeJS.ProcessEnv = process.env): ConnectorEnvironment {
+export function readConnectorEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  options: { kinds?: readonly ConfigKind[] } = {},
+): ConnectorEnvironment {
   const required = (name: string): string => {
     const value = env[name];
     if (!value) throw configurationError(`Environment variable ${name} is not set.`);
     return value;
   };
-  let config: ConnectorConfig;
+  let config: AnyConnectorConfig;
   try {
-    config = parseConnectorConfig(JSON.parse(required(ENV.connectorConfig)), ENV.connectorConfig);
+    config = parseConnectorConfig(JSON.parse(required(ENV.connectorConfig)), ENV.connectorConfig, {
+      kinds: options.kinds ?? [],
+    });
   } catch (error) {
     if (error instanceof ConfigValidationError) throw configurationError(error.message);
     if (error instanceof SyntaxError) throw configurationError(`${ENV.connectorConfig} is not valid JSON.`);

@@ -4,14 +4,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { ConnectorConfig } from '../config.js';
+import type * as z from 'zod';
+import type { AnyConnectorConfig, ConnectorConfig, CustomConnectorConfig } from '../config.js';
 import { SecretsManagerCredentialStore } from '../credentials/secrets-manager.js';
 import { configurationError, toConnectorError } from '../errors.js';
 import { createPowertools } from '../powertools.js';
 import { redactor } from '../redaction.js';
 import { AWS_CLIENT_TIMEOUTS, awsClientConfig } from './aws-clients.js';
 import { EventBridgeResultPublisher, SqsQueuePort } from './aws-ports.js';
-import type { ConnectorDefinition } from './connector.js';
+import type { ConnectorDefinition, CustomConnectorDefinition } from './connector.js';
 import { readConnectorEnvironment } from './environment.js';
 import { isEventBridgeEvent } from './eventbridge.js';
 import { createConnectorHandler } from './handler.js';
@@ -24,17 +25,18 @@ export * from './connector.js';
 export * from './environment.js';
 export * from './handler.js';
 export * from './input-limits.js';
+export * from './kind.js';
 export * from './types.js';
 export { validationError } from './validation.js';
 export * from './vendor.js';
 
 /** A connector kind, ready to serve. */
-export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDefinition<C> {
+export interface DefinedConnector<C extends AnyConnectorConfig> extends ConnectorDefinition<C> {
   /**
    * A handler built from explicit dependencies (the local gateway and tests).
    * @throws ConnectorError `CONFIGURATION_ERROR` when `deps.config` is of another kind
    */
-  createHandler(deps: ConnectorDependencies): ConnectorHandler;
+  createHandler(deps: ConnectorDependencies<AnyConnectorConfig>): ConnectorHandler;
   /**
    * The deployed handler: reads the environment once (see {@link readConnectorEnvironment}) and
    * wires Secrets Manager and the DynamoDB idempotency table. A bad environment does not crash the
@@ -46,30 +48,54 @@ export interface DefinedConnector<C extends ConnectorConfig> extends ConnectorDe
 }
 
 /**
- * Defines a connector kind from its operations.
+ * Defines a connector kind from its operations: a built-in kind (`defineConnector<HttpConnectorConfig>`)
+ * or a kind of your own, whose `settings` schema types `config.settings` (hand it to the construct
+ * and the local gateway with {@link connectorKind}).
  *
  * @example
- * export const httpConnector = defineConnector({ kind: 'http', operations: (config) => ({ request: ... }) });
- * // functions/http/handler.ts
- * export const handler = httpConnector.lambdaHandler();
+ * export const weatherConnector = defineConnector({
+ *   kind: 'weather',
+ *   settings: z.strictObject({ units: z.enum(['metric', 'imperial']).default('metric') }),
+ *   operations: (config) => ({
+ *     forecast: defineOperation({
+ *       description: 'The forecast of a city.',
+ *       input: z.strictObject({ city: z.string().min(1) }),
+ *       run: async (input, ctx) =>
+ *         (await ctx.send({ method: 'GET', path: '/forecast', query: { city: input.city, units: config.settings.units } })).body,
+ *     }),
+ *   }),
+ * });
+ * // connectors/weather/handler.ts
+ * export const handler = weatherConnector.lambdaHandler();
  */
 export function defineConnector<C extends ConnectorConfig>(
   definition: ConnectorDefinition<C>,
+): DefinedConnector<C>;
+export function defineConnector<
+  K extends string,
+  S extends z.ZodType<Record<string, unknown>> = z.ZodType<Record<string, never>>,
+>(definition: CustomConnectorDefinition<K, S>): DefinedConnector<CustomConnectorConfig<z.output<S>, K>>;
+export function defineConnector<C extends AnyConnectorConfig>(
+  definition: ConnectorDefinition<C>,
 ): DefinedConnector<C> {
-  const ofKind = (config: ConnectorConfig): C => {
+  // The request core treats every kind that is not a built-in vendor like `http` (its `auth` on
+  // each request, see `clientAuthOf`); its types name the built-in kinds only.
+  const core = definition as unknown as ConnectorDefinition<ConnectorConfig>;
+  const ofKind = (config: AnyConnectorConfig): ConnectorConfig => {
     if (config.kind !== definition.kind) {
       throw configurationError(
         `Connector '${config.name}' is of kind '${config.kind}', not '${definition.kind}'.`,
       );
     }
-    return config as C;
+    return config as ConnectorConfig;
   };
   return {
     ...definition,
-    createHandler: (deps) => createConnectorHandler(definition, { ...deps, config: ofKind(deps.config) }),
+    createHandler: (deps) => createConnectorHandler(core, { ...deps, config: ofKind(deps.config) }),
     lambdaHandler() {
       try {
-        const env = readConnectorEnvironment();
+        // CONNECTOR_CONFIG is checked against this kind's own schema (its settings included).
+        const env = readConnectorEnvironment(process.env, { kinds: [definition] });
         if (env.config.kind !== definition.kind) {
           throw configurationError(
             `CONNECTOR_CONFIG is of kind '${env.config.kind}', but this function serves '${definition.kind}'.`,
@@ -77,8 +103,8 @@ export function defineConnector<C extends ConnectorConfig>(
         }
         // AWS's own services: explicit connection and request timeouts and bounded SDK retries
         // (AWS_CLIENT_TIMEOUTS); vendor calls retry in our client only.
-        return createConnectorHandler(definition, {
-          config: env.config as C,
+        return createConnectorHandler(core, {
+          config: ofKind(env.config),
           credentials: new SecretsManagerCredentialStore({
             client: new SecretsManagerClient(awsClientConfig(AWS_CLIENT_TIMEOUTS.secretsManager)),
             secretIds: env.secretIds,

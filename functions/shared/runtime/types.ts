@@ -12,7 +12,7 @@ import type {
   SQSBatchResponse,
   SQSEvent,
 } from 'aws-lambda';
-import type { ConnectorConfig } from '../config.js';
+import type { AnyConnectorConfig, ConnectorConfig } from '../config.js';
 import type { CredentialStore } from '../credentials/store.js';
 import type { HttpClient } from '../http/client.js';
 import type { Powertools } from '../powertools.js';
@@ -28,7 +28,7 @@ export type IdempotencyStore =
   | { persistenceStore: BasePersistenceLayer };
 
 /** What a connector handler is built from. */
-export interface ConnectorDependencies<C extends ConnectorConfig = ConnectorConfig> {
+export interface ConnectorDependencies<C extends AnyConnectorConfig = ConnectorConfig> {
   /** The connector's validated config. */
   config: C;
   /** Where its secrets come from. */
