@@ -2,8 +2,14 @@
  * `connector-suite/cdk`: the constructs a CDK app uses to deploy connectors. `ConnectorSuite` is
  * the whole suite; the others are its parts, for apps that assemble their own.
  */
-export type { SuiteConfig, SuiteConfigInput } from '../functions/shared/config.js';
+export type {
+  AnyConnectorConfig,
+  CustomConnectorConfig,
+  SuiteConfig,
+  SuiteConfigInput,
+} from '../functions/shared/config.js';
 export { ConfigValidationError, defineSuite } from '../functions/shared/config.js';
+export { type ConnectorKind, connectorKind } from '../functions/shared/runtime/kind.js';
 export { CONNECTOR_BUNDLING, Connector, type ConnectorProps } from './constructs/connector.js';
 export {
   type ApiAuthorization,

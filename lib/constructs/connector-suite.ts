@@ -18,6 +18,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  type AnyConnectorConfig,
   type ConfigSchemaOptions,
   parseSuiteConfig,
   resourceId,
@@ -26,7 +27,7 @@ import {
   secretNameOf,
 } from '../../functions/shared/config.js';
 import { INVOCATION_REQUESTED } from '../../functions/shared/runtime/async-contract.js';
-import { handlerEntry, PROJECT_ROOT } from '../connector-kinds.js';
+import { type ConnectorKind, connectorEntry, PROJECT_ROOT, registeredKinds } from '../connector-kinds.js';
 import { STAGE_SETTINGS, type Stage } from '../stage.js';
 import { Connector } from './connector.js';
 import { ConnectorApi, type ConnectorRoute } from './connector-api.js';
@@ -42,7 +43,16 @@ export interface ConnectorSuiteProps {
    * (`SuiteConfigInput`). It is validated here with the same schema as the runtime's.
    * @throws ConfigValidationError naming each bad field (e.g. `connectors[0].baseUrl: must use https`)
    */
-  readonly suite: SuiteConfigInput | SuiteConfig;
+  readonly suite: SuiteConfigInput | SuiteConfig<AnyConnectorConfig>;
+  /**
+   * Connector kinds of your own (`connectorKind({ connector, entry })`), besides the built-in
+   * `http`, `stripe`, `slack`, `github` and `twilio`: a connector entry of one of these kinds is
+   * validated with the common fields and the kind's `settings` schema, and its function is bundled
+   * from the kind's `entry`.
+   * @default none: the built-in kinds only
+   * @throws ConfigValidationError for a kind named twice or reusing a built-in kind's name
+   */
+  readonly kinds?: readonly ConnectorKind[];
   /**
    * The stage: log retention, removal policies and the table's deletion protection
    * (`dev`: one week, destroy, unprotected; `prod`: three months, retain, protected), the API's
@@ -157,7 +167,7 @@ export interface ConnectorSuiteProps {
  */
 export class ConnectorSuite extends Construct {
   /** The validated suite configuration. */
-  readonly suite: SuiteConfig;
+  readonly suite: SuiteConfig<AnyConnectorConfig>;
   /** The REST API. */
   readonly api: ConnectorApi;
   /** The idempotency table (created, or `existingTable`). */
@@ -177,7 +187,11 @@ export class ConnectorSuite extends Construct {
 
   constructor(scope: Construct, id: string, props: ConnectorSuiteProps) {
     super(scope, id);
-    this.suite = parseSuiteConfig(props.suite, `the suite of ${this.node.path}`, props.configOptions);
+    const registry = registeredKinds(props.kinds);
+    this.suite = parseSuiteConfig(props.suite, `the suite of ${this.node.path}`, {
+      ...props.configOptions,
+      kinds: props.kinds ?? [],
+    });
     const stage = props.stage ?? 'dev';
     const settings = STAGE_SETTINGS[stage];
     const removalPolicy = props.removalPolicy ?? settings.removalPolicy;
@@ -235,7 +249,7 @@ export class ConnectorSuite extends Construct {
       const secret = secretName === undefined ? undefined : secretFor(secretName);
       const connector = new Connector(this, `Connector${resourceId(config.name)}`, {
         config,
-        entry: handlerEntry(config.kind),
+        entry: connectorEntry(registry, config),
         projectRoot: PROJECT_ROOT,
         idempotencyTable: this.table,
         ...(secret ? { secret: secret.secret, secretId: secret.secretId } : {}),

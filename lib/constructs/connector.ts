@@ -15,7 +15,7 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { ConnectorConfig } from '../../functions/shared/config.js';
+import type { AnyConnectorConfig } from '../../functions/shared/config.js';
 import { ENV } from '../../functions/shared/runtime/environment.js';
 import type { ConnectorEvents } from './connector-events.js';
 
@@ -59,7 +59,7 @@ export const CONNECTOR_BUNDLING = {
 /** Props of {@link Connector}. */
 export interface ConnectorProps {
   /** The connector's validated config entry; its non-secret settings become `CONNECTOR_CONFIG`. */
-  readonly config: ConnectorConfig;
+  readonly config: AnyConnectorConfig;
   /** Absolute path of the handler file of the connector's kind, e.g. `functions/http/handler.ts`. */
   readonly entry: string;
   /** The idempotency table; the function may only get, put, update and delete items in it. */

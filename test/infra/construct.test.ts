@@ -12,6 +12,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigValidationError, type SuiteConfigInput } from '../../functions/shared/config.js';
 import { ConnectorSuite, type ConnectorSuiteProps } from '../../lib/index.js';
+import { weatherKind } from '../fixtures/custom-kind/kind.js';
 import { CDK_JSON_CONTEXT, httpConnector, SKIP_BUNDLING_CONTEXT } from '../support/infra-helpers.js';
 
 /** A suite of one `http` connector named `billing`, with `overrides` on it. */
@@ -133,6 +134,70 @@ describe('ConnectorSuite with overrides and existing resources', () => {
 
   it('adds no outputs when told not to', () => {
     expect(Object.keys(template.toJSON().Outputs ?? {})).toEqual([]);
+  });
+});
+
+describe('ConnectorSuite with a connector kind of your own', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    const built = consumerApp(() => ({
+      suite: {
+        connectors: [
+          httpConnector('billing'),
+          {
+            name: 'weather',
+            kind: 'weather',
+            baseUrl: 'https://api.weather.example',
+            auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', secret: 'weather' },
+            settings: { units: 'imperial' },
+          },
+        ],
+      } as unknown as SuiteConfigInput,
+      kinds: [weatherKind],
+    }));
+    template = Template.fromStack(built.stack);
+  });
+
+  it("gives the kind's connector its function, with its settings in CONNECTOR_CONFIG", () => {
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Array<{
+      Properties: { Description: string; Environment: { Variables: Record<string, string> } };
+    }>;
+    const weather = functions.find((fn) => fn.Properties.Description === 'Connector weather (weather)');
+    expect(JSON.parse(weather?.Properties.Environment.Variables.CONNECTOR_CONFIG ?? '{}')).toMatchObject({
+      kind: 'weather',
+      settings: { units: 'imperial' },
+      auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', secret: 'weather' },
+    });
+  });
+
+  it('refuses an entry of a kind it was not handed, naming the kinds known', () => {
+    expect(() =>
+      consumerApp(() => ({
+        suite: {
+          connectors: [{ name: 'weather', kind: 'weather', baseUrl: 'https://api.weather.example' }],
+        } as unknown as SuiteConfigInput,
+      })),
+    ).toThrowError(/connectors\[0\]\.kind: 'weather' is not a registered connector kind/);
+  });
+
+  it("refuses settings the kind's schema refuses, naming the field", () => {
+    expect(() =>
+      consumerApp(() => ({
+        suite: {
+          connectors: [
+            {
+              name: 'weather',
+              kind: 'weather',
+              baseUrl: 'https://api.weather.example',
+              settings: { units: 'kelvin' },
+            },
+          ],
+        } as unknown as SuiteConfigInput,
+        kinds: [weatherKind],
+      })),
+    ).toThrowError(/connectors\[0\]\.settings\.units/);
   });
 });
 
