@@ -234,7 +234,7 @@ describe('npx cdk synth (the cdk CLI) of the default suite.config.ts, bundling o
         inboxPolicies: queuePolicyStatements(template, inboxId).length > 0,
         deadLetterPolicies: queuePolicyStatements(template, deadLetterQueueId).length > 0,
         alarms: resourcesOfType(template, 'AWS::CloudWatch::Alarm').filter(([, alarm]) =>
-          JSON.stringify(alarm.Properties.Dimensions).includes(deadLetterQueueId),
+          JSON.stringify(alarm.Properties.Dimensions ?? []).includes(deadLetterQueueId),
         ).length,
       };
     });
