@@ -3,11 +3,15 @@
  * besides the config schema and the names of the asynchronous contract (detail-type, environment
  * variables).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConnectorConfig } from '../functions/shared/config.js';
 
-/** The project root (the directory holding `package-lock.json`). */
+/**
+ * The package root: this repository (the directory holding `package-lock.json`), or `dist/` of the
+ * installed package (`node_modules/connector-suite/dist`).
+ */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Handler file of each kind, relative to the project root. */
@@ -19,7 +23,11 @@ export const HANDLER_ENTRIES: { readonly [K in ConnectorConfig['kind']]: string 
   twilio: 'functions/twilio/handler.ts',
 };
 
-/** The absolute handler path of a connector kind. */
+/**
+ * The absolute handler path of a connector kind: its TypeScript source in this repository, else the
+ * compiled `.js` beside it (the installed package ships `dist/functions/<kind>/handler.js` only).
+ */
 export function handlerEntry(kind: ConnectorConfig['kind']): string {
-  return path.join(PROJECT_ROOT, HANDLER_ENTRIES[kind]);
+  const source = path.join(PROJECT_ROOT, HANDLER_ENTRIES[kind]);
+  return existsSync(source) ? source : source.replace(/\.ts$/, '.js');
 }

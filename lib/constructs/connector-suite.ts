@@ -25,7 +25,7 @@ import {
   secretNameOf,
 } from '../../functions/shared/config.js';
 import { INVOCATION_REQUESTED } from '../../functions/shared/runtime/async-contract.js';
-import { handlerEntry, PROJECT_ROOT } from '../connector-kinds.js';
+import { handlerEntry } from '../connector-kinds.js';
 import { STAGE_SETTINGS, type Stage } from '../stage.js';
 import { Connector } from './connector.js';
 import { ConnectorApi, type ConnectorRoute } from './connector-api.js';
@@ -214,7 +214,6 @@ export class ConnectorSuite extends Construct {
       const connector = new Connector(this, `Connector${resourceId(config.name)}`, {
         config,
         entry: handlerEntry(config.kind),
-        projectRoot: PROJECT_ROOT,
         idempotencyTable: this.table,
         ...(secret ? { secret: secret.secret, secretId: secret.secretId } : {}),
         metricsNamespace,
