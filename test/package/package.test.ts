@@ -12,14 +12,26 @@
  * peer dependencies are not re-resolved (`--legacy-peer-deps`: the example names `aws-cdk-lib` and
  * `constructs` itself, as the package's peer dependencies ask).
  *
+ * The entry points' declarations are type-checked from the app too, by this repository's tsc.
+ *
  * One pack, install and synth for the whole file (`beforeAll`), the slow part: about 40 s on an
  * idle 2-core machine, two to three minutes on one busy with other work (the install writes some
  * 180 packages, aws-cdk-lib among them). Every child process runs on this test's Node (24), and is
  * bounded only against a hang.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +44,22 @@ const PACKAGE_JSON = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.js
   version: string;
   exports: Record<string, { types: string; default: string } | string>;
 };
+/** tsc's CLI (TypeScript 7), what `node_modules/.bin/tsc` runs; started with this Node. */
+const TSC_CLI = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('typescript/package.json')),
+  'bin/tsc',
+);
+/** A module of the consumer app that uses each entry point's types. */
+const ENTRY_POINTS_PROBE = `import { App, Stack } from 'aws-cdk-lib';
+import { ConnectorSuite, type ConnectorSuiteProps } from 'connector-suite/cdk';
+import { startLocalGateway } from 'connector-suite/local';
+import { defineConnector, defineOperation } from 'connector-suite/runtime';
+
+const props: ConnectorSuiteProps = { suite: { connectors: [] }, stage: 'dev' };
+export const suite: ConnectorSuite = new ConnectorSuite(new Stack(new App(), 'Probe'), 'Connectors', props);
+export const start: (...args: Parameters<typeof startLocalGateway>) => Promise<unknown> = startLocalGateway;
+export const kit: [typeof defineConnector, typeof defineOperation] = [defineConnector, defineOperation];
+`;
 /** The stack the example's app defines. */
 const STACK_NAME = 'ConsumerApp';
 
@@ -211,6 +239,31 @@ describe('the installed entry points', () => {
       startLocalGateway: 'function',
     });
   }, 60_000);
+});
+
+describe('the installed declarations', () => {
+  it('type-check in the consumer app, each entry point used and no library check skipped', async () => {
+    writeFileSync(path.join(app, 'entry-points.ts'), ENTRY_POINTS_PROBE);
+    writeFileSync(
+      path.join(app, 'tsconfig.entry-points.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2023',
+          lib: ['ES2023'],
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          types: ['node'],
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        files: ['entry-points.ts'],
+      }),
+    );
+    const result = await run([TSC_CLI, '-p', 'tsconfig.entry-points.json'], app);
+    expect(`${result.stdout}${result.stderr}`).toBe('');
+    expect(result.code).toBe(0);
+  }, 120_000);
 });
 
 describe('cdk synth of the example consumer', () => {
