@@ -13,7 +13,10 @@ import type { ConnectorKind } from '../functions/shared/runtime/kind.js';
 export type { ConnectorKind };
 export { kindOf, registeredKinds };
 
-/** The project root (the directory holding `package-lock.json`). */
+/**
+ * The package root: this repository (the directory holding `package-lock.json`), or `dist/` of the
+ * installed package (`node_modules/connector-suite/dist`).
+ */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Handler file of each built-in kind, relative to the project root (from the registry). */

@@ -20,6 +20,9 @@ import type { CredentialStore } from '../functions/shared/credentials/store.js';
 import type { ConnectorKind } from '../functions/shared/runtime/kind.js';
 import { type LocalGateway, type LocalGatewayOptions, startLocalGateway as startGateway } from './gateway.js';
 
+export { ConfigValidationError } from '../functions/shared/config.js';
+export { loadSuiteConfig } from '../functions/shared/config-file.js';
+export { LocalFileCredentialStore } from '../functions/shared/credentials/local-file.js';
 export type { LocalDynamoDB } from './dynamodb.js';
 export type { LocalGateway, LocalGatewayOptions } from './gateway.js';
 

@@ -28,6 +28,7 @@ import {
   defineConnector,
   defineOperation,
   defineVendor,
+  type Vendor,
   type VendorClientTools,
 } from '../shared/runtime/index.js';
 import { mapGithubError } from './errors.js';
@@ -189,17 +190,18 @@ export function createOctokit(token: string, tools: VendorClientTools<GithubConn
  * the secret is read again with `forceRefresh`; if the token changed (a rotation), the call is made
  * once more with the new one, otherwise the error stands.
  */
-export const githubVendor = defineVendor({
-  name: 'GitHub',
-  secret: z.object({
-    [GITHUB_TOKEN_FIELD]: z
-      .string()
-      .min(1)
-      .regex(/^[\x21-\x7e]+$/, 'must be one line of visible ASCII characters (no spaces or line breaks)'),
-  }),
-  client: ({ token }, tools: VendorClientTools<GithubConnectorConfig>) => createOctokit(token, tools),
-  mapError: (error) => mapGithubError(error),
-});
+export const githubVendor: Vendor<GithubConnectorConfig, { [GITHUB_TOKEN_FIELD]: string }, Octokit> =
+  defineVendor({
+    name: 'GitHub',
+    secret: z.object({
+      [GITHUB_TOKEN_FIELD]: z
+        .string()
+        .min(1)
+        .regex(/^[\x21-\x7e]+$/, 'must be one line of visible ASCII characters (no spaces or line breaks)'),
+    }),
+    client: ({ token }, tools: VendorClientTools<GithubConnectorConfig>) => createOctokit(token, tools),
+    mapError: (error) => mapGithubError(error),
+  });
 
 /** The `github` connector kind. */
 export const githubConnector = defineConnector<GithubConnectorConfig>({

@@ -27,7 +27,7 @@ import {
   secretNameOf,
 } from '../../functions/shared/config.js';
 import { INVOCATION_REQUESTED } from '../../functions/shared/runtime/async-contract.js';
-import { type ConnectorKind, connectorEntry, PROJECT_ROOT, registeredKinds } from '../connector-kinds.js';
+import { type ConnectorKind, connectorEntry, registeredKinds } from '../connector-kinds.js';
 import { STAGE_SETTINGS, type Stage } from '../stage.js';
 import { Connector } from './connector.js';
 import { ConnectorApi, type ConnectorRoute } from './connector-api.js';
@@ -250,7 +250,6 @@ export class ConnectorSuite extends Construct {
       const connector = new Connector(this, `Connector${resourceId(config.name)}`, {
         config,
         entry: connectorEntry(registry, config),
-        projectRoot: PROJECT_ROOT,
         idempotencyTable: this.table,
         ...(secret ? { secret: secret.secret, secretId: secret.secretId } : {}),
         metricsNamespace,

@@ -98,8 +98,11 @@ export interface ConnectorProps {
    */
   readonly enableSourceMaps?: boolean;
   /**
-   * The project root holding `package-lock.json`, for esbuild.
-   * @default the directory above `lib/`
+   * The root of the CDK app that bundles the function: esbuild runs there, and the entry and the
+   * lock file must be under it (`NodejsFunctionProps.projectRoot`). It can also be given as
+   * `functionProps.projectRoot`.
+   * @default the directory of the lock file (`package-lock.json`, `yarn.lock`, `pnpm-lock.yaml`,
+   *   `bun.lock`) nearest up from `process.cwd()`, as `NodejsFunction` finds it: the app's root
    */
   readonly projectRoot?: string;
   /**
