@@ -50,16 +50,16 @@ export interface OperationContext<C extends AnyConnectorConfig = ConnectorConfig
    */
   secret(options?: { forceRefresh?: boolean }): Promise<SecretValue>;
   /**
-   * Runs `attempt` with credentials parsed from the connector's secret; after an
-   * `AUTHENTICATION_ERROR` it reads the secret again and, if the credentials changed (a rotated
-   * key), runs `attempt` once more. Wrap `callVendor` in it.
-   * @throws ConnectorError
-   */
-  /**
    * Registers a value derived from the secret (a Basic credential, a signed token) so that it is
    * redacted wherever it could appear, like the secret's own values.
    */
   registerSecret(value: string): void;
+  /**
+   * Runs `attempt` with credentials parsed from the connector's secret; after an
+   * `AUTHENTICATION_ERROR` it reads the secret again and, if the credentials changed (a rotated
+   * key), runs `attempt` once more. Wrap `callVendor` in it (`defineVendor` does).
+   * @throws ConnectorError
+   */
   withCredentials<S, T>(
     parse: (secret: SecretValue) => S,
     attempt: (credentials: S) => Promise<T>,
