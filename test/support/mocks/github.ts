@@ -1,7 +1,7 @@
 /**
  * A mock of GitHub's REST API for the three operations of the `github` connector, built from GitHub's
- * own OpenAPI description (`test/fixtures/github/api.github.com.operations.json`, copied from
- * `@octokit/openapi`; see SOURCE.md there). Routes, path parameters, request body schemas and
+ * own OpenAPI description (`test/fixtures/github/api.github.com.operations.json`, extracted from
+ * `@octokit/openapi` by `scripts/extract-github-spec.ts`; see SOURCE.md there). Routes, path parameters, request body schemas and
  * success examples all come from that file; nothing about the operations is hand-written here.
  *
  * Every request is checked against the described operation: method and path template, path
