@@ -39,6 +39,7 @@ import type {
 import { eventBridgeOperation } from './aws/eventbridge.js';
 import { type AwsJsonAnswer, AwsJsonError, parseAwsJsonBody } from './aws/protocol.js';
 import { LocalSqsService } from './aws/sqs.js';
+import { isSqsQueryRequest, sqsQueryOperation } from './aws/sqs-query.js';
 import { type LocalDynamoDB, startLocalDynamoDB } from './dynamodb.js';
 import { connectorProxyEvent, LOCAL_ACCOUNT_ID, LOCAL_REGION, lambdaContext } from './lambda-events.js';
 import {
@@ -274,6 +275,11 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string' && req.method === 'POST') {
       outcome = await serveAws(req, res, target);
+    } else if (
+      isSqsQueryRequest(req.method, req.headers['content-type']) &&
+      (url.pathname === '/' || url.pathname.startsWith(`/${LOCAL_ACCOUNT_ID}/`))
+    ) {
+      outcome = await serveSqsQuery(req, res);
     } else if (method !== undefined && req.method !== method) {
       outcome = fail(404, 'NOT_FOUND', `Use ${method}.`);
     } else if (method !== undefined) {
@@ -369,6 +375,20 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     res.writeHead(answer.status, { 'content-type': contentType, ...answer.headers });
     res.end(JSON.stringify(answer.body));
     return { status: answer.status, fields: { target } };
+  }
+
+  /** SQS's query protocol (older AWS CLIs): a form-encoded POST, answered in XML. */
+  async function serveSqsQuery(req: IncomingMessage, res: ServerResponse): Promise<Outcome> {
+    const body = (await readBody(req, MAX_BODY_BYTES)) ?? '';
+    const answer = sqs
+      ? sqsQueryOperation(sqs, body)
+      : {
+          status: 503,
+          body: '<ErrorResponse><Error><Code>ServiceUnavailable</Code></Error></ErrorResponse>',
+        };
+    res.writeHead(answer.status, { 'content-type': 'text/xml' });
+    res.end(answer.body);
+    return { status: answer.status, fields: { sqsQuery: new URLSearchParams(body).get('Action') } };
   }
 
   async function invokeConnector(
