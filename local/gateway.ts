@@ -9,6 +9,11 @@
  * event source mapping (SQS batches into the same handler, partial batch responses honoured), and a
  * {@link LocalResultStore} keeps the result events. `GET /v1/queue`, `GET /v1/dead-letters`,
  * `POST /v1/dead-letters/redrive` and `GET /v1/results` show and steer them.
+ *
+ * Real AWS clients reach the same inboxes and queues through AWS's own protocols at the gateway's
+ * URL (`local/aws/`): a `POST` with `X-Amz-Target: AWSEvents.PutEvents` (AWS JSON 1.1) or
+ * `AmazonSQS.{Action}` (AWS JSON 1.0), and SQS's form-encoded query protocol for older CLIs.
+ * {@link LocalGateway.endpoints} says where each service is.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
