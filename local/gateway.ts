@@ -9,6 +9,11 @@
  * event source mapping (SQS batches into the same handler, partial batch responses honoured), and a
  * {@link LocalResultStore} keeps the result events. `GET /v1/queue`, `GET /v1/dead-letters`,
  * `POST /v1/dead-letters/redrive` and `GET /v1/results` show and steer them.
+ *
+ * Real AWS clients reach the same inboxes and queues through AWS's own protocols at the gateway's
+ * URL (`local/aws/`): a `POST` with `X-Amz-Target: AWSEvents.PutEvents` (AWS JSON 1.1) or
+ * `AmazonSQS.{Action}` (AWS JSON 1.0), and SQS's form-encoded query protocol for older CLIs.
+ * {@link LocalGateway.endpoints} says where each service is.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -36,6 +41,10 @@ import type {
   ConnectorKind,
   ServableConnector,
 } from '../functions/shared/runtime/index.js';
+import { eventBridgeOperation } from './aws/eventbridge.js';
+import { type AwsJsonAnswer, AwsJsonError, parseAwsJsonBody } from './aws/protocol.js';
+import { LocalSqsService } from './aws/sqs.js';
+import { isSqsQueryRequest, sqsQueryOperation } from './aws/sqs-query.js';
 import { type LocalDynamoDB, startLocalDynamoDB } from './dynamodb.js';
 import { connectorProxyEvent, LOCAL_ACCOUNT_ID, LOCAL_REGION, lambdaContext } from './lambda-events.js';
 import {
@@ -85,6 +94,17 @@ export interface LocalGatewayOptions {
   host?: string;
   /** An idempotency store already running; @default a new embedded dynalite, closed with the gateway */
   dynamo?: LocalDynamoDB;
+  /**
+   * The port of the embedded dynalite the gateway starts when `dynamo` is not given (0 picks a free
+   * one; `dynamoDBSettingsFromEnv` reads `DYNAMODB_PORT`, default 8000, for `npm start`).
+   * @default 0
+   */
+  dynamoDBPort?: number;
+  /**
+   * A DynamoDB endpoint already running (DynamoDB Local, a shared dynalite) to use instead of
+   * starting dynalite; the idempotency table is created there if missing. Ignored when `dynamo` is given.
+   */
+  dynamoDBEndpoint?: string;
   /** @default globalThis.fetch (tests inject their own) */
   fetch?: typeof fetch;
   /** @default a Powertools Logger with service `local-gateway` */
@@ -109,6 +129,12 @@ export interface LocalGateway {
   queues: ReadonlyMap<string, LocalQueue>;
   /** The result events the connectors published. */
   results: LocalResultStore;
+  /**
+   * Where AWS clients reach the local services (`--endpoint-url`): EventBridge `PutEvents` and SQS
+   * are served by the gateway itself (AWS JSON protocols, see `local/aws/`), DynamoDB by the
+   * idempotency store's endpoint.
+   */
+  endpoints: { eventBridge: string; sqs: string; dynamoDB: string };
   /**
    * Stops accepting requests and polling the inboxes, waits for the batches still running, and
    * closes the embedded DynamoDB it started.
@@ -173,7 +199,12 @@ export interface DeadLetterView {
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
   const logger = options.logger ?? createPowertools({ serviceName: 'local-gateway' }).logger;
   const definitions = await loadDefinitions(options);
-  const dynamo = options.dynamo ?? (await startLocalDynamoDB());
+  const dynamo =
+    options.dynamo ??
+    (await startLocalDynamoDB({
+      ...(options.dynamoDBPort === undefined ? {} : { port: options.dynamoDBPort }),
+      ...(options.dynamoDBEndpoint === undefined ? {} : { endpoint: options.dynamoDBEndpoint }),
+    }));
   const handlers = new Map<string, ConnectorHandler>();
   const queues = new Map<string, LocalQueue>();
   const pollers: LocalQueuePoller[] = [];
@@ -211,6 +242,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     throw error;
   }
   const configured = () => [...handlers.keys()].join(', ');
+  /** The SQS service of the local queues, once the gateway's URL is known. */
+  let sqs: LocalSqsService | undefined;
 
   const server = createServer((req, res) => {
     serve(req, res).catch((error: unknown) => {
@@ -244,7 +277,15 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
 
     let outcome: Outcome;
     const method = EVENT_ROUTES[url.pathname];
-    if (method !== undefined && req.method !== method) {
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string' && req.method === 'POST') {
+      outcome = await serveAws(req, res, target);
+    } else if (
+      isSqsQueryRequest(req.method, req.headers['content-type']) &&
+      (url.pathname === '/' || url.pathname.startsWith(`/${LOCAL_ACCOUNT_ID}/`))
+    ) {
+      outcome = await serveSqsQuery(req, res);
+    } else if (method !== undefined && req.method !== method) {
       outcome = fail(404, 'NOT_FOUND', `Use ${method}.`);
     } else if (method !== undefined) {
       const filter = connectorFilter();
@@ -308,6 +349,53 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     }
   }
 
+  /** An AWS JSON 1.0 (SQS) or 1.1 (EventBridge) request, by its `X-Amz-Target`. */
+  async function serveAws(req: IncomingMessage, res: ServerResponse, target: string): Promise<Outcome> {
+    const [service = '', action = ''] = target.split('.', 2);
+    const contentType = `application/x-amz-json-${service === 'AmazonSQS' ? '1.0' : '1.1'}`;
+    let answer: AwsJsonAnswer;
+    try {
+      const body = await readBody(req, MAX_BODY_BYTES);
+      if (body === undefined) {
+        throw new AwsJsonError(
+          'ValidationException',
+          `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+          413,
+        );
+      }
+      const request = parseAwsJsonBody(body);
+      if (service === 'AWSEvents')
+        answer = eventBridgeOperation(action, request, (events) => putEvents(events, queues));
+      else if (service === 'AmazonSQS' && sqs) answer = sqs.operation(action, request);
+      else {
+        throw new AwsJsonError(
+          'UnknownOperationException',
+          `The local gateway serves AWSEvents.PutEvents and AmazonSQS actions, not ${target}.`,
+        );
+      }
+    } catch (error) {
+      if (!(error instanceof AwsJsonError)) throw error;
+      answer = error.toAnswer();
+    }
+    res.writeHead(answer.status, { 'content-type': contentType, ...answer.headers });
+    res.end(JSON.stringify(answer.body));
+    return { status: answer.status, fields: { target } };
+  }
+
+  /** SQS's query protocol (older AWS CLIs): a form-encoded POST, answered in XML. */
+  async function serveSqsQuery(req: IncomingMessage, res: ServerResponse): Promise<Outcome> {
+    const body = (await readBody(req, MAX_BODY_BYTES)) ?? '';
+    const answer = sqs
+      ? sqsQueryOperation(sqs, body)
+      : {
+          status: 503,
+          body: '<ErrorResponse><Error><Code>ServiceUnavailable</Code></Error></ErrorResponse>',
+        };
+    res.writeHead(answer.status, { 'content-type': 'text/xml' });
+    res.end(answer.body);
+    return { status: answer.status, fields: { sqsQuery: new URLSearchParams(body).get('Action') } };
+  }
+
   async function invokeConnector(
     req: IncomingMessage,
     res: ServerResponse,
@@ -369,11 +457,14 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   });
   for (const poller of pollers) poller.start();
   const address = server.address() as AddressInfo;
+  const gatewayUrl = `http://${address.address}:${address.port}`;
+  sqs = new LocalSqsService(gatewayUrl, queues);
   return {
-    url: `http://${address.address}:${address.port}`,
+    url: gatewayUrl,
     handlers,
     queues,
     results,
+    endpoints: { eventBridge: gatewayUrl, sqs: gatewayUrl, dynamoDB: dynamo.endpoint },
     async close() {
       await Promise.all([closeServer(server), ...pollers.map((poller) => poller.stop())]);
       if (!options.dynamo) await dynamo.close();

@@ -164,6 +164,8 @@ export class LocalQueue implements QueuePort {
   /** The current receipt handle of each received message. */
   private readonly handles = new Map<string, StoredMessage>();
   private deadLetterQueue: DeadLetter[] = [];
+  /** The dead letters received through SQS `ReceiveMessage` on the dead-letter queue, by message id. */
+  private readonly deadLetterReceipts = new Map<string, { visibleAtMs: number; receiptHandle: string }>();
   private succeededCount = 0;
 
   constructor(options: LocalQueueOptions) {
@@ -354,8 +356,75 @@ export class LocalQueue implements QueuePort {
   redrive(): number {
     const letters = this.deadLetterQueue;
     this.deadLetterQueue = [];
+    this.deadLetterReceipts.clear();
     for (const letter of letters) this.send(letter.body);
     return letters.length;
+  }
+
+  /**
+   * Moves every dead letter back to the inbox as SQS's `StartMessageMoveTask` does: as a new message,
+   * visible at once, with its message attributes kept (the runtime reads them, as it does after a
+   * move task in AWS).
+   * @returns how many were moved
+   */
+  moveDeadLetters(): number {
+    const letters = this.deadLetterQueue;
+    this.deadLetterQueue = [];
+    this.deadLetterReceipts.clear();
+    for (const letter of letters) this.send(letter.body, { messageAttributes: letter.attributes });
+    return letters.length;
+  }
+
+  /**
+   * Receives up to `maxMessages` dead letters not hidden by an earlier receive, oldest first (SQS
+   * `ReceiveMessage` on the dead-letter queue): each is hidden for `visibilityTimeoutSeconds` and gets
+   * a new receipt handle for {@link deleteDeadLetter}.
+   * @throws LocalQueueError `InvalidParameterValue` for a visibility timeout outside 0 to 43,200 s
+   */
+  receiveDeadLetters(
+    maxMessages: number,
+    visibilityTimeoutSeconds: number,
+  ): Array<DeadLetter & { receiptHandle: string }> {
+    checkSeconds('The visibility timeout', visibilityTimeoutSeconds, MAX_VISIBILITY_SECONDS);
+    const now = this.now();
+    const received: Array<DeadLetter & { receiptHandle: string }> = [];
+    for (const letter of this.deadLetterQueue) {
+      if (received.length >= maxMessages) break;
+      const receipt = this.deadLetterReceipts.get(letter.messageId);
+      if (receipt && receipt.visibleAtMs > now) continue;
+      const receiptHandle = Buffer.from(`${letter.messageId}:${randomUUID()}`).toString('base64url');
+      this.deadLetterReceipts.set(letter.messageId, {
+        visibleAtMs: now + visibilityTimeoutSeconds * 1000,
+        receiptHandle,
+      });
+      received.push({ ...letter, receiptHandle });
+    }
+    return received;
+  }
+
+  /**
+   * Deletes a dead letter received with {@link receiveDeadLetters} (SQS `DeleteMessage`).
+   * @returns whether it was deleted: `false` for a handle that is not its latest receive
+   */
+  deleteDeadLetter(receiptHandle: string): boolean {
+    for (const [messageId, receipt] of this.deadLetterReceipts) {
+      if (receipt.receiptHandle !== receiptHandle) continue;
+      this.deadLetterReceipts.delete(messageId);
+      this.deadLetterQueue = this.deadLetterQueue.filter((letter) => letter.messageId !== messageId);
+      return true;
+    }
+    return false;
+  }
+
+  /** The dead letters ready to be received, and those hidden by a receive (in flight). */
+  deadLetterCounts(): { visible: number; inFlight: number } {
+    const now = this.now();
+    let inFlight = 0;
+    for (const letter of this.deadLetterQueue) {
+      const receipt = this.deadLetterReceipts.get(letter.messageId);
+      if (receipt && receipt.visibleAtMs > now) inFlight += 1;
+    }
+    return { visible: this.deadLetterQueue.length - inFlight, inFlight };
   }
 
   /** The dead letters, oldest first. */

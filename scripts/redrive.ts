@@ -4,7 +4,9 @@
  * ```sh
  * # the deployed stack ConnectorSuite-{stage}, with your AWS credentials
  * npm run redrive -- --connector httpbin --stage prod --region eu-west-1
- * # the local gateway of `npm start`
+ * # the local gateway of `npm start`, through its SQS API (the same calls as against AWS)
+ * npm run redrive -- --connector httpbin --endpoint-url http://127.0.0.1:3000
+ * # the local gateway of `npm start`, through its own route
  * npm run redrive -- --connector httpbin --url http://127.0.0.1:3000
  * ```
  *
@@ -14,6 +16,13 @@
  * inbox (`StartMessageMoveTask`); SQS moves the messages in the background, and the command prints
  * how to follow the task. Events the runtime dead-lettered start over with a full set of attempts;
  * one the inbox's redrive backstop moved after a crash keeps the attempts it had spent.
+ *
+ * With `--endpoint-url` (or `AWS_ENDPOINT_URL_SQS`), it talks SQS to that endpoint instead and has no
+ * stack to read: it finds the queues by name (`GetQueueUrl` of `{connector}-inbox`, then its
+ * `QueueArn` and the `deadLetterTargetArn` of its `RedrivePolicy`, the names the local gateway
+ * serves, see `local/aws/sqs.ts`) and starts the same message move task. A loopback endpoint is
+ * called with obviously fake credentials and region `us-east-1` unless others are given (the local
+ * gateway checks no signature).
  *
  * With `--url` (a loopback URL only), it asks the local gateway to do the same:
  * `POST {url}/v1/dead-letters/redrive?connector={name}`, and prints the answer.
@@ -27,7 +36,12 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
-import { SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
 import { CONNECTOR_NAME_PATTERN, isLoopbackUrl, resourceId } from '../functions/shared/config.js';
 import { STAGES, type Stage } from '../lib/stage-names.js';
 import { EXIT_FAILURE, EXIT_USAGE, firstLine, UsageError } from './cli.js';
@@ -36,6 +50,7 @@ export { EXIT_FAILURE, EXIT_USAGE, STAGES, type Stage, UsageError };
 
 /** The usage text printed by `--help`. */
 export const USAGE = `Usage: npm run redrive -- --connector NAME [--stage dev|prod] [--region REGION]
+       npm run redrive -- --connector NAME --endpoint-url http://127.0.0.1:3000
        npm run redrive -- --connector NAME --url http://127.0.0.1:3000
 
 Moves the connector's dead letters back to its inbox, where they start over.
@@ -44,7 +59,10 @@ Options:
   --connector NAME   the connector, e.g. httpbin
   --stage STAGE      the deployed stage: dev (default) or prod; the stack is ConnectorSuite-{stage}
   --region REGION    the stack's region (default: AWS_REGION, AWS_DEFAULT_REGION or your profile's)
-  --url URL          the local gateway of npm start (a loopback URL) instead of the deployed stack
+  --endpoint-url URL an SQS endpoint (e.g. the local gateway of npm start) instead of the deployed
+                     stack: the queues are found by name ({connector}-inbox); default:
+                     AWS_ENDPOINT_URL_SQS when set
+  --url URL          the local gateway of npm start (a loopback URL), through its own route
   --help             show this help
 
 Deployed, it starts an SQS message move task (StartMessageMoveTask) and prints how to follow it.
@@ -64,6 +82,8 @@ export interface RedriveOptions {
   region?: string;
   /** The local gateway's base URL; when set, the deployed stack is left alone. */
   url?: URL;
+  /** `--endpoint-url`: an SQS endpoint; the queues are then found by name, not in a stack. */
+  endpointUrl?: URL;
 }
 
 /**
@@ -86,6 +106,7 @@ export function parseOptions(argv: readonly string[]): RedriveOptions | { help: 
         stage: { type: 'string' },
         region: { type: 'string' },
         url: { type: 'string' },
+        'endpoint-url': { type: 'string' },
         help: { type: 'boolean' },
       },
     }));
@@ -113,6 +134,10 @@ export function parseOptions(argv: readonly string[]): RedriveOptions | { help: 
     options.region = values.region;
   }
   if (typeof values.url === 'string') options.url = parseLocalUrl(values.url);
+  if (typeof values['endpoint-url'] === 'string') {
+    if (options.url) throw new UsageError('pass --url or --endpoint-url, not both');
+    options.endpointUrl = parseEndpointUrl(values['endpoint-url'], '--endpoint-url');
+  }
   return options;
 }
 
@@ -135,6 +160,24 @@ function parseLocalUrl(text: string): URL {
   }
   url.search = '';
   url.hash = '';
+  return url;
+}
+
+/**
+ * An SQS endpoint URL (`--endpoint-url`, `AWS_ENDPOINT_URL_SQS`).
+ * @throws {UsageError} naming `what` for a value that is not an http(s) URL without credentials
+ */
+export function parseEndpointUrl(text: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${what} is not a URL: ${text}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`${what} must be an http(s) URL: ${text}`);
+  }
+  if (url.username || url.password) throw new UsageError(`${what} must not contain credentials`);
   return url;
 }
 
@@ -201,6 +244,32 @@ export interface MainDependencies {
   stdout?: Pick<NodeJS.WriteStream, 'write'>;
   /** Where errors go. Default: `process.stderr`. */
   stderr?: Pick<NodeJS.WriteStream, 'write'>;
+  /** Builds the SQS client of `--endpoint-url`. Default: the SDK's, see {@link endpointSqsClient}. */
+  endpointClient?: (endpoint: URL, region: string | undefined) => Pick<SQSClient, 'send'>;
+  /** The environment (`AWS_ENDPOINT_URL_SQS`). Default: `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The SQS client of `--endpoint-url`: the SDK's default region and credentials chains, except that a
+ * loopback endpoint (the local gateway, which checks no signature) gets region `us-east-1` and
+ * obviously fake credentials unless a region or `AWS_ACCESS_KEY_ID` is given.
+ */
+export function endpointSqsClient(
+  endpoint: URL,
+  region: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): SQSClient {
+  const loopback = isLoopbackUrl(endpoint);
+  const chosenRegion =
+    region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (loopback ? 'us-east-1' : undefined);
+  return new SQSClient({
+    endpoint: endpoint.href,
+    ...(chosenRegion === undefined ? {} : { region: chosenRegion }),
+    ...(loopback && !env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'LOCALFAKEKEY', secretAccessKey: 'local-fake-secret' } }
+      : {}),
+  });
 }
 
 function defaultClients(region: string | undefined): AwsClients {
@@ -228,9 +297,25 @@ export async function main(argv: readonly string[], deps: MainDependencies = {})
       stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
       return 0;
     }
-    const clients = (deps.clients ?? defaultClients)(parsed.region);
-    const started = await redriveDeployed(clients, parsed);
-    const region = parsed.region ? ` --region ${parsed.region}` : '';
+    const env = deps.env ?? process.env;
+    const endpointUrl =
+      parsed.endpointUrl ??
+      (parsed.url === undefined && env.AWS_ENDPOINT_URL_SQS
+        ? parseEndpointUrl(env.AWS_ENDPOINT_URL_SQS, 'AWS_ENDPOINT_URL_SQS')
+        : undefined);
+    let started: StartedMove;
+    let region = parsed.region ? ` --region ${parsed.region}` : '';
+    if (endpointUrl) {
+      const sqs = (deps.endpointClient ?? ((url, r) => endpointSqsClient(url, r, env)))(
+        endpointUrl,
+        parsed.region,
+      );
+      started = await redriveByQueueName(sqs, parsed.connector, endpointUrl);
+      region += ` --endpoint-url ${endpointUrl.origin}`;
+    } else {
+      const clients = (deps.clients ?? defaultClients)(parsed.region);
+      started = await redriveDeployed(clients, parsed);
+    }
     stdout.write(
       `Moving the dead letters of ${parsed.connector} (${started.stack}) back to its inbox.\n` +
         `  task handle: ${started.taskHandle}\n` +
@@ -282,8 +367,9 @@ export async function redriveLocal(
   return body;
 }
 
-/** What {@link redriveDeployed} started. */
+/** What {@link redriveDeployed} or {@link redriveByQueueName} started. */
 export interface StartedMove {
+  /** The stack the ARNs came from; for {@link redriveByQueueName}, the endpoint's origin. */
   stack: string;
   taskHandle: string;
   deadLetterQueueArn: string;
@@ -313,9 +399,55 @@ export async function redriveDeployed(
     throw new RedriveError(`cannot read the stack ${stack}: ${awsMessage(error)}`);
   }
   const arns = queueArns(outputs, options.connector, stack);
+  return { stack, taskHandle: await startMove(clients.sqs, arns), ...arns };
+}
+
+/**
+ * Finds the connector's inbox by name on an SQS endpoint (`{connector}-inbox`, as the local gateway
+ * names it), its dead-letter queue from the inbox's `RedrivePolicy`, and starts a message move task
+ * from the one to the other, as {@link redriveDeployed} does.
+ * @throws {RedriveError} when the endpoint has no such queue, the inbox has no redrive policy, or SQS
+ *   refuses a call
+ */
+export async function redriveByQueueName(
+  sqs: Pick<SQSClient, 'send'>,
+  connector: string,
+  endpoint: URL,
+): Promise<StartedMove> {
+  const queueName = `${connector}-inbox`;
+  let inboxQueueArn: string | undefined;
+  let deadLetterQueueArn: string | undefined;
+  try {
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn', 'RedrivePolicy'] }),
+    );
+    inboxQueueArn = Attributes?.QueueArn;
+    const policy = Attributes?.RedrivePolicy ? (JSON.parse(Attributes.RedrivePolicy) as unknown) : undefined;
+    const target = (policy as { deadLetterTargetArn?: unknown } | undefined)?.deadLetterTargetArn;
+    deadLetterQueueArn = typeof target === 'string' ? target : undefined;
+  } catch (error) {
+    const text = awsMessage(error);
+    throw new RedriveError(
+      /NonExistentQueue|QueueDoesNotExist|does not exist/i.test(text)
+        ? `${endpoint.origin} has no queue ${queueName}: is '${connector}' a connector of this gateway?`
+        : `cannot read the queue ${queueName} at ${endpoint.origin}: ${text}`,
+    );
+  }
+  if (!inboxQueueArn || !deadLetterQueueArn) {
+    throw new RedriveError(`the queue ${queueName} at ${endpoint.origin} has no ARN or no redrive policy`);
+  }
+  const arns = { deadLetterQueueArn, inboxQueueArn };
+  return { stack: endpoint.origin, taskHandle: await startMove(sqs, arns), ...arns };
+}
+
+async function startMove(
+  sqs: Pick<SQSClient, 'send'>,
+  arns: { deadLetterQueueArn: string; inboxQueueArn: string },
+): Promise<string> {
   let taskHandle: string | undefined;
   try {
-    const answer = await clients.sqs.send(
+    const answer = await sqs.send(
       new StartMessageMoveTaskCommand({
         SourceArn: arns.deadLetterQueueArn,
         DestinationArn: arns.inboxQueueArn,
@@ -326,7 +458,7 @@ export async function redriveDeployed(
     throw new RedriveError(`SQS did not start the move: ${awsMessage(error)}`);
   }
   if (!taskHandle) throw new RedriveError('SQS started no move task (no task handle in its answer)');
-  return { stack, taskHandle, ...arns };
+  return taskHandle;
 }
 
 /** An AWS SDK error in one line: its name (the error code) and message. */
