@@ -39,12 +39,32 @@ function alternatives(schema: unknown, depth = 0): unknown[] {
 }
 
 /**
- * The keys the objects of `schema` accept at `path` (every branch of a union), e.g. the fields of
- * a connector entry at `['connectors', 0]`; empty when the path leads to no object.
+ * Whether an object schema may be the one `value` was parsed against: each of its literal fields
+ * (a discriminator such as `kind: 'http'` or `type: 'bearer'`) that `value` sets holds one of the
+ * literal's values.
  */
-export function knownKeysAt(schema: unknown, path: readonly PropertyKey[]): string[] {
-  let current = alternatives(schema);
+function fits(schema: unknown, value: unknown): boolean {
+  const def = defOf(schema);
+  if (def?.type !== 'object' || !def.shape || value === null || typeof value !== 'object') return true;
+  return Object.entries(def.shape).every(([key, field]) => {
+    const fieldDef = defOf(field) as (SchemaDef & { values?: unknown[] }) | undefined;
+    if (fieldDef?.type !== 'literal' || !Object.hasOwn(value, key)) return true;
+    return (fieldDef.values ?? []).includes((value as Record<string, unknown>)[key]);
+  });
+}
+
+/**
+ * The keys the objects of `schema` accept at `path` (every branch of a union that fits `input`),
+ * e.g. the fields of an `http` connector entry at `['connectors', 0]`; empty when the path leads to
+ * no object.
+ * @param input - the parsed value, to pick the union branches by their discriminators; @default none: every branch
+ */
+export function knownKeysAt(schema: unknown, path: readonly PropertyKey[], input?: unknown): string[] {
+  let current = alternatives(schema).filter((s) => fits(s, input));
+  let value = input;
   for (const segment of path) {
+    value = valueAt(value, [segment]);
+    const here = value;
     current = current.flatMap((s) => {
       const def = defOf(s);
       if (def === undefined) return [];
@@ -60,6 +80,7 @@ export function knownKeysAt(schema: unknown, path: readonly PropertyKey[]): stri
       if (def.type === 'record') return alternatives(def.valueType);
       return [];
     });
+    current = current.filter((s) => fits(s, here));
   }
   const keys = current.flatMap((s) => {
     const def = defOf(s);
@@ -115,6 +136,8 @@ export function closestKey(key: string, known: readonly string[]): string | unde
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of known) {
+    // A key the schema accepts elsewhere (another kind's field) is no typo of itself.
+    if (candidate === key) continue;
     const distance = editDistance(key, candidate);
     if (distance < bestDistance) {
       best = candidate;

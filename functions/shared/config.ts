@@ -804,7 +804,7 @@ export function formatIssues(error: z.ZodError, schema?: z.ZodType, input?: unkn
   return error.issues.map((issue) => {
     let line = `${formatPath(issue.path) || '(root)'}: ${issue.message}`;
     if (issue.code === 'unrecognized_keys' && schema !== undefined) {
-      line += unknownKeyHints(issue.keys, knownKeysAt(schema, issue.path));
+      line += unknownKeyHints(issue.keys, knownKeysAt(schema, issue.path, input));
     }
     if (input !== undefined) {
       const variables = environmentSources(valueAt(input, issue.path));

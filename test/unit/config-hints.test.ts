@@ -89,6 +89,10 @@ describe('knownKeysAt', () => {
     expect(knownKeysAt(schema, ['items', 3, 'beta'])).toEqual(['depthMs']);
     expect(knownKeysAt(schema, ['items', 0, 'alpha'])).toEqual([]);
     expect(knownKeysAt(schema, ['nowhere'])).toEqual([]);
+    expect(knownKeysAt(schema, ['items', 1], { items: [{ type: 'a' }, { type: 'b' }] })).toEqual([
+      'type',
+      'beta',
+    ]);
   });
 });
 
@@ -122,6 +126,22 @@ describe('formatIssues', () => {
 
     // Assess
     expect(issues).toEqual(['connectors[0]: Unrecognized key: "colour"']);
+  });
+
+  it("suggests only the keys of the entry's own kind and auth type, never another's field", () => {
+    // Act
+    const issues = issuesOf({
+      connectors: [
+        { name: 'pay', kind: 'stripe', secret: 'stripe', allowedMethods: ['GET'], timoutMs: 3_000 },
+        connector({ auth: { type: 'bearer', secret: 'x', tokenUrl: 'https://auth.example.com/token' } }),
+      ],
+    });
+
+    // Assess
+    expect(issues).toEqual([
+      'connectors[0]: Unrecognized keys: "allowedMethods", "timoutMs" (did you mean `timeoutMs` for "timoutMs"?)',
+      'connectors[1].auth: Unrecognized key: "tokenUrl"',
+    ]);
   });
 
   it('names the environment variable a rejected value was read from', () => {
