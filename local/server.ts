@@ -65,8 +65,9 @@ try {
   const secrets = secretsFile();
   const credentials = new LocalFileCredentialStore(secrets.file);
   // Before the first call: a connector without its secret still starts (the others work without
-  // it) and answers CONFIGURATION_ERROR naming the secret, so this warns rather than stops.
-  const secretProblems = await checkSecrets(config, credentials);
+  // it) and answers CONFIGURATION_ERROR naming the secret, so this warns rather than stops. Its own
+  // store, so that the gateway's reads the file at the first call as before (an edit in between counts).
+  const secretProblems = await checkSecrets(config, new LocalFileCredentialStore(secrets.file));
   const gateway = await startLocalGateway({ config, credentials, port, logger });
   // Ctrl-C is handled before the block says the gateway is up, so a caller may send it at once.
   let stopping = false;
