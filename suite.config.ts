@@ -3,14 +3,16 @@
  * (DESIGN §6). `SUITE_CONFIG` may name another `.ts`, `.js` or `.json` file with the same shape.
  */
 import { defineSuite } from './functions/shared/config.js';
+import { fromEnvironment } from './functions/shared/config-env.js';
 
 export default defineSuite({
   connectors: [
     {
       name: 'httpbin',
       kind: 'http',
-      // Run httpbin yourself and point HTTPBIN_URL at it (see README); loopback http is accepted by `npm start` only.
-      baseUrl: process.env.HTTPBIN_URL || 'https://httpbin.org',
+      // Run httpbin yourself and point HTTPBIN_URL at it (see README); loopback http is accepted by `npm start` only
+      // (read through fromEnvironment, so that `cdk synth` names the variable when it rejects the URL).
+      baseUrl: fromEnvironment('HTTPBIN_URL') || 'https://httpbin.org',
       auth: { type: 'bearer', secret: 'httpbin' },
       allowedMethods: ['GET', 'POST'],
       allowedPathPrefixes: [
@@ -43,6 +45,6 @@ export default defineSuite({
 
 /** `{baseUrl}` from an environment variable when it is set; otherwise the vendor's own API. */
 function baseUrlFrom(variable: string): { baseUrl?: string } {
-  const value = process.env[variable];
+  const value = fromEnvironment(variable);
   return value ? { baseUrl: value } : {};
 }

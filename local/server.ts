@@ -2,12 +2,42 @@
  * `npm start`: the local gateway on 127.0.0.1:$PORT (default 3000), serving the connectors of
  * `SUITE_CONFIG` (default `suite.config.ts`) with credentials from `LOCAL_SECRETS_FILE` (default
  * `local/secrets.json`, else the committed example) and an embedded DynamoDB, and running their
- * asynchronous path (`POST /v1/events` into in-memory inboxes). Ctrl-C stops it, after the batches
- * still running.
+ * asynchronous path (`POST /v1/events` into in-memory inboxes). `npm start -- --help` lists the
+ * options and variables. It prints one startup block (see `local/startup.ts`), reports the
+ * connectors whose secret is missing before the first call, and exits 1 with a readable message,
+ * never a stack trace, on a bad `PORT` or configuration. Ctrl-C stops it, after the batches still
+ * running.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type AwsEndpoints,
+  checkSecrets,
+  parsePort,
+  parseStartArguments,
+  START_HELP,
+  StartupError,
+  startupBlock,
+} from './startup.js';
+
+/** Prints `message` on stderr and exits 1: a person reads it, so no stack trace and no JSON. */
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+let port: number;
+try {
+  if (parseStartArguments(process.argv.slice(2)).help) {
+    process.stdout.write(START_HELP);
+    process.exit(0);
+  }
+  port = parsePort(process.env.PORT);
+} catch (error) {
+  if (error instanceof StartupError) fail(error.message);
+  throw error;
+}
 
 // Local runs print logs, not EMF metric blobs, unless asked to.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -22,41 +52,24 @@ const logger = createPowertools({ serviceName: 'local-gateway' }).logger;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** The secrets file: `LOCAL_SECRETS_FILE`, else `local/secrets.json`, else the committed example. */
-function secretsFile(): string {
-  if (process.env.LOCAL_SECRETS_FILE) return process.env.LOCAL_SECRETS_FILE;
+function secretsFile(): { file: string; example: boolean } {
+  if (process.env.LOCAL_SECRETS_FILE)
+    return { file: path.resolve(process.env.LOCAL_SECRETS_FILE), example: false };
   const own = path.join(here, 'secrets.json');
-  if (existsSync(own)) return own;
-  logger.warn(
-    'local/secrets.json not found: using local/secrets.example.json; copy it to local/secrets.json to use your own.',
-  );
-  return path.join(here, 'secrets.example.json');
+  if (existsSync(own)) return { file: own, example: false };
+  return { file: path.join(here, 'secrets.example.json'), example: true };
 }
 
 try {
   const config = await loadSuiteConfig(undefined, { allowLoopbackHttp: true });
-  const port = Number(process.env.PORT ?? 3000);
-  const gateway = await startLocalGateway({
-    config,
-    credentials: new LocalFileCredentialStore(secretsFile()),
-    port,
-    logger,
-  });
-  logger.info(`Connector Suite local gateway listening on ${gateway.url}`, {
-    url: gateway.url,
-    connectors: config.connectors.map((c) => ({
-      name: c.name,
-      kind: c.kind,
-      baseUrl: c.baseUrl,
-      route: `POST ${gateway.url}/v1/connectors/${c.name}/{operation}`,
-    })),
-    events: {
-      publish: `POST ${gateway.url}/v1/events`,
-      queue: `GET ${gateway.url}/v1/queue`,
-      deadLetters: `GET ${gateway.url}/v1/dead-letters`,
-      redrive: `POST ${gateway.url}/v1/dead-letters/redrive[?connector=NAME]`,
-      results: `GET ${gateway.url}/v1/results[?connector=NAME]`,
-    },
-  });
+  const secrets = secretsFile();
+  const credentials = new LocalFileCredentialStore(secrets.file);
+  // Before the first call: a connector without its secret still starts (the others work without
+  // it) and answers CONFIGURATION_ERROR naming the secret, so this warns rather than stops. Its own
+  // store, so that the gateway's reads the file at the first call as before (an edit in between counts).
+  const secretProblems = await checkSecrets(config, new LocalFileCredentialStore(secrets.file));
+  const gateway = await startLocalGateway({ config, credentials, port, logger });
+  // Ctrl-C is handled before the block says the gateway is up, so a caller may send it at once.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -69,14 +82,20 @@ try {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.stdout.write(
+    startupBlock({
+      url: gateway.url,
+      config,
+      // The AWS endpoints, once the gateway serves them.
+      endpoints: (gateway as { endpoints?: AwsEndpoints }).endpoints,
+      secrets,
+      secretProblems,
+    }),
+  );
 } catch (error) {
-  if (error instanceof ConfigValidationError) {
-    logger.error(error.message, { issues: error.issues });
-  } else {
-    const { code, message } = error as NodeJS.ErrnoException;
-    logger.error(
-      `The local gateway could not start: ${code === 'EADDRINUSE' ? `port ${process.env.PORT ?? 3000} is in use; set PORT` : message}`,
-    );
-  }
-  process.exit(1);
+  if (error instanceof ConfigValidationError) fail(error.message);
+  const { code, message } = error as NodeJS.ErrnoException;
+  fail(
+    `The local gateway could not start: ${code === 'EADDRINUSE' ? `port ${port} is in use; set PORT (npm start -- --help)` : message}`,
+  );
 }

@@ -4,6 +4,8 @@
  * CDK app, the local gateway and the Lambda runtime all validate with exactly the same rules.
  */
 import * as z from 'zod';
+import { environmentSources } from './config-env.js';
+import { knownKeysAt, unknownKeyHints, valueAt } from './config-hints.js';
 import {
   SQS_MAX_DELAY_SECONDS,
   SQS_MAX_RETENTION_SECONDS,
@@ -790,14 +792,31 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-/** One line per zod issue: `path: message`. */
-export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+/**
+ * One line per zod issue: `path: message`. With `schema`, an unknown key gets the closest key the
+ * schema accepts at that place (`connectors[0]: Unrecognized key: "timeoutMS" (did you mean
+ * \`timeoutMs\`?)`); with `input`, a bad value read from the environment names its variable
+ * (`connectors[0].baseUrl: must use https (from HTTPBIN_URL)`, see `fromEnvironment` in `config-env.ts`).
+ * @param schema - the schema that produced `error`; @default none: no suggestions
+ * @param input - the value that was parsed; @default none: no variable names
+ */
+export function formatIssues(error: z.ZodError, schema?: z.ZodType, input?: unknown): string[] {
+  return error.issues.map((issue) => {
+    let line = `${formatPath(issue.path) || '(root)'}: ${issue.message}`;
+    if (issue.code === 'unrecognized_keys' && schema !== undefined) {
+      line += unknownKeyHints(issue.keys, knownKeysAt(schema, issue.path, input));
+    }
+    if (input !== undefined) {
+      const variables = environmentSources(valueAt(input, issue.path));
+      if (variables.length > 0) line += ` (from ${variables.join(' or ')})`;
+    }
+    return line;
+  });
 }
 
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
   const result = schema.safeParse(value);
-  if (!result.success) throw new ConfigValidationError(source, formatIssues(result.error));
+  if (!result.success) throw new ConfigValidationError(source, formatIssues(result.error, schema, value));
   return result.data;
 }
 

@@ -1,6 +1,7 @@
 /**
- * `npm start` as a user runs it: the real CLI (`node --import tsx local/server.ts`) in a child process, its
- * output, a request through it, Ctrl-C, and a bad configuration.
+ * `npm start` as a user runs it: the real CLI (`node --import tsx local/server.ts`) in a child
+ * process, its startup block, a request through it, Ctrl-C, and the errors a person acts on: a bad
+ * configuration, `--help`, a bad `PORT` and a missing secret.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -53,14 +54,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-function startCli(env: Record<string, string | undefined>): StartedCli {
+function startCli(env: Record<string, string | undefined>, args: readonly string[] = []): StartedCli {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['SUITE_CONFIG', 'LOCAL_SECRETS_FILE', 'PORT', 'POWERTOOLS_DEV']) delete childEnv[name];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[name];
     else childEnv[name] = value;
   }
-  const child = spawn(process.execPath, START_ARGS, {
+  const child = spawn(process.execPath, [...START_ARGS, ...args], {
     cwd: ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,26 +83,33 @@ function startCli(env: Record<string, string | undefined>): StartedCli {
   return cli;
 }
 
-/** Parses the JSON log lines of `text`, skipping anything else. */
-function logLines(text: string): Array<Record<string, unknown>> {
-  return text.split('\n').flatMap((line) => {
-    try {
-      const parsed: unknown = JSON.parse(line);
-      return parsed !== null && typeof parsed === 'object' ? [parsed as Record<string, unknown>] : [];
-    } catch {
-      return [];
-    }
-  });
+/** The first line of the startup block, with the gateway's URL. */
+const LISTENING = /^Connector Suite local gateway listening on (http:\/\/\S+)$/m;
+
+/** The startup block as printed: its text from the "listening on" line, and the URL in that line. */
+interface StartupBlock {
+  url: string;
+  /** The block's lines up to `Ctrl-C stops it.` (or all printed so far). */
+  lines: string[];
+}
+
+/** The startup block in `text`, once its last line is printed. */
+function startupBlockOf(text: string): StartupBlock | undefined {
+  const match = LISTENING.exec(text);
+  if (!match?.[1]) return undefined;
+  const rest = text.slice(match.index);
+  const end = rest.indexOf('Ctrl-C stops it.');
+  if (end < 0) return undefined;
+  return { url: match[1], lines: rest.slice(0, end).split('\n') };
 }
 
 /**
- * Resolves with the "listening" log line as soon as the process prints it; rejects, with its
+ * Resolves with the startup block as soon as the process has printed it; rejects, with its
  * output, when the process ends without printing it. Waits on the process's events only.
  */
-function waitForListening(cli: StartedCli): Promise<Record<string, unknown>> {
+function waitForListening(cli: StartedCli): Promise<StartupBlock> {
   const { child } = cli;
   return new Promise((resolve, reject) => {
-    const listening = () => logLines(cli.output()).find((l) => String(l.message).includes('listening on'));
     const stop = () => {
       child.stdout?.off('data', onOutput);
       child.stderr?.off('data', onOutput);
@@ -109,16 +117,16 @@ function waitForListening(cli: StartedCli): Promise<Record<string, unknown>> {
     };
     // Registered after startCli's own listeners, so cli.output() already holds the chunk.
     const onOutput = () => {
-      const line = listening();
-      if (line) {
+      const block = startupBlockOf(cli.output());
+      if (block) {
         stop();
-        resolve(line);
+        resolve(block);
       }
     };
     const onClose = () => {
       stop();
-      const line = listening();
-      if (line) resolve(line);
+      const block = startupBlockOf(cli.output());
+      if (block) resolve(block);
       else reject(new Error(`npm start ended without reporting listening. Output:\n${cli.output()}`));
     };
     child.stdout?.on('data', onOutput);
@@ -143,7 +151,7 @@ describe.skipIf(!process.env.HTTPBIN_URL)('npm start against httpbin', () => {
       const pid = cli.child.pid;
       if (pid === undefined) throw new Error('npm start was not spawned');
       const listening = await waitForListening(cli);
-      const url = String(listening.url);
+      const { url } = listening;
 
       // Act
       const response = await fetch(`${url}/v1/connectors/httpbin/request`, {
@@ -159,19 +167,12 @@ describe.skipIf(!process.env.HTTPBIN_URL)('npm start against httpbin', () => {
       // Assess
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(url).not.toMatch(/:0$/);
-      expect(listening.connectors).toContainEqual({
-        name: 'httpbin',
-        kind: 'http',
-        baseUrl: process.env.HTTPBIN_URL,
-        route: `POST ${url}/v1/connectors/httpbin/{operation}`,
-      });
-      expect((listening.connectors as Array<{ name: string }>).map((c) => c.name)).toEqual([
-        'httpbin',
-        'stripe',
-        'slack',
-        'github',
-        'twilio',
-      ]);
+      expect(listening.lines).toContain(
+        `  httpbin  POST ${url}/v1/connectors/httpbin/{operation}  (http, ${process.env.HTTPBIN_URL})`,
+      );
+      const routes = listening.lines.flatMap((l) => /\/v1\/connectors\/(\w+)\//.exec(l)?.[1] ?? []);
+      expect(routes).toEqual(['httpbin', 'stripe', 'slack', 'github', 'twilio']);
+      expect(listening.lines).toContain(`  publish       POST ${url}/v1/events`);
       expect(response.status).toBe(200);
       expect(body.data?.status).toBe(200);
       // The caller never receives the connector's credentials, even as the vendor echoes them.
@@ -188,7 +189,7 @@ describe.skipIf(!process.env.HTTPBIN_URL)('npm start against httpbin', () => {
 
 describe('npm start with an invalid configuration', () => {
   it(
-    'exits 1 naming the bad field, without a stack trace',
+    'exits 1 naming the bad field in plain lines, with a suggestion for an unknown key, without a stack trace',
     async () => {
       // Prepare
       const dir = await mkdtemp(path.join(tmpdir(), 'connector-suite-it-'));
@@ -198,7 +199,13 @@ describe('npm start with an invalid configuration', () => {
         configFile,
         JSON.stringify({
           connectors: [
-            { name: 'broken', kind: 'http', baseUrl: 'ftp://x', allowedPathPrefixes: ['/anything'] },
+            {
+              name: 'broken',
+              kind: 'http',
+              baseUrl: 'ftp://x',
+              allowedPathPrefixes: ['/anything'],
+              timeoutMS: 5_000,
+            },
           ],
         }),
       );
@@ -212,9 +219,103 @@ describe('npm start with an invalid configuration', () => {
       const output = cli.output();
       expect(output).toContain('connectors[0].baseUrl');
       expect(output).toContain(configFile);
+      expect(output).toContain(
+        '  - connectors[0]: Unrecognized key: "timeoutMS" (did you mean `timeoutMs`?)',
+      );
+      // Readable lines, not a JSON log line.
+      expect(output).not.toContain('"level"');
       expect(output).not.toMatch(/ {4}at /);
       expect(output).not.toMatch(/\\n\s+at /);
       expect(output).not.toContain('listening on');
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+});
+
+describe('npm start, errors a person can act on', () => {
+  it(
+    'prints the options and variables for --help and exits 0 without starting',
+    async () => {
+      // Act
+      const cli = startCli({}, ['--help']);
+      const exit = await cli.exited;
+
+      // Assess
+      expect(exit).toEqual({ code: 0, signal: null });
+      const output = cli.output();
+      for (const name of [
+        '--help',
+        'PORT',
+        'SUITE_CONFIG',
+        'LOCAL_SECRETS_FILE',
+        'HTTPBIN_URL',
+        'STRIPE_BASE_URL',
+      ]) {
+        expect(output).toContain(name);
+      }
+      expect(output).not.toContain('listening on');
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'exits 1 naming PORT and its value when it is not a port, without a stack trace',
+    async () => {
+      // Act
+      const cli = startCli({ PORT: '30o0' });
+      const exit = await cli.exited;
+
+      // Assess
+      expect(exit).toEqual({ code: 1, signal: null });
+      const output = cli.output();
+      expect(output).toContain('PORT must be an integer from 0 to 65535 (0 picks a free port), not "30o0".');
+      expect(output).not.toMatch(/ {4}at /);
+      expect(output).not.toContain('listening on');
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'reports a missing secret at startup, naming the connector, the secret and its shape, and still serves',
+    async () => {
+      // Prepare: a bearer connector whose secret the secrets file lacks; it is never called.
+      const secrets = await writeTempSecrets({ other: { token: EXAMPLE_TOKEN } });
+      cleanups.push(secrets.cleanup);
+      const dir = await mkdtemp(path.join(tmpdir(), 'connector-suite-it-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const configFile = path.join(dir, 'suite.config.json');
+      await writeFile(
+        configFile,
+        JSON.stringify({
+          connectors: [
+            {
+              name: 'orders',
+              kind: 'http',
+              baseUrl: 'http://127.0.0.1:9',
+              auth: { type: 'bearer', secret: 'orders-token' },
+              allowedPathPrefixes: ['/anything'],
+            },
+          ],
+        }),
+      );
+
+      // Act
+      const cli = startCli({ SUITE_CONFIG: configFile, LOCAL_SECRETS_FILE: secrets.file, PORT: '0' });
+      const listening = await waitForListening(cli);
+      // The connector without its secret does not stop the gateway: it serves.
+      const queue = await fetch(`${listening.url}/v1/queue`);
+      await queue.body?.cancel();
+
+      // Assess
+      expect(listening.lines).toContain(
+        'Missing secrets: each of these connectors answers CONFIGURATION_ERROR until its secret is in the secrets file:',
+      );
+      expect(listening.lines).toContain(
+        `  orders  Secret 'orders-token' not found in local secrets file ${secrets.file}.`,
+      );
+      expect(listening.lines).toContain('          add: "orders-token": {"token": "..."}');
+      expect(queue.status).toBe(200);
+      expect(cli.output()).not.toContain(EXAMPLE_TOKEN);
     },
     CLI_TEST_TIMEOUT_MS,
   );
