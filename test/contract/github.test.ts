@@ -1,6 +1,6 @@
 /**
  * Contract tests of the `github` connector: the real handler and the real Octokit against a mock built
- * from GitHub's own OpenAPI description (test/support/mocks/github.ts). The mock refuses, with a 400
+ * from GitHub's own OpenAPI description (local/stand-ins/github.ts). The mock refuses, with a 400
  * naming the problem, any request that does not match the described operation, so every success
  * here is also a check of the outgoing request.
  */
@@ -24,7 +24,7 @@ import {
   PRIMARY_LIMIT_RESET_SECONDS,
   startGithubMock,
   type VendorMock,
-} from '../support/mocks/github.js';
+} from '../../local/stand-ins/github.js';
 
 /** Obviously fake tokens, in GitHub's personal access token format. */
 const TOKEN = 'ghp_exampleFAKEtoken0000000000000000000';

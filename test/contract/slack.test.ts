@@ -29,7 +29,7 @@ import {
   schemaProblems,
   startSlackMock,
   type VendorMock,
-} from '../support/mocks/slack.js';
+} from '../../local/stand-ins/slack.js';
 
 /** Obviously fake tokens (never of Slack's real `xoxb-<digits>-` shape). */
 const TOKEN = 'xoxb-example-token-not-real';

@@ -1,6 +1,6 @@
 /**
  * Contract tests of the `stripe` connector: the real handler and the official SDK against the Stripe
- * mock built from Stripe's own fixtures and the SDK's declarations (test/support/mocks/stripe.ts).
+ * mock built from Stripe's own fixtures and the SDK's declarations (local/stand-ins/stripe.ts).
  * Every outgoing request is checked against the described operation; every described error answer
  * is checked against the suite's error contract (docs/design.md §3).
  */
@@ -22,7 +22,7 @@ import {
   STRIPE_MOCK_MAGIC,
   startStripeMock,
   type VendorMock,
-} from '../support/mocks/stripe.js';
+} from '../../local/stand-ins/stripe.js';
 
 /** Obviously fake test-mode keys. */
 const API_KEY = 'sk_test_connector_suite_example_0001';
