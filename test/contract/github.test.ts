@@ -18,13 +18,13 @@ import type {
 import { configurationError } from '../../functions/shared/errors.js';
 import { createPowertools } from '../../functions/shared/powertools.js';
 import { Redactor } from '../../functions/shared/redaction.js';
-import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 import {
   GITHUB_MOCK_MAGIC,
   PRIMARY_LIMIT_RESET_SECONDS,
   startGithubMock,
   type VendorMock,
 } from '../../local/stand-ins/github.js';
+import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 
 /** Obviously fake tokens, in GitHub's personal access token format. */
 const TOKEN = 'ghp_exampleFAKEtoken0000000000000000000';

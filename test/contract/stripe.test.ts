@@ -16,13 +16,13 @@ import { ConnectorError } from '../../functions/shared/errors.js';
 import { Redactor } from '../../functions/shared/redaction.js';
 import type { ConnectorHandler } from '../../functions/shared/runtime/index.js';
 import { stripeConnector } from '../../functions/stripe/connector.js';
-import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 import {
   STRIPE_CONTRACT,
   STRIPE_MOCK_MAGIC,
   startStripeMock,
   type VendorMock,
 } from '../../local/stand-ins/stripe.js';
+import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 
 /** Obviously fake test-mode keys. */
 const API_KEY = 'sk_test_connector_suite_example_0001';

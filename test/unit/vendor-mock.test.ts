@@ -4,8 +4,8 @@
  * vendor or port is a usage error.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { main } from '../../scripts/vendor-mock.js';
 import { MOCKED_VENDOR_KINDS, VENDOR_MOCKS, type VendorMock } from '../../local/stand-ins/registry.js';
+import { main } from '../../scripts/vendor-mock.js';
 
 /** Captures what `main` writes with console.error (restored after each test by `restoreMocks`). */
 function captureConsoleError(): () => string {
