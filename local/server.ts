@@ -17,6 +17,7 @@ const { loadSuiteConfig } = await import('../functions/shared/config-file.js');
 const { LocalFileCredentialStore } = await import('../functions/shared/credentials/local-file.js');
 const { createPowertools } = await import('../functions/shared/powertools.js');
 const { startLocalGateway } = await import('./gateway.js');
+const { startSandbox } = await import('./sandbox.js');
 
 const logger = createPowertools({ serviceName: 'local-gateway' }).logger;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -33,11 +34,13 @@ function secretsFile(): string {
 }
 
 try {
-  const config = await loadSuiteConfig(undefined, { allowLoopbackHttp: true });
+  // Connectors without a base URL of their own (or LIVE=1) call local stand-ins (docs/local-mode.md#the-sandbox).
+  const sandbox = await startSandbox(await loadSuiteConfig(undefined, { allowLoopbackHttp: true }));
+  const { config } = sandbox;
   const port = Number(process.env.PORT ?? 3000);
   const gateway = await startLocalGateway({
     config,
-    credentials: new LocalFileCredentialStore(secretsFile()),
+    credentials: sandbox.credentials(new LocalFileCredentialStore(secretsFile())),
     port,
     logger,
   });
@@ -62,10 +65,14 @@ try {
     if (stopping) return;
     stopping = true;
     logger.info(`Stopping (${signal})`);
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    // The stand-ins after the gateway, so the deliveries it lets finish can still reach them.
+    gateway
+      .close()
+      .then(() => sandbox.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
