@@ -8,10 +8,10 @@
  * A connector is **live** (called as configured, with the secrets of `local/secrets.json`, as before
  * the sandbox) when:
  * - `LIVE=1` (or `true`) is set, or `npm start -- --live` is run: every connector is live;
- * - its base URL is given: an `http` connector whose `baseUrl` is not the public httpbin (in the
- *   default suite, `HTTPBIN_URL` set), a vendor connector whose `baseUrl` is not the vendor's own
- *   API of `VENDOR_BASE_URLS` (`STRIPE_BASE_URL`, `SLACK_BASE_URL`, `GITHUB_BASE_URL`,
- *   `TWILIO_BASE_URL` set, in the default suite);
+ * - its base URL is given: its variable of `baseUrlVariables` is set (`HTTPBIN_URL`,
+ *   `STRIPE_BASE_URL`, `SLACK_BASE_URL`, `GITHUB_BASE_URL`, `TWILIO_BASE_URL` in the default
+ *   suite), or its `baseUrl` is not the public API a stand-in stands for (`https://httpbin.org`
+ *   for `http`, the vendor's own API of `VENDOR_BASE_URLS` for a vendor kind);
  * - it has no stand-in (an `http` connector aimed elsewhere, a kind of your own).
  *
  * Otherwise it is **sandboxed**. See docs/local-mode.md#the-sandbox.
@@ -70,6 +70,11 @@ export interface ConnectorModeReport {
 export interface ConnectorModeOptions {
   /** Every connector live (`LIVE=1`, `--live`). @default false */
   live?: boolean;
+  /**
+   * The connector's base URL was given by its variable (`STRIPE_BASE_URL=https://api.stripe.com`),
+   * even if it is the public API a stand-in stands for. @default false
+   */
+  baseUrlGiven?: boolean;
   /** The `http` base URLs' origins the echo service stands in for. @default {@link ECHO_STOOD_IN_ORIGINS} */
   echoOrigins?: readonly string[];
 }
@@ -85,8 +90,9 @@ export interface SandboxOptions extends ConnectorModeOptions {
   /** Where `--live` is read. @default process.argv.slice(2) */
   argv?: readonly string[];
   /**
-   * The environment variable that gives each connector's base URL, by connector name, for the
-   * "how to go live" hint. @default {@link DEFAULT_BASE_URL_VARIABLES} (those of `suite.config.ts`)
+   * The environment variable that gives each connector's base URL, by connector name: set (not
+   * empty) in `env`, it makes the connector live; it is named in the "how to go live" hint.
+   * @default {@link DEFAULT_BASE_URL_VARIABLES} (those of `suite.config.ts`)
    */
   baseUrlVariables?: Readonly<Record<string, string>>;
   /**
@@ -149,6 +155,7 @@ export function decideConnectorMode(
   options: ConnectorModeOptions = {},
 ): ConnectorModeDecision {
   if (options.live) return { mode: 'live', reason: 'live-requested' };
+  if (options.baseUrlGiven) return { mode: 'live', reason: 'base-url-given' };
   if (connector.kind === 'http') {
     const baseUrl = (connector as { baseUrl: string }).baseUrl;
     const origins = options.echoOrigins ?? ECHO_STOOD_IN_ORIGINS;
@@ -192,12 +199,17 @@ export async function startSandbox(
   config: SuiteConfig<AnyConnectorConfig>,
   options: SandboxOptions = {},
 ): Promise<Sandbox> {
-  const live = options.live ?? isLiveRequested(options.env, options.argv);
+  const env = options.env ?? process.env;
+  const live = options.live ?? isLiveRequested(env, options.argv);
   const variables = options.baseUrlVariables ?? DEFAULT_BASE_URL_VARIABLES;
-  const decisions = config.connectors.map((connector) => ({
-    connector,
-    decision: decideConnectorMode(connector, { live, echoOrigins: options.echoOrigins }),
-  }));
+  const decisions = config.connectors.map((connector) => {
+    const variable = Object.hasOwn(variables, connector.name) ? variables[connector.name] : undefined;
+    const baseUrlGiven = variable !== undefined && (env[variable] ?? '') !== '';
+    return {
+      connector,
+      decision: decideConnectorMode(connector, { live, baseUrlGiven, echoOrigins: options.echoOrigins }),
+    };
+  });
 
   const standIns: Partial<Record<StandInName, VendorMock>> = {};
   const close = async () => {

@@ -66,6 +66,17 @@ describe('decideConnectorMode', () => {
     expect(decision).toEqual(expected);
   });
 
+  it('makes a connector live when its base URL variable is set, even to the public API', () => {
+    // Prepare
+    const config = connector('stripe', { baseUrl: 'https://api.stripe.com' });
+
+    // Act
+    const decision = decideConnectorMode(config, { baseUrlGiven: true });
+
+    // Assess
+    expect(decision).toEqual({ mode: 'live', reason: 'base-url-given' });
+  });
+
   it('makes every connector live when live is asked for', () => {
     // Prepare
     const configs = parse(DEFAULT_SUITE).connectors;
@@ -158,6 +169,26 @@ describe('startSandbox', () => {
     });
     expect(sandbox.config.connectors[0]).toBe(config.connectors[0]);
     expect(Object.keys(sandbox.standIns)).toEqual(['stripe']);
+  });
+
+  it('keeps a connector live whose base-URL variable is set, even to the public API', async () => {
+    // Prepare
+    const config = parse(DEFAULT_SUITE);
+
+    // Act
+    const sandbox = await startSandbox(config, { env: { HTTPBIN_URL: 'https://httpbin.org' }, argv: [] });
+    sandboxes.push(sandbox);
+
+    // Assess
+    expect(sandbox.connectors.map((c) => c.mode)).toEqual([
+      'live',
+      'sandbox',
+      'sandbox',
+      'sandbox',
+      'sandbox',
+    ]);
+    expect(sandbox.config.connectors[0]?.baseUrl).toBe('https://httpbin.org');
+    expect(sandbox.standIns.echo).toBeUndefined();
   });
 
   it('with LIVE=1 starts no stand-in and hands the suite on unchanged', async () => {
