@@ -10,8 +10,9 @@ export default defineSuite({
     {
       name: 'httpbin',
       kind: 'http',
-      // Run httpbin yourself and point HTTPBIN_URL at it (see README); loopback http is accepted by `npm start` only
-      // (read through fromEnvironment, so that `cdk synth` names the variable when it rejects the URL).
+      // `npm start` serves https://httpbin.org from a local echo service unless HTTPBIN_URL is set (docs/local-mode.md);
+      // loopback http is accepted by `npm start` only (read through fromEnvironment, so that `cdk synth`
+      // names the variable when it rejects the URL).
       baseUrl: fromEnvironment('HTTPBIN_URL') || 'https://httpbin.org',
       auth: { type: 'bearer', secret: 'httpbin' },
       allowedMethods: ['GET', 'POST'],
@@ -33,8 +34,9 @@ export default defineSuite({
       cacheTtlSeconds: 0,
       forwardIdempotencyKey: true,
     },
-    // One connector of each vendor kind. Put their secrets in local/secrets.json (or Secrets Manager
-    // after deploy); until then they answer CONFIGURATION_ERROR naming the missing secret. Each base
+    // One connector of each vendor kind. `npm start` serves them from local stand-ins with example
+    // secrets unless their base-URL variable is set or LIVE=1 (docs/local-mode.md#the-sandbox); live,
+    // they read their secrets from local/secrets.json (or Secrets Manager after deploy). Each base
     // URL can point at a mock or another installation (see docs/connectors/).
     { name: 'stripe', kind: 'stripe', secret: 'stripe', ...baseUrlFrom('STRIPE_BASE_URL') },
     { name: 'slack', kind: 'slack', secret: 'slack', ...baseUrlFrom('SLACK_BASE_URL') },

@@ -2,7 +2,11 @@
  * `npm start`: the local gateway on 127.0.0.1:$PORT (default 3000), serving the connectors of
  * `SUITE_CONFIG` (default `suite.config.ts`) with credentials from `LOCAL_SECRETS_FILE` (default
  * `local/secrets.json`, else the committed example) and an embedded DynamoDB, and running their
- * asynchronous path (`POST /v1/events` into in-memory inboxes). `npm start -- --help` lists the
+ * asynchronous path (`POST /v1/events` into in-memory inboxes). With no settings, connectors whose
+ * base URL is the public API a local stand-in covers call that stand-in (the sandbox,
+ * `local/sandbox.ts`); a base-URL variable, `LIVE=1` or `--live` makes them call the real service.
+ * The AWS endpoints (PutEvents, SQS, DynamoDB on `DYNAMODB_PORT`) are printed with an example
+ * each. `npm start -- --help` lists the
  * options and variables. It prints one startup block (see `local/startup.ts`), reports the
  * connectors whose secret is missing before the first call, and exits 1 with a readable message,
  * never a stack trace, on a bad `PORT` or configuration. Ctrl-C stops it, after the batches still
@@ -47,6 +51,8 @@ const { loadSuiteConfig } = await import('../functions/shared/config-file.js');
 const { LocalFileCredentialStore } = await import('../functions/shared/credentials/local-file.js');
 const { createPowertools } = await import('../functions/shared/powertools.js');
 const { startLocalGateway } = await import('./gateway.js');
+const { startSandbox } = await import('./sandbox.js');
+const { dynamoDBSettingsFromEnv } = await import('./dynamodb.js');
 
 const logger = createPowertools({ serviceName: 'local-gateway' }).logger;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -61,24 +67,40 @@ function secretsFile(): { file: string; example: boolean } {
 }
 
 try {
-  const config = await loadSuiteConfig(undefined, { allowLoopbackHttp: true });
+  const dynamoDB = dynamoDBSettingsFromEnv();
+  // Connectors without a base URL of their own (or LIVE=1) call local stand-ins (docs/local-mode.md#the-sandbox).
+  const sandbox = await startSandbox(await loadSuiteConfig(undefined, { allowLoopbackHttp: true }));
+  const { config } = sandbox;
   const secrets = secretsFile();
-  const credentials = new LocalFileCredentialStore(secrets.file);
+  const credentials = sandbox.credentials(new LocalFileCredentialStore(secrets.file));
   // Before the first call: a connector without its secret still starts (the others work without
   // it) and answers CONFIGURATION_ERROR naming the secret, so this warns rather than stops. Its own
   // store, so that the gateway's reads the file at the first call as before (an edit in between counts).
-  const secretProblems = await checkSecrets(config, new LocalFileCredentialStore(secrets.file));
-  const gateway = await startLocalGateway({ config, credentials, port, logger });
+  const secretProblems = await checkSecrets(
+    config,
+    sandbox.credentials(new LocalFileCredentialStore(secrets.file)),
+  );
+  const gateway = await startLocalGateway({
+    config,
+    credentials,
+    port,
+    logger,
+    ...(dynamoDB.port === undefined ? {} : { dynamoDBPort: dynamoDB.port }),
+    ...(dynamoDB.endpoint === undefined ? {} : { dynamoDBEndpoint: dynamoDB.endpoint }),
+  });
   // Ctrl-C is handled before the block says the gateway is up, so a caller may send it at once.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info(`Stopping (${signal})`);
-    gateway.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    gateway
+      .close()
+      .then(() => sandbox.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -90,6 +112,7 @@ try {
       endpoints: (gateway as { endpoints?: AwsEndpoints }).endpoints,
       secrets,
       secretProblems,
+      modes: sandbox.connectors,
     }),
   );
 } catch (error) {

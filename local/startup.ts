@@ -24,16 +24,21 @@ Starts the local gateway on 127.0.0.1: the connectors of the suite file, their a
 
 Options:
   -h, --help            print this help and exit
+  --live                every connector calls its real service, none a local stand-in (as LIVE=1)
 
 Environment variables:
   PORT                  port of the gateway, an integer from 0 to 65535 (0 picks a free one); default ${DEFAULT_PORT}
   SUITE_CONFIG          the suite file (.ts, .js or .json); default suite.config.ts
   LOCAL_SECRETS_FILE    the secrets, {"<secret name>": {"<field>": "..."}}; default local/secrets.json,
                         else the committed local/secrets.example.json
-  HTTPBIN_URL           base URL of the default httpbin connector; default https://httpbin.org
+  HTTPBIN_URL           base URL of the default httpbin connector; set, the connector is live;
+                        unset, it calls the local echo service (the sandbox)
   STRIPE_BASE_URL, SLACK_BASE_URL, GITHUB_BASE_URL, TWILIO_BASE_URL
-                        base URL of the default vendor connectors (e.g. npm run mock -- <vendor>);
-                        default the vendor's API
+                        base URL of the default vendor connectors; set, the connector is live;
+                        unset, it calls the vendor's local stand-in (the sandbox)
+  LIVE                  1 or true: every connector calls its real service (as --live)
+  DYNAMODB_PORT         port of the embedded DynamoDB; default 8000 (0 picks a free one)
+  DYNAMODB_ENDPOINT     an existing DynamoDB endpoint to use instead (DynamoDB Local, dynalite)
   POWERTOOLS_METRICS_DISABLED
                         set false to print the EMF metric lines; default true under npm start
   POWERTOOLS_LOG_LEVEL  DEBUG, INFO, WARN or ERROR; default INFO
@@ -56,6 +61,8 @@ export function parseStartArguments(argv: readonly string[]): StartArguments {
   let help = false;
   for (const argument of argv) {
     if (argument === '--help' || argument === '-h') help = true;
+    else if (argument === '--live')
+      continue; // read by the sandbox (local/sandbox.ts)
     else throw new StartupError(`Unknown option '${argument}'; npm start -- --help lists the options.`);
   }
   return { help };
@@ -195,6 +202,13 @@ export interface StartupInfo {
   secrets?: { file: string; example: boolean } | undefined;
   /** From {@link checkSecrets}; @default none */
   secretProblems?: readonly SecretProblem[] | undefined;
+  /** Each connector's mode (sandbox or live) and how to go live, from the sandbox; @default none */
+  modes?: ReadonlyArray<{
+    name: string;
+    mode: string;
+    standIn?: string | undefined;
+    goLive?: string | undefined;
+  }>;
 }
 
 /** Lines of `[label, text]` with the labels padded to one width. */
@@ -220,6 +234,20 @@ export function startupBlock(info: StartupInfo): string {
       ]),
     ),
   );
+  const modes = info.modes ?? [];
+  if (modes.length > 0) {
+    lines.push('', 'Modes (sandbox: a local stand-in answers; live: the real service):');
+    lines.push(
+      ...table(
+        modes.map((m) => [
+          m.name,
+          m.mode === 'sandbox'
+            ? `sandbox (${m.standIn ?? 'stand-in'})${m.goLive ? `; to go live: ${m.goLive}` : ''}`
+            : 'live',
+        ]),
+      ),
+    );
+  }
   lines.push('', 'Asynchronous path:');
   lines.push(
     ...table([

@@ -8,8 +8,8 @@
  * STRIPE_BASE_URL=http://127.0.0.1:4010 npm start
  * ```
  *
- * The mocks are registered in `test/support/mocks/registry.ts`; each mock's file
- * (`test/support/mocks/VENDOR.ts`) lists the magic input values that make it answer each described
+ * The mocks are registered in `local/stand-ins/registry.ts`; each mock's file
+ * (`local/stand-ins/VENDOR.ts`) lists the magic input values that make it answer each described
  * error. Ctrl-C stops it.
  *
  * @module
@@ -20,7 +20,7 @@ import {
   MOCKED_VENDOR_KINDS,
   VENDOR_MOCKS,
   type VendorMock,
-} from '../test/support/mocks/registry.js';
+} from '../local/stand-ins/registry.js';
 
 /** Resolves on the first SIGINT or SIGTERM (Ctrl-C, or `kill`). */
 function untilSignalled(): Promise<void> {
@@ -32,7 +32,7 @@ function untilSignalled(): Promise<void> {
 
 /**
  * Starts the mock named in `argv` (`VENDOR [--port N]`, a kind of `VENDOR_MOCKS` in
- * `test/support/mocks/registry.ts`), keeps it running until `until` resolves, then stops it.
+ * `local/stand-ins/registry.ts`), keeps it running until `until` resolves, then stops it.
  * @param until - given the running mock; the mock stops once it resolves. @default SIGINT or SIGTERM
  * @returns the exit code: 0 once stopped, 2 for a usage error (unknown vendor, port not in 0..65535)
  */

@@ -1,6 +1,6 @@
 /**
  * Contract tests of the `github` connector: the real handler and the real Octokit against a mock built
- * from GitHub's own OpenAPI description (test/support/mocks/github.ts). The mock refuses, with a 400
+ * from GitHub's own OpenAPI description (local/stand-ins/github.ts). The mock refuses, with a 400
  * naming the problem, any request that does not match the described operation, so every success
  * here is also a check of the outgoing request.
  */
@@ -18,13 +18,13 @@ import type {
 import { configurationError } from '../../functions/shared/errors.js';
 import { createPowertools } from '../../functions/shared/powertools.js';
 import { Redactor } from '../../functions/shared/redaction.js';
-import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 import {
   GITHUB_MOCK_MAGIC,
   PRIMARY_LIMIT_RESET_SECONDS,
   startGithubMock,
   type VendorMock,
-} from '../support/mocks/github.js';
+} from '../../local/stand-ins/github.js';
+import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 
 /** Obviously fake tokens, in GitHub's personal access token format. */
 const TOKEN = 'ghp_exampleFAKEtoken0000000000000000000';

@@ -21,7 +21,6 @@ import { Redactor } from '../../functions/shared/redaction.js';
 import type { ConnectorHandler, SuccessBody } from '../../functions/shared/runtime/index.js';
 import { type SlackConnectorConfig, slackConnector } from '../../functions/slack/connector.js';
 import { mapSlackError } from '../../functions/slack/errors.js';
-import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 import {
   describedOperation,
   MISMATCH_ERROR,
@@ -29,7 +28,8 @@ import {
   schemaProblems,
   startSlackMock,
   type VendorMock,
-} from '../support/mocks/slack.js';
+} from '../../local/stand-ins/slack.js';
+import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 
 /** Obviously fake tokens (never of Slack's real `xoxb-<digits>-` shape). */
 const TOKEN = 'xoxb-example-token-not-real';

@@ -1,6 +1,6 @@
 /**
  * Contract tests of the `stripe` connector: the real handler and the official SDK against the Stripe
- * mock built from Stripe's own fixtures and the SDK's declarations (test/support/mocks/stripe.ts).
+ * mock built from Stripe's own fixtures and the SDK's declarations (local/stand-ins/stripe.ts).
  * Every outgoing request is checked against the described operation; every described error answer
  * is checked against the suite's error contract (docs/design.md §3).
  */
@@ -16,13 +16,13 @@ import { ConnectorError } from '../../functions/shared/errors.js';
 import { Redactor } from '../../functions/shared/redaction.js';
 import type { ConnectorHandler } from '../../functions/shared/runtime/index.js';
 import { stripeConnector } from '../../functions/stripe/connector.js';
-import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 import {
   STRIPE_CONTRACT,
   STRIPE_MOCK_MAGIC,
   startStripeMock,
   type VendorMock,
-} from '../support/mocks/stripe.js';
+} from '../../local/stand-ins/stripe.js';
+import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
 
 /** Obviously fake test-mode keys. */
 const API_KEY = 'sk_test_connector_suite_example_0001';

@@ -16,8 +16,8 @@ import { createPowertools } from '../../functions/shared/powertools.js';
 import { Redactor } from '../../functions/shared/redaction.js';
 import { rewriteTwilioUrl, twilioConnector } from '../../functions/twilio/connector.js';
 import { mapTwilioError, TWILIO_ERROR_RULES } from '../../functions/twilio/errors.js';
+import { startTwilioMock, TWILIO_MAGIC, type VendorMock } from '../../local/stand-ins/twilio.js';
 import { apiGatewayEvent, captureOutput, lambdaContext } from '../support/fakes.js';
-import { startTwilioMock, TWILIO_MAGIC, type VendorMock } from '../support/mocks/twilio.js';
 
 /** Twilio's own placeholder Account SID (its documentation's examples use it): obviously fake. */
 const ACCOUNT_SID = 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';

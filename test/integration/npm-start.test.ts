@@ -57,6 +57,8 @@ afterEach(async () => {
 function startCli(env: Record<string, string | undefined>, args: readonly string[] = []): StartedCli {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const name of ['SUITE_CONFIG', 'LOCAL_SECRETS_FILE', 'PORT', 'POWERTOOLS_DEV']) delete childEnv[name];
+  // A free port for the embedded DynamoDB: other test files may run npm start at the same time.
+  childEnv.DYNAMODB_PORT = '0';
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[name];
     else childEnv[name] = value;

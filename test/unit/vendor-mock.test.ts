@@ -1,11 +1,11 @@
 /**
  * `npm run mock -- VENDOR` (scripts/vendor-mock.ts) through the typed registry of the vendor mocks
- * (test/support/mocks/registry.ts): each registered mock starts, answers on loopback and stops; a bad
+ * (local/stand-ins/registry.ts): each registered mock starts, answers on loopback and stops; a bad
  * vendor or port is a usage error.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { MOCKED_VENDOR_KINDS, VENDOR_MOCKS, type VendorMock } from '../../local/stand-ins/registry.js';
 import { main } from '../../scripts/vendor-mock.js';
-import { MOCKED_VENDOR_KINDS, VENDOR_MOCKS, type VendorMock } from '../support/mocks/registry.js';
 
 /** Captures what `main` writes with console.error (restored after each test by `restoreMocks`). */
 function captureConsoleError(): () => string {

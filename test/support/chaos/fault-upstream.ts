@@ -14,7 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { listenOnLoopback } from '../mocks/server.js';
+import { listenOnLoopback } from '../../../local/stand-ins/server.js';
 
 /** The path prefix the chaos connector may reach; every fault lives under it. */
 export const FAULT_PATH_PREFIX = '/fault';

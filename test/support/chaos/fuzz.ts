@@ -9,7 +9,7 @@
  * (`isBase64Encoded`) of all of these. Every answer must be the success or the error envelope
  * (docs/design.md §3), and never a 500.
  *
- * Valid inputs reach the vendor mocks of `test/support/mocks/` (and an http upstream answering 200),
+ * Valid inputs reach the vendor mocks of `local/stand-ins/` (and an http upstream answering 200),
  * so that they succeed.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -27,12 +27,12 @@ import type { ConnectorHandler } from '../../../functions/shared/runtime/index.j
 import { CONNECTOR_KINDS } from '../../../local/connectors.js';
 import { startLocalGateway } from '../../../local/gateway.js';
 import { connectorProxyEvent, lambdaContext } from '../../../local/lambda-events.js';
-import { startGithubMock } from '../mocks/github.js';
-import type { VendorMock } from '../mocks/server.js';
-import { listenOnLoopback } from '../mocks/server.js';
-import { startSlackMock } from '../mocks/slack.js';
-import { startStripeMock } from '../mocks/stripe.js';
-import { startTwilioMock } from '../mocks/twilio.js';
+import { startGithubMock } from '../../../local/stand-ins/github.js';
+import type { VendorMock } from '../../../local/stand-ins/server.js';
+import { listenOnLoopback } from '../../../local/stand-ins/server.js';
+import { startSlackMock } from '../../../local/stand-ins/slack.js';
+import { startStripeMock } from '../../../local/stand-ins/stripe.js';
+import { startTwilioMock } from '../../../local/stand-ins/twilio.js';
 
 /** The seed of every fuzz run, so that a failure can be replayed (`CHAOS_SEED=... npm run chaos`). */
 export const FUZZ_SEED = Number(process.env.CHAOS_SEED ?? 20_261_201);

@@ -32,7 +32,7 @@
  * "text" is the operation's main field: `title` (create an issue), `body` (create a comment) or
  * `ref` (dispatch a workflow).
  *
- * Run it by hand: `npx tsx -e "import('./test/support/mocks/github.ts').then((m) => m.startGithubMock({ port: 4010 })).then((m) => console.log(m.url))"`.
+ * Run it by hand: `npx tsx -e "import('./local/stand-ins/github.ts').then((m) => m.startGithubMock({ port: 4010 })).then((m) => console.log(m.url))"`.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -74,7 +74,7 @@ export const PRIMARY_LIMIT_RESET_SECONDS = 5;
 
 /** The trimmed description the mock is built from. */
 export const GITHUB_DESCRIPTION_FILE = new URL(
-  '../../fixtures/github/api.github.com.operations.json',
+  '../../test/fixtures/github/api.github.com.operations.json',
   import.meta.url,
 );
 

@@ -5,7 +5,7 @@
  *
  * ```sh
  * npm run mock -- stripe --port 4010                     # or, logging each request:
- * npm exec -- tsx test/support/mocks/stripe.ts 4010      # (any port; 0 picks a free one)
+ * npm exec -- tsx local/stand-ins/stripe.ts 4010      # (any port; 0 picks a free one)
  * STRIPE_BASE_URL=http://127.0.0.1:4010 npm start          # with {"stripe": {"apiKey": "sk_test_..."}} in the secrets file
  * ```
  *
@@ -96,7 +96,7 @@ export interface StripeContract {
 
 /** The described contract the mock is built from. */
 export const STRIPE_CONTRACT: StripeContract = JSON.parse(
-  readFileSync(new URL('../../fixtures/stripe/stripe-contract.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../test/fixtures/stripe/stripe-contract.json', import.meta.url), 'utf8'),
 ) as StripeContract;
 
 /** The magic values of the mock (see the table at the top of the file). */
@@ -574,11 +574,11 @@ function now(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-// `npm exec -- tsx test/support/mocks/stripe.ts [port]`: run the mock by hand.
+// `npm exec -- tsx local/stand-ins/stripe.ts [port]`: run the mock by hand.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const port = Number(process.argv[2] ?? process.env.STRIPE_MOCK_PORT ?? 4010);
   const mock = await startStripeMock({ port, log: (line) => process.stderr.write(`${line}\n`) });
   process.stderr.write(
-    `Stripe mock on ${mock.url} (see the magic values at the top of test/support/mocks/stripe.ts); Ctrl-C stops it.\n`,
+    `Stripe mock on ${mock.url} (see the magic values at the top of local/stand-ins/stripe.ts); Ctrl-C stops it.\n`,
   );
 }

@@ -29,7 +29,7 @@
  * - `blocks` that are not a JSON array of objects with a string `type` → `invalid_blocks`
  * - neither `text`, `blocks` nor `attachments` → `no_text`
  *
- * By hand: `npm run mock -- slack --port 4010`, or `npm exec -- tsx -e "import('./test/support/mocks/slack.ts').then((m) => m.startSlackMock({ port: 4010 })).then((mock) => console.log(mock.url))"`
+ * By hand: `npm run mock -- slack --port 4010`, or `npm exec -- tsx -e "import('./local/stand-ins/slack.ts').then((m) => m.startSlackMock({ port: 4010 })).then((mock) => console.log(mock.url))"`
  * then point a `slack` connector's `baseUrl` at the printed URL (`http://127.0.0.1:4010/api`).
  */
 import { readFileSync } from 'node:fs';
@@ -95,7 +95,7 @@ export interface SlackDescription {
 
 /** The fixture: Slack's description of chat.postMessage and chat.update. */
 export const SLACK_DESCRIPTION_FILE = new URL(
-  '../../fixtures/slack/slack_web_openapi_v2.chat.json',
+  '../../test/fixtures/slack/slack_web_openapi_v2.chat.json',
   import.meta.url,
 );
 

@@ -41,7 +41,7 @@
  * `{"code", "message", "more_info", "status"}`, `more_info` being the code's page in
  * https://www.twilio.com/docs/api/errors.
  *
- * By hand: `npm exec -- tsx -e "import('./test/support/mocks/twilio.ts').then((m) => m.startTwilioMock({ port: 4010 })).then((m) => console.log(m.url))"`.
+ * By hand: `npm exec -- tsx -e "import('./local/stand-ins/twilio.ts').then((m) => m.startTwilioMock({ port: 4010 })).then((m) => console.log(m.url))"`.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -127,7 +127,7 @@ interface OpenApiDocument {
 
 /** The description the mock is built from. */
 export const TWILIO_DESCRIPTION_FILE = new URL(
-  '../../fixtures/twilio/create-message.openapi.json',
+  '../../test/fixtures/twilio/create-message.openapi.json',
   import.meta.url,
 );
 
