@@ -17,7 +17,7 @@ export class StartupError extends Error {
 export const DEFAULT_PORT = 3000;
 
 /** `npm start -- --help`. */
-export const START_HELP = `Usage: npm start [-- --help]
+export const START_HELP = `Usage: npm start [-- --help] [-- --reset]
 
 Starts the local gateway on 127.0.0.1: the connectors of the suite file, their asynchronous path
 (POST /v1/events into local inboxes) and an embedded DynamoDB for idempotency. Ctrl-C stops it.
@@ -25,6 +25,8 @@ Starts the local gateway on 127.0.0.1: the connectors of the suite file, their a
 Options:
   -h, --help            print this help and exit
   --live                every connector calls its real service, none a local stand-in (as LIVE=1)
+  --reset               start clean: delete .local/ (the queued messages, dead letters and
+                        idempotency records kept from the last run)
 
 Environment variables:
   PORT                  port of the gateway, an integer from 0 to 65535 (0 picks a free one); default ${DEFAULT_PORT}
@@ -50,6 +52,8 @@ More: docs/local-mode.md.
 export interface StartArguments {
   /** `--help` or `-h`: print {@link START_HELP} and exit 0. */
   help: boolean;
+  /** `--reset`: delete the kept state (`.local/`) before starting. */
+  reset: boolean;
 }
 
 /**
@@ -59,13 +63,15 @@ export interface StartArguments {
  */
 export function parseStartArguments(argv: readonly string[]): StartArguments {
   let help = false;
+  let reset = false;
   for (const argument of argv) {
     if (argument === '--help' || argument === '-h') help = true;
+    else if (argument === '--reset') reset = true;
     else if (argument === '--live')
       continue; // read by the sandbox (local/sandbox.ts)
     else throw new StartupError(`Unknown option '${argument}'; npm start -- --help lists the options.`);
   }
-  return { help };
+  return { help, reset };
 }
 
 /**
