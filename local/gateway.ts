@@ -294,12 +294,17 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   /** The SQS service of the local queues, once the gateway's URL is known. */
   let sqs: LocalSqsService | undefined;
 
+  /** The requests being answered, for `close` to wait for. */
+  const answering = new Set<Promise<void>>();
   const server = createServer((req, res) => {
-    serve(req, res).catch((error: unknown) => {
-      logger.error('The local gateway failed to answer', { error });
-      if (!res.headersSent)
-        send(res, 500, new ConnectorError('INTERNAL_ERROR', 'The local gateway failed.').toBody(''));
-    });
+    const answered = serve(req, res)
+      .catch((error: unknown) => {
+        logger.error('The local gateway failed to answer', { error });
+        if (!res.headersSent)
+          send(res, 500, new ConnectorError('INTERNAL_ERROR', 'The local gateway failed.').toBody(''));
+      })
+      .finally(() => answering.delete(answered));
+    answering.add(answered);
   });
 
   /** What a route did: its status, and fields for the log line. */
@@ -521,17 +526,20 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     results,
     endpoints: { eventBridge: gatewayUrl, sqs: gatewayUrl, dynamoDB: dynamo.endpoint },
     async close() {
+      // Still listening while it drains, so a request meanwhile gets a 503 it can act on, not a refused connection.
       stopping = true;
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
-        Promise.all([closeServer(server), ...pollers.map((poller) => poller.stop())]).then(() => true),
+        Promise.all([...answering, ...pollers.map((poller) => poller.stop())]).then(() => true),
         new Promise<false>((resolve) => {
           timer = setTimeout(() => resolve(false), drainTimeoutMs);
         }),
       ]);
       clearTimeout(timer);
+      const closed = closeServer(server);
+      server.closeAllConnections();
+      await closed;
       if (!drained) {
-        server.closeAllConnections();
         logger.warn(
           'Deliveries were still running when the drain ran out; their messages are delivered again at the next start',
           { drainTimeoutMs },
