@@ -16,7 +16,7 @@
  * {@link LocalGateway.endpoints} says where each service is.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -126,7 +126,8 @@ export interface LocalGatewayOptions {
    * A directory where the gateway keeps its state across restarts (`npm start` passes `.local/`):
    * the queues' messages and dead letters (`queues.json`, loaded at start, written atomically on
    * {@link LocalGateway.close}) and the embedded dynalite's data (`dynamodb/`, so the idempotency
-   * records survive). Created if missing. Not given, everything is in memory and lost on close.
+   * records survive). Created if missing; one gateway at a time may use it (`gateway.pid` says which).
+   * Not given, everything is in memory and lost on close.
    * @default none
    */
   stateDir?: string;
@@ -224,13 +225,20 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const logger = options.logger ?? createPowertools({ serviceName: 'local-gateway' }).logger;
   const definitions = await loadDefinitions(options);
   const stateFile = options.stateDir === undefined ? undefined : path.join(options.stateDir, 'queues.json');
-  if (options.stateDir !== undefined) await mkdir(options.stateDir, { recursive: true });
+  let unlock = async () => {};
+  if (options.stateDir !== undefined) {
+    await mkdir(options.stateDir, { recursive: true });
+    unlock = await lockStateDir(options.stateDir);
+  }
   const dynamo =
     options.dynamo ??
     (await startLocalDynamoDB({
       ...(options.dynamoDBPort === undefined ? {} : { port: options.dynamoDBPort }),
       ...(options.dynamoDBEndpoint === undefined ? {} : { endpoint: options.dynamoDBEndpoint }),
       ...(options.stateDir === undefined ? {} : { path: path.join(options.stateDir, 'dynamodb') }),
+    }).catch(async (error: unknown) => {
+      await unlock();
+      throw error;
     }));
   const handlers = new Map<string, ConnectorHandler>();
   const queues = new Map<string, LocalQueue>();
@@ -284,6 +292,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     }
   } catch (error) {
     if (!options.dynamo) await dynamo.close();
+    await unlock();
     throw error;
   }
   const drainTimeoutMs =
@@ -513,6 +522,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     });
   }).catch(async (error: unknown) => {
     if (!options.dynamo) await dynamo.close();
+    await unlock();
     throw error;
   });
   for (const poller of pollers) poller.start();
@@ -555,6 +565,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         logger.info('Kept the local queues for the next start', { file: stateFile, connectors: kept });
       }
       if (!options.dynamo) await dynamo.close();
+      await unlock();
     },
   };
 }
@@ -825,6 +836,41 @@ function send(
 ): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * Claims a state directory for this process (`gateway.pid`), as dynalite's LevelDB cannot be opened
+ * twice; a file left by a process that is gone is taken over.
+ * @returns the release
+ * @throws Error naming the directory and the process when a live one holds it
+ */
+async function lockStateDir(dir: string): Promise<() => Promise<void>> {
+  const file = path.join(dir, 'gateway.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) {
+      throw new Error(
+        `${dir} is in use by another local gateway (process ${pid}); stop it, or give this one a directory of its own (LOCAL_STATE_DIR).`,
+      );
+    }
+    await rm(file, { force: true });
+  }
+  throw new Error(`${dir} could not be claimed: another local gateway is starting on it.`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -60,8 +60,13 @@ const { dynamoDBSettingsFromEnv } = await import('./dynamodb.js');
 
 const logger = createPowertools({ serviceName: 'local-gateway' }).logger;
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** Where queued messages, dead letters and idempotency records outlive a restart (git-ignored). */
-const stateDir = path.join(here, '..', '.local');
+/**
+ * Where queued messages, dead letters and idempotency records outlive a restart: `LOCAL_STATE_DIR`,
+ * else `.local/` at the project root (git-ignored).
+ */
+const stateDir = process.env.LOCAL_STATE_DIR?.trim()
+  ? path.resolve(process.env.LOCAL_STATE_DIR.trim())
+  : path.join(here, '..', '.local');
 if (reset) {
   rmSync(stateDir, { recursive: true, force: true });
   logger.info('Starting clean (--reset): deleted the kept state', { stateDir });

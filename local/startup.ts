@@ -25,8 +25,8 @@ Starts the local gateway on 127.0.0.1: the connectors of the suite file, their a
 Options:
   -h, --help            print this help and exit
   --live                every connector calls its real service, none a local stand-in (as LIVE=1)
-  --reset               start clean: delete .local/ (the queued messages, dead letters and
-                        idempotency records kept from the last run)
+  --reset               start clean: delete the state directory (the queued messages, dead letters
+                        and idempotency records kept from the last run)
 
 Environment variables:
   PORT                  port of the gateway, an integer from 0 to 65535 (0 picks a free one); default ${DEFAULT_PORT}
@@ -41,6 +41,8 @@ Environment variables:
   LIVE                  1 or true: every connector calls its real service (as --live)
   DYNAMODB_PORT         port of the embedded DynamoDB; default 8000 (0 picks a free one)
   DYNAMODB_ENDPOINT     an existing DynamoDB endpoint to use instead (DynamoDB Local, dynalite)
+  LOCAL_STATE_DIR       where queued messages, dead letters and idempotency records are kept
+                        across restarts; default .local/ at the project root
   POWERTOOLS_METRICS_DISABLED
                         set false to print the EMF metric lines; default true under npm start
   POWERTOOLS_LOG_LEVEL  DEBUG, INFO, WARN or ERROR; default INFO

@@ -174,6 +174,20 @@ describe('the local gateway with a state directory', () => {
     TEST_TIMEOUT_MS,
   );
 
+  it('refuses a state directory another gateway holds, naming it', async () => {
+    // Prepare
+    const config = suiteConfig({ connectors: [connector(upstream.url)] });
+    gateway = await startLocalGateway({ config, credentials: NO_SECRETS, port: 0, stateDir });
+
+    // Act
+    const second = startLocalGateway({ config, credentials: NO_SECRETS, port: 0, stateDir });
+
+    // Assert
+    await expect(second).rejects.toThrow(
+      `${stateDir} is in use by another local gateway (process ${process.pid})`,
+    );
+  });
+
   it('answers 503 with the error envelope while it drains', async () => {
     // Prepare
     const config = suiteConfig({ connectors: [connector(upstream.url)] });
