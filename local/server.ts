@@ -68,7 +68,9 @@ const stateDir = process.env.LOCAL_STATE_DIR?.trim()
   ? path.resolve(process.env.LOCAL_STATE_DIR.trim())
   : path.join(here, '..', '.local');
 if (reset) {
-  rmSync(stateDir, { recursive: true, force: true });
+  // Only what the gateway writes there: LOCAL_STATE_DIR may name a directory holding more.
+  for (const entry of ['queues.json', 'dynamodb'])
+    rmSync(path.join(stateDir, entry), { recursive: true, force: true });
   logger.info('Starting clean (--reset): deleted the kept state', { stateDir });
 }
 
