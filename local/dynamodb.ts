@@ -1,5 +1,5 @@
 /**
- * An embedded DynamoDB (dynalite, in memory) holding the idempotency table, for `npm start` and tests;
+ * An embedded DynamoDB (dynalite, in memory or in a directory) holding the idempotency table, for `npm start` and tests;
  * or an existing DynamoDB endpoint (DynamoDB Local, a shared dynalite) where the table is created if
  * missing.
  */
@@ -28,6 +28,12 @@ export interface LocalDynamoDB {
 export interface LocalDynamoDBOptions {
   /** @default 'connector-suite-idempotency' */
   tableName?: string;
+  /**
+   * A directory where dynalite keeps its data (LevelDB), so the idempotency records outlive the
+   * process; created if missing. Ignored with `endpoint`.
+   * @default none: in memory
+   */
+  path?: string;
   /** The port dynalite listens on, on 127.0.0.1. @default 0 (any free port) */
   port?: number;
   /**
@@ -93,7 +99,12 @@ export async function startLocalDynamoDB(options: LocalDynamoDBOptions = {}): Pr
   if (options.endpoint !== undefined) {
     endpoint = options.endpoint.replace(/\/+$/, '');
   } else {
-    const started = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    const started = dynalite({
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+      ...(options.path === undefined ? {} : { path: options.path }),
+    });
     await new Promise<void>((resolve, reject) => {
       started.once('error', reject);
       started.listen(options.port ?? 0, '127.0.0.1', () => resolve());

@@ -16,8 +16,10 @@
  * {@link LocalGateway.endpoints} says where each service is.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { kindOf, registeredKinds } from '../functions/builtin-kinds.js';
 import {
@@ -52,7 +54,10 @@ import {
   inboxVisibilityTimeoutSeconds,
   LocalQueue,
   LocalQueuePoller,
+  type QueueState,
   type QueueStats,
+  readQueueStateFile,
+  writeQueueStateFile,
 } from './queue.js';
 import { LocalResultStore } from './results.js';
 
@@ -117,7 +122,25 @@ export interface LocalGatewayOptions {
   createHandler?: (deps: ConnectorDependencies<AnyConnectorConfig>) => ConnectorHandler;
   /** How often each connector's poller looks at its inbox, in ms. @default 25 */
   pollIntervalMs?: number;
+  /**
+   * A directory where the gateway keeps its state across restarts (`npm start` passes `.local/`):
+   * the queues' messages and dead letters (`queues.json`, loaded at start, written atomically on
+   * {@link LocalGateway.close}) and the embedded dynalite's data (`dynamodb/`, so the idempotency
+   * records survive). Created if missing; one gateway at a time may use it (`gateway.pid` says which).
+   * Not given, everything is in memory and lost on close.
+   * @default none
+   */
+  stateDir?: string;
+  /**
+   * How long {@link LocalGateway.close} waits for the requests and deliveries in flight, in ms; the
+   * messages of deliveries still running then are delivered again at the next start.
+   * @default the longest function timeout of the suite, at most 30,000
+   */
+  drainTimeoutMs?: number;
 }
+
+/** The most {@link LocalGatewayOptions.drainTimeoutMs} defaults to, in ms. */
+export const MAX_DEFAULT_DRAIN_MS = 30_000;
 
 /** A running local gateway. */
 export interface LocalGateway {
@@ -136,8 +159,10 @@ export interface LocalGateway {
    */
   endpoints: { eventBridge: string; sqs: string; dynamoDB: string };
   /**
-   * Stops accepting requests and polling the inboxes, waits for the batches still running, and
-   * closes the embedded DynamoDB it started.
+   * Stops taking work (a request arriving meanwhile gets 503 `DEPENDENCY_UNAVAILABLE`) and polling
+   * the inboxes, waits for the requests and batches still running (at most `drainTimeoutMs`), writes
+   * the queues' state to `stateDir` when given (logging how many messages it kept per connector),
+   * and closes the embedded DynamoDB it started.
    */
   close(): Promise<void>;
 }
@@ -199,17 +224,29 @@ export interface DeadLetterView {
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
   const logger = options.logger ?? createPowertools({ serviceName: 'local-gateway' }).logger;
   const definitions = await loadDefinitions(options);
+  const stateFile = options.stateDir === undefined ? undefined : path.join(options.stateDir, 'queues.json');
+  let unlock = async () => {};
+  if (options.stateDir !== undefined) {
+    await mkdir(options.stateDir, { recursive: true });
+    unlock = await lockStateDir(options.stateDir);
+  }
   const dynamo =
     options.dynamo ??
     (await startLocalDynamoDB({
       ...(options.dynamoDBPort === undefined ? {} : { port: options.dynamoDBPort }),
       ...(options.dynamoDBEndpoint === undefined ? {} : { endpoint: options.dynamoDBEndpoint }),
+      ...(options.stateDir === undefined ? {} : { path: path.join(options.stateDir, 'dynamodb') }),
+    }).catch(async (error: unknown) => {
+      await unlock();
+      throw error;
     }));
   const handlers = new Map<string, ConnectorHandler>();
   const queues = new Map<string, LocalQueue>();
   const pollers: LocalQueuePoller[] = [];
   const timeouts = new Map<string, number>();
   const results = new LocalResultStore();
+  /** The saved state of queues of connectors the suite no longer has: written back on close. */
+  const unclaimed: QueueState[] = [];
   try {
     for (const config of options.config.connectors) {
       const queue = new LocalQueue({
@@ -237,20 +274,46 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         }),
       );
     }
+    if (stateFile !== undefined) {
+      const restored: Record<string, { messages: number; deadLetters: number }> = {};
+      for (const state of (await readQueueStateFile(stateFile)) ?? []) {
+        const queue = queues.get(state.connector);
+        if (queue) restored[state.connector] = queue.restore(state);
+        else unclaimed.push(state);
+      }
+      logger.info('Restored the local queues', { file: stateFile, connectors: restored });
+      for (const state of unclaimed) {
+        logger.warn('Kept the queue of a connector the suite no longer has, untouched', {
+          connector: state.connector,
+          messages: state.messages.length,
+          deadLetters: state.deadLetters.length,
+        });
+      }
+    }
   } catch (error) {
     if (!options.dynamo) await dynamo.close();
+    await unlock();
     throw error;
   }
+  const drainTimeoutMs =
+    options.drainTimeoutMs ?? Math.min(MAX_DEFAULT_DRAIN_MS, Math.max(0, ...timeouts.values()));
+  /** Set by `close`: requests arriving meanwhile are refused. */
+  let stopping = false;
   const configured = () => [...handlers.keys()].join(', ');
   /** The SQS service of the local queues, once the gateway's URL is known. */
   let sqs: LocalSqsService | undefined;
 
+  /** The requests being answered, for `close` to wait for. */
+  const answering = new Set<Promise<void>>();
   const server = createServer((req, res) => {
-    serve(req, res).catch((error: unknown) => {
-      logger.error('The local gateway failed to answer', { error });
-      if (!res.headersSent)
-        send(res, 500, new ConnectorError('INTERNAL_ERROR', 'The local gateway failed.').toBody(''));
-    });
+    const answered = serve(req, res)
+      .catch((error: unknown) => {
+        logger.error('The local gateway failed to answer', { error });
+        if (!res.headersSent)
+          send(res, 500, new ConnectorError('INTERNAL_ERROR', 'The local gateway failed.').toBody(''));
+      })
+      .finally(() => answering.delete(answered));
+    answering.add(answered);
   });
 
   /** What a route did: its status, and fields for the log line. */
@@ -278,7 +341,13 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     let outcome: Outcome;
     const method = EVENT_ROUTES[url.pathname];
     const target = req.headers['x-amz-target'];
-    if (typeof target === 'string' && req.method === 'POST') {
+    if (stopping) {
+      outcome = fail(
+        503,
+        'DEPENDENCY_UNAVAILABLE',
+        'The local gateway is stopping; send the request again once it has restarted.',
+      );
+    } else if (typeof target === 'string' && req.method === 'POST') {
       outcome = await serveAws(req, res, target);
     } else if (
       isSqsQueryRequest(req.method, req.headers['content-type']) &&
@@ -453,6 +522,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     });
   }).catch(async (error: unknown) => {
     if (!options.dynamo) await dynamo.close();
+    await unlock();
     throw error;
   });
   for (const poller of pollers) poller.start();
@@ -466,8 +536,36 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     results,
     endpoints: { eventBridge: gatewayUrl, sqs: gatewayUrl, dynamoDB: dynamo.endpoint },
     async close() {
-      await Promise.all([closeServer(server), ...pollers.map((poller) => poller.stop())]);
+      // Still listening while it drains, so a request meanwhile gets a 503 it can act on, not a refused connection.
+      stopping = true;
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        Promise.all([...answering, ...pollers.map((poller) => poller.stop())]).then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), drainTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      const closed = closeServer(server);
+      server.closeAllConnections();
+      await closed;
+      if (!drained) {
+        logger.warn(
+          'Deliveries were still running when the drain ran out; their messages are delivered again at the next start',
+          { drainTimeoutMs },
+        );
+      }
+      if (stateFile !== undefined) {
+        const states = [...queues.values()].map((queue) => queue.snapshot());
+        await writeQueueStateFile(stateFile, [...states, ...unclaimed]);
+        const kept: Record<string, { messages: number; deadLetters: number }> = {};
+        for (const state of states) {
+          kept[state.connector] = { messages: state.messages.length, deadLetters: state.deadLetters.length };
+        }
+        logger.info('Kept the local queues for the next start', { file: stateFile, connectors: kept });
+      }
       if (!options.dynamo) await dynamo.close();
+      await unlock();
     },
   };
 }
@@ -738,6 +836,41 @@ function send(
 ): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+/**
+ * Claims a state directory for this process (`gateway.pid`), as dynalite's LevelDB cannot be opened
+ * twice; a file left by a process that is gone is taken over.
+ * @returns the release
+ * @throws Error naming the directory and the process when a live one holds it
+ */
+async function lockStateDir(dir: string): Promise<() => Promise<void>> {
+  const file = path.join(dir, 'gateway.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) {
+      throw new Error(
+        `${dir} is in use by another local gateway (process ${pid}); stop it, or give this one a directory of its own (LOCAL_STATE_DIR).`,
+      );
+    }
+    await rm(file, { force: true });
+  }
+  throw new Error(`${dir} could not be claimed: another local gateway is starting on it.`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function closeServer(server: Server): Promise<void> {

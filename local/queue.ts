@@ -15,7 +15,10 @@
  * fractional (SQS would round them up to whole seconds).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Context, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
 import { type ConnectorConfig, inboxVisibilitySeconds } from '../functions/shared/config.js';
 import {
   type QueueMessage,
@@ -122,6 +125,101 @@ export interface SendOptions {
   delaySeconds?: number;
   /** String message attributes. */
   messageAttributes?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a {@link LocalQueue} keeps across a restart of `npm start` ({@link LocalQueue.snapshot}): its
+ * inbox messages with their receive counts and when each is visible (epoch ms), and its dead letters
+ * with their attributes. A delivery running when it was taken is not kept as such: its message is
+ * visible at once on restore, with the receive count it had (as after a visibility timeout).
+ */
+export interface QueueState {
+  connector: string;
+  messages: Array<{
+    messageId: string;
+    body: string;
+    messageAttributes: Record<string, string>;
+    sentAtMs: number;
+    receiveCount: number;
+    visibleAtMs: number;
+    firstReceivedAtMs?: number;
+  }>;
+  deadLetters: Array<{
+    messageId: string;
+    sourceMessageId?: string;
+    body: string;
+    attributes: Record<string, string>;
+    receiveCount?: number;
+    deadLetteredAt: string;
+  }>;
+}
+
+const queueStateSchema = z.object({
+  connector: z.string(),
+  messages: z.array(
+    z.object({
+      messageId: z.string(),
+      body: z.string(),
+      messageAttributes: z.record(z.string(), z.string()),
+      sentAtMs: z.number(),
+      receiveCount: z.number().int().nonnegative(),
+      visibleAtMs: z.number(),
+      firstReceivedAtMs: z.number().optional(),
+    }),
+  ),
+  deadLetters: z.array(
+    z.object({
+      messageId: z.string(),
+      sourceMessageId: z.string().optional(),
+      body: z.string(),
+      attributes: z.record(z.string(), z.string()),
+      receiveCount: z.number().int().nonnegative().optional(),
+      deadLetteredAt: z.string(),
+    }),
+  ),
+});
+
+/** The file of {@link writeQueueStateFile}: a version, and the state of each connector's queue. */
+const queueStateFileSchema = z.object({ version: z.literal(1), queues: z.array(queueStateSchema) });
+
+/**
+ * Writes the queues' state to `file` atomically: to a temporary file beside it, then renamed over it,
+ * so a crash leaves the old file or the new one, never half of one. Creates the directory if missing.
+ */
+export async function writeQueueStateFile(file: string, states: readonly QueueState[]): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify({ version: 1, queues: states })}\n`, 'utf8');
+  await rename(temporary, file);
+}
+
+/**
+ * Reads a file {@link writeQueueStateFile} wrote.
+ * @returns the queues' state, or `undefined` when the file does not exist
+ * @throws Error naming the file when it is not such a file (e.g. edited by hand); `npm start -- --reset`
+ *   starts without it
+ */
+export async function readQueueStateFile(file: string): Promise<QueueState[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const checked = queueStateFileSchema.safeParse(parsed);
+  if (!checked.success) {
+    throw new Error(
+      `${file} is not a state file of the local queues; move it away or start clean with npm start -- --reset.`,
+    );
+  }
+  return checked.data.queues as QueueState[];
 }
 
 interface StoredMessage {
@@ -425,6 +523,77 @@ export class LocalQueue implements QueuePort {
       if (receipt && receipt.visibleAtMs > now) inFlight += 1;
     }
     return { visible: this.deadLetterQueue.length - inFlight, inFlight };
+  }
+
+  /**
+   * The queue's state to keep across a restart (see {@link QueueState}): messages sent more than the
+   * retention ago are left out, and a delivery still running counts as ended (its message is visible
+   * at once on restore, with its receive count).
+   */
+  snapshot(): QueueState {
+    const now = this.now();
+    this.expire(now);
+    return {
+      connector: this.connector,
+      messages: [...this.inbox.values()].map((m) => ({
+        messageId: m.messageId,
+        body: m.body,
+        messageAttributes: { ...m.messageAttributes },
+        sentAtMs: m.sentAtMs,
+        receiveCount: m.receiveCount,
+        visibleAtMs: m.hiddenFor === 'delivery' ? Math.min(m.visibleAtMs, now) : m.visibleAtMs,
+        ...(m.firstReceivedAtMs === undefined ? {} : { firstReceivedAtMs: m.firstReceivedAtMs }),
+      })),
+      deadLetters: this.deadLetterQueue.map((letter) => ({
+        messageId: letter.messageId,
+        ...(letter.sourceMessageId === undefined ? {} : { sourceMessageId: letter.sourceMessageId }),
+        body: letter.body,
+        attributes: { ...letter.attributes },
+        ...(letter.receiveCount === undefined ? {} : { receiveCount: letter.receiveCount }),
+        deadLetteredAt: letter.deadLetteredAt,
+      })),
+    };
+  }
+
+  /**
+   * Adds the messages and dead letters of a {@link snapshot} (of this connector's queue, from an
+   * earlier run) behind those the queue holds, keeping their ids, receive counts, delays and
+   * attributes; a message already held (same id) is not added twice.
+   * @returns how many messages and dead letters were added
+   */
+  restore(state: QueueState): { messages: number; deadLetters: number } {
+    let messages = 0;
+    for (const m of state.messages) {
+      if (this.inbox.has(m.messageId)) continue;
+      this.inbox.set(m.messageId, {
+        messageId: m.messageId,
+        body: m.body,
+        messageAttributes: { ...m.messageAttributes },
+        sentAtMs: m.sentAtMs,
+        receiveCount: m.receiveCount,
+        visibleAtMs: m.visibleAtMs,
+        hiddenFor: 'delay',
+        firstReceivedAtMs: m.firstReceivedAtMs,
+        receivedAtMs: undefined,
+        receiptHandle: undefined,
+        outcome: undefined,
+      });
+      messages += 1;
+    }
+    const held = new Set(this.deadLetterQueue.map((letter) => letter.messageId));
+    const letters = state.deadLetters.filter((letter) => !held.has(letter.messageId));
+    for (const letter of letters) {
+      this.deadLetterQueue.push({
+        messageId: letter.messageId,
+        sourceMessageId: letter.sourceMessageId,
+        body: letter.body,
+        attributes: { ...letter.attributes },
+        receiveCount: letter.receiveCount,
+        deadLetteredAt: letter.deadLetteredAt,
+      });
+    }
+    this.expire(this.now());
+    return { messages, deadLetters: letters.length };
   }
 
   /** The dead letters, oldest first. */

@@ -9,10 +9,11 @@
  * each. `npm start -- --help` lists the
  * options and variables. It prints one startup block (see `local/startup.ts`), reports the
  * connectors whose secret is missing before the first call, and exits 1 with a readable message,
- * never a stack trace, on a bad `PORT` or configuration. Ctrl-C stops it, after the batches still
- * running.
+ * never a stack trace, on a bad `PORT` or configuration. Ctrl-C (SIGINT) or SIGTERM stops it: it
+ * refuses new work, lets the deliveries in flight finish (bounded), and keeps the queued messages,
+ * dead letters and idempotency records in `.local/` for the next start (`--reset` starts clean).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -32,11 +33,14 @@ function fail(message: string): never {
 }
 
 let port: number;
+let reset = false;
 try {
-  if (parseStartArguments(process.argv.slice(2)).help) {
+  const startArguments = parseStartArguments(process.argv.slice(2));
+  if (startArguments.help) {
     process.stdout.write(START_HELP);
     process.exit(0);
   }
+  reset = startArguments.reset;
   port = parsePort(process.env.PORT);
 } catch (error) {
   if (error instanceof StartupError) fail(error.message);
@@ -56,6 +60,19 @@ const { dynamoDBSettingsFromEnv } = await import('./dynamodb.js');
 
 const logger = createPowertools({ serviceName: 'local-gateway' }).logger;
 const here = path.dirname(fileURLToPath(import.meta.url));
+/**
+ * Where queued messages, dead letters and idempotency records outlive a restart: `LOCAL_STATE_DIR`,
+ * else `.local/` at the project root (git-ignored).
+ */
+const stateDir = process.env.LOCAL_STATE_DIR?.trim()
+  ? path.resolve(process.env.LOCAL_STATE_DIR.trim())
+  : path.join(here, '..', '.local');
+if (reset) {
+  // Only what the gateway writes there: LOCAL_STATE_DIR may name a directory holding more.
+  for (const entry of ['queues.json', 'dynamodb'])
+    rmSync(path.join(stateDir, entry), { recursive: true, force: true });
+  logger.info('Starting clean (--reset): deleted the kept state', { stateDir });
+}
 
 /** The secrets file: `LOCAL_SECRETS_FILE`, else `local/secrets.json`, else the committed example. */
 function secretsFile(): { file: string; example: boolean } {
@@ -85,6 +102,7 @@ try {
     credentials,
     port,
     logger,
+    stateDir,
     ...(dynamoDB.port === undefined ? {} : { dynamoDBPort: dynamoDB.port }),
     ...(dynamoDB.endpoint === undefined ? {} : { dynamoDBEndpoint: dynamoDB.endpoint }),
   });

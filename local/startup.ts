@@ -17,7 +17,7 @@ export class StartupError extends Error {
 export const DEFAULT_PORT = 3000;
 
 /** `npm start -- --help`. */
-export const START_HELP = `Usage: npm start [-- --help]
+export const START_HELP = `Usage: npm start [-- --help] [-- --reset]
 
 Starts the local gateway on 127.0.0.1: the connectors of the suite file, their asynchronous path
 (POST /v1/events into local inboxes) and an embedded DynamoDB for idempotency. Ctrl-C stops it.
@@ -25,6 +25,8 @@ Starts the local gateway on 127.0.0.1: the connectors of the suite file, their a
 Options:
   -h, --help            print this help and exit
   --live                every connector calls its real service, none a local stand-in (as LIVE=1)
+  --reset               start clean: delete the state directory (the queued messages, dead letters
+                        and idempotency records kept from the last run)
 
 Environment variables:
   PORT                  port of the gateway, an integer from 0 to 65535 (0 picks a free one); default ${DEFAULT_PORT}
@@ -39,6 +41,8 @@ Environment variables:
   LIVE                  1 or true: every connector calls its real service (as --live)
   DYNAMODB_PORT         port of the embedded DynamoDB; default 8000 (0 picks a free one)
   DYNAMODB_ENDPOINT     an existing DynamoDB endpoint to use instead (DynamoDB Local, dynalite)
+  LOCAL_STATE_DIR       where queued messages, dead letters and idempotency records are kept
+                        across restarts; default .local/ at the project root
   POWERTOOLS_METRICS_DISABLED
                         set false to print the EMF metric lines; default true under npm start
   POWERTOOLS_LOG_LEVEL  DEBUG, INFO, WARN or ERROR; default INFO
@@ -50,6 +54,8 @@ More: docs/local-mode.md.
 export interface StartArguments {
   /** `--help` or `-h`: print {@link START_HELP} and exit 0. */
   help: boolean;
+  /** `--reset`: delete the kept state (`.local/`) before starting. */
+  reset: boolean;
 }
 
 /**
@@ -59,13 +65,15 @@ export interface StartArguments {
  */
 export function parseStartArguments(argv: readonly string[]): StartArguments {
   let help = false;
+  let reset = false;
   for (const argument of argv) {
     if (argument === '--help' || argument === '-h') help = true;
+    else if (argument === '--reset') reset = true;
     else if (argument === '--live')
       continue; // read by the sandbox (local/sandbox.ts)
     else throw new StartupError(`Unknown option '${argument}'; npm start -- --help lists the options.`);
   }
-  return { help };
+  return { help, reset };
 }
 
 /**

@@ -97,6 +97,8 @@ beforeAll(async () => {
     ...process.env,
     PORT: '0',
     DYNAMODB_PORT: '0',
+    // Its own state directory, not the checkout's .local/.
+    LOCAL_STATE_DIR: path.join(dir, 'state'),
     NODE_OPTIONS: `--import ${preload}`,
   };
   for (const name of SETTINGS) delete env[name];

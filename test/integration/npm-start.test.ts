@@ -4,6 +4,7 @@
  * configuration, `--help`, a bad `PORT` and a missing secret.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,6 +60,10 @@ function startCli(env: Record<string, string | undefined>, args: readonly string
   for (const name of ['SUITE_CONFIG', 'LOCAL_SECRETS_FILE', 'PORT', 'POWERTOOLS_DEV']) delete childEnv[name];
   // A free port for the embedded DynamoDB: other test files may run npm start at the same time.
   childEnv.DYNAMODB_PORT = '0';
+  // Its own state directory, not the checkout's .local/: each run starts clean, and runs at once do not share it.
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'npm-start-state-'));
+  childEnv.LOCAL_STATE_DIR = stateDir;
+  cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[name];
     else childEnv[name] = value;

@@ -80,9 +80,10 @@ describe('parsePort', () => {
 
 describe('parseStartArguments', () => {
   it('reads --help and -h, and nothing as no help', () => {
-    expect(parseStartArguments(['--help'])).toEqual({ help: true });
-    expect(parseStartArguments(['-h'])).toEqual({ help: true });
-    expect(parseStartArguments([])).toEqual({ help: false });
+    expect(parseStartArguments(['--help'])).toEqual({ help: true, reset: false });
+    expect(parseStartArguments(['-h'])).toEqual({ help: true, reset: false });
+    expect(parseStartArguments([])).toEqual({ help: false, reset: false });
+    expect(parseStartArguments(['--reset'])).toEqual({ help: false, reset: true });
   });
 
   it('names an unknown option', () => {
