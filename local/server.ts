@@ -136,7 +136,10 @@ try {
 } catch (error) {
   if (error instanceof ConfigValidationError) fail(error.message);
   const { code, message } = error as NodeJS.ErrnoException;
+  // The gateway's port, or the embedded DynamoDB's (the error carries the port it could not take).
+  const taken = (error as { port?: number }).port;
+  const variable = taken !== undefined && taken !== port ? 'DYNAMODB_PORT' : 'PORT';
   fail(
-    `The local gateway could not start: ${code === 'EADDRINUSE' ? `port ${port} is in use; set PORT (npm start -- --help)` : message}`,
+    `The local gateway could not start: ${code === 'EADDRINUSE' ? `port ${taken ?? port} is in use; set ${variable} (npm start -- --help)` : message}`,
   );
 }
