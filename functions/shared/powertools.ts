@@ -153,21 +153,29 @@ export function createPowertools(options: PowertoolsOptions): Powertools {
 export const DEPENDENCIES = ['DynamoDB', 'Secrets Manager', 'SQS', 'EventBridge'] as const;
 
 /**
- * Counts one failure of `dependency` in `DependencyFailures` (dimension `dependency`), published
- * with the invocation's other metrics; with plain Powertools `Metrics`, as one EMF document now.
+ * Adds one to the count metric `name` with its own `dimensions`: through
+ * {@link ConnectorMetrics.addDimensionedCount} (published with the invocation's other metrics), or,
+ * with plain Powertools `Metrics` (a caller's own), as one EMF document now.
+ * @param key - identifies `name` with these dimension values; build it once where the count is hot
  */
-export function countDependencyFailure(metrics: Metrics, dependency: string): void {
+export function countWithDimensions(
+  metrics: Metrics,
+  key: string,
+  name: string,
+  dimensions: Readonly<Record<string, string>>,
+): void {
   if (metrics instanceof ConnectorMetrics) {
-    metrics.addDimensionedCount(
-      `${METRIC.dependencyFailures}\u0000${dependency}`,
-      METRIC.dependencyFailures,
-      {
-        dependency,
-      },
-    );
+    metrics.addDimensionedCount(key, name, dimensions);
     return;
   }
   const single = metrics.singleMetric();
-  single.addDimension('dependency', dependency);
-  single.addMetric(METRIC.dependencyFailures, MetricUnit.Count, 1);
+  for (const [dimension, value] of Object.entries(dimensions)) single.addDimension(dimension, value);
+  single.addMetric(name, MetricUnit.Count, 1);
+}
+
+/** Counts one failure of `dependency` in `DependencyFailures` (dimension `dependency`). */
+export function countDependencyFailure(metrics: Metrics, dependency: string): void {
+  countWithDimensions(metrics, `${METRIC.dependencyFailures}\u0000${dependency}`, METRIC.dependencyFailures, {
+    dependency,
+  });
 }

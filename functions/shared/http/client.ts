@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import type { AuthScheme } from '../auth/types.js';
 import { type HttpMethod, isLoopbackHttpUrl } from '../config.js';
 import { ConnectorError, configurationError, type ErrorCode } from '../errors.js';
-import { ConnectorMetrics, METRIC, MetricUnit, type Powertools } from '../powertools.js';
+import { countWithDimensions, METRIC, MetricUnit, type Powertools } from '../powertools.js';
 import { bodyExcerpt, type Redactor, redactor } from '../redaction.js';
 import { DEFAULT_CACHE_MAX_BYTES, ResponseCache, storableLifetimeMs } from './cache.js';
 import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
@@ -824,15 +824,6 @@ export class HttpClient {
 
   /** `UpstreamCalls` by `connector` and `outcome`: counted, printed when the handler publishes. */
   #countCall(outcome: string): void {
-    const { metrics } = this.#options.powertools;
-    if (!(metrics instanceof ConnectorMetrics)) {
-      // Plain Powertools Metrics (a caller's own): one EMF document per call, as it allows.
-      const single = metrics.singleMetric();
-      single.addDimension('connector', this.#options.connector);
-      single.addDimension('outcome', outcome);
-      single.addMetric(METRIC.upstreamCalls, MetricUnit.Count, 1);
-      return;
-    }
     let dimensions = this.#callDimensions.get(outcome);
     if (!dimensions) {
       dimensions = {
@@ -841,7 +832,12 @@ export class HttpClient {
       };
       this.#callDimensions.set(outcome, dimensions);
     }
-    metrics.addDimensionedCount(dimensions.key, METRIC.upstreamCalls, dimensions.values);
+    countWithDimensions(
+      this.#options.powertools.metrics,
+      dimensions.key,
+      METRIC.upstreamCalls,
+      dimensions.values,
+    );
   }
 }
 
