@@ -170,7 +170,7 @@ const FAKE_SECRETS: Record<ConnectorConfig['kind'], Record<string, string>> = {
   http: { token: 'tok-example' },
   stripe: { apiKey: 'sk_test_example_0001' },
   slack: { token: 'xoxb-fake-example' },
-  github: { token: 'ghp_exampleFAKEtoken0000000000000000000' },
+  github: { token: 'ghp_example_not_a_real_token' },
   twilio: { accountSid: `AC${'a'.repeat(32)}`, authToken: 'fake-auth-token-example' },
 };
 
