@@ -47,7 +47,7 @@ export interface OperationRef {
 
 /**
  * The operations of the `github` connector (`functions/github/connector.ts`), which the mock
- * (`test/support/mocks/github.ts`) serves: `issues/create`, `issues/create-comment` and
+ * (`local/stand-ins/github.ts`) serves: `issues/create`, `issues/create-comment` and
  * `actions/create-workflow-dispatch`.
  */
 export const GITHUB_OPERATIONS: readonly OperationRef[] = [
