@@ -19,6 +19,7 @@ import {
   bodyText,
   checkTimestamp,
   DEFAULT_TOLERANCE_SECONDS,
+  headerValue,
   parseJson,
   parseUnixSeconds,
   stringField,
@@ -59,8 +60,8 @@ export async function verifyStripe(
   delivery: WebhookDelivery,
   options: WebhookVerifyOptions,
 ): Promise<VerifiedWebhook> {
-  const header = delivery.headers['stripe-signature'];
-  if (!header) throw new WebhookVerificationError('stripe', 'missing-signature');
+  const header = headerValue(delivery, 'stripe-signature');
+  if (header === undefined) throw new WebhookVerificationError('stripe', 'missing-signature');
   checkTimestamp('stripe', signedTimestamp(header), options);
   const text = bodyText('stripe', delivery);
   if (text === '') throw new WebhookVerificationError('stripe', 'malformed');
