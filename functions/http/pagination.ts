@@ -139,8 +139,16 @@ export function paginateProblems(
       if (typeof from !== 'string')
         problems.push([where, `must be a string for the ${paginate.style} style`]);
       else if (paginate.style === 'link') {
-        const problem = pathProblem(from.split('?')[0] ?? '');
+        const at = from.indexOf('?');
+        const problem = pathProblem(at === -1 ? from : from.slice(0, at));
         if (problem) problems.push([where, `must be a path and query the connector may call: ${problem}`]);
+        const names = at === -1 ? [] : [...new URLSearchParams(from.slice(at + 1)).keys()];
+        if (authQuery !== undefined && names.some((name) => queryParameterShadows(name, authQuery))) {
+          problems.push([
+            where,
+            `must not set ${authQuery}, the connector's credential parameter, in any spelling`,
+          ]);
+        }
       }
     } else if (typeof from !== 'number') {
       problems.push([where, `must be a number for the ${paginate.style} style`]);

@@ -256,16 +256,21 @@ describe('paginate: link', () => {
     );
   });
 
-  it('refuses a start.from outside the allowed prefixes with VALIDATION_ERROR', async () => {
+  it.each([
+    ['outside the allowed prefixes', '/admin/users?page=2'],
+    ['climbing out with a dot segment', '/link/../admin?page=2'],
+    ['setting the credential parameter', '/link/23?page=2&API_KEY=other'],
+  ])('refuses a start.from %s with VALIDATION_ERROR, sending nothing', async (_case, from) => {
     // Act
     const { statusCode, error } = await request({
       path: '/link/23',
-      paginate: { style: 'link', start: { from: '/admin/users?page=2' } },
+      paginate: { style: 'link', start: { from } },
     });
 
     // Assess
     expect(statusCode).toBe(400);
     expect(error?.code).toBe('VALIDATION_ERROR');
+    expect(server.requests).toHaveLength(0);
   });
 });
 
@@ -335,6 +340,42 @@ describe('paginate: cursor, page, offset', () => {
     expect(post.statusCode).toBe(400);
     expect(clash.statusCode).toBe(400);
     expect(clash.error?.message ?? '').not.toContain(API_KEY);
+  });
+
+  it('answers RESPONSE_VALIDATION_ERROR when a first page has no array at itemsPath', async () => {
+    // Act
+    const { statusCode, error } = await request({
+      path: '/pages/5',
+      paginate: { style: 'page', itemsPath: 'data.rows' },
+    });
+
+    // Assess
+    expect(statusCode).toBe(502);
+    expect(error?.code).toBe('RESPONSE_VALIDATION_ERROR');
+    expect(error?.message).toContain("itemsPath 'data.rows'");
+  });
+
+  it('stops rather than loop when the upstream answers the same cursor again', async () => {
+    // Prepare: an upstream whose cursor never moves.
+    const fetch: typeof globalThis.fetch = async () =>
+      Response.json({ data: [1], meta: { next_cursor: 'same' } });
+
+    // Act
+    const { data } = await request(
+      {
+        path: '/cursor/5',
+        paginate: {
+          style: 'cursor',
+          itemsPath: 'data',
+          cursorPath: 'meta.next_cursor',
+          cursorParam: 'cursor',
+        },
+      },
+      { config: lists('https://api.vendor.example/api'), fetch },
+    );
+
+    // Assess
+    expect(data).toMatchObject({ items: [1, 1], pages: 2, complete: false, stoppedBy: 'refusedNext' });
   });
 
   it('keeps the unpaginated answer unchanged', async () => {
