@@ -395,7 +395,13 @@ const OPERATIONS: Record<string, OperationHandler> = {
       const id = str(params[param]);
       if (id === undefined) return undefined;
       const at = listed.findIndex((customer) => customer.id === id);
-      return at === -1 ? stripeError('resource_missing', { id, param }) : at;
+      if (at !== -1) return at;
+      const missing = stripeError('resource_missing', { id, param });
+      // The contract's message names a payment_intent; Stripe names the object it looked for.
+      if (missing !== 'drop') {
+        (missing.body as { error: { message: string } }).error.message = `No such customer: '${id}'`;
+      }
+      return missing;
     };
     const after = indexOf('starting_after');
     const before = indexOf('ending_before');
