@@ -141,21 +141,28 @@ export const issueOutput = z.looseObject({
  * page size `per_page`, and the limits of the walk (`maxPages`, `maxItems`, `start`: see
  * docs/connectors.md#pagination). GitHub lists pull requests among issues (they carry `pull_request`).
  */
-export const listIssuesInput = z.strictObject({
-  owner,
-  repo,
-  /** `open`, `closed` or `all`. @default open (GitHub's) */
-  state: z.enum(['open', 'closed', 'all']).optional(),
-  /** Comma-separated label names the issues must all have. */
-  labels: z.string().min(1).max(1024).optional(),
-  /** `created`, `updated` or `comments`. @default created (GitHub's) */
-  sort: z.enum(['created', 'updated', 'comments']).optional(),
-  /** `asc` or `desc`. @default desc (GitHub's) */
-  direction: z.enum(['asc', 'desc']).optional(),
-  /** Issues per page, 1 to 100. @default 100 */
-  per_page: z.int().min(1).max(100).default(100),
-  ...pageLimitsShape,
-});
+export const listIssuesInput = z
+  .strictObject({
+    owner,
+    repo,
+    /** `open`, `closed` or `all`. @default open (GitHub's) */
+    state: z.enum(['open', 'closed', 'all']).optional(),
+    /** Comma-separated label names the issues must all have. */
+    labels: z.string().min(1).max(1024).optional(),
+    /** `created`, `updated` or `comments`. @default created (GitHub's) */
+    sort: z.enum(['created', 'updated', 'comments']).optional(),
+    /** `asc` or `desc`. @default desc (GitHub's) */
+    direction: z.enum(['asc', 'desc']).optional(),
+    /** Issues per page, 1 to 100. @default 100 */
+    per_page: z.int().min(1).max(100).default(100),
+    ...pageLimitsShape,
+  })
+  .superRefine((input, ctx) => {
+    const from = input.start?.from;
+    if (from !== undefined && !(typeof from === 'number' && from >= 1)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a page number (1 or more)', path: ['start', 'from'] });
+    }
+  });
 
 /** Output of `listIssues`: the issues of every page and the walk's answer (`next.from`: a page number). */
 export const listIssuesOutput = z.object({ ...paginatedOutputShape, items: z.array(issueOutput) });

@@ -214,26 +214,32 @@ function vendorObject(result: WebAPICallResult): Record<string, unknown> {
  * docs/connectors.md#pagination).
  * @see https://api.slack.com/methods/conversations.list
  */
-export const conversationsListInput = z.strictObject({
-  /** Comma-separated: `public_channel`, `private_channel`, `mpim`, `im`. @default public_channel (Slack's) */
-  types: z
-    .string()
-    .regex(
-      /^(?:public_channel|private_channel|mpim|im)(?:,(?:public_channel|private_channel|mpim|im))*$/,
-      'must be a comma-separated list of public_channel, private_channel, mpim, im',
-    )
-    .optional(),
-  /** Leave archived channels out. @default false (Slack's) */
-  exclude_archived: z.boolean().optional(),
-  /** The workspace to list, for an org-level token. */
-  team_id: z
-    .string()
-    .regex(/^T[A-Z0-9]{2,}$/, 'must be a Slack team ID such as T0123456789')
-    .optional(),
-  /** Channels per page, 1 to 1000 (Slack recommends at most 200). @default 200 */
-  limit: z.int().min(1).max(1_000).default(200),
-  ...pageLimitsShape,
-});
+export const conversationsListInput = z
+  .strictObject({
+    /** Comma-separated: `public_channel`, `private_channel`, `mpim`, `im`. @default public_channel (Slack's) */
+    types: z
+      .string()
+      .regex(
+        /^(?:public_channel|private_channel|mpim|im)(?:,(?:public_channel|private_channel|mpim|im))*$/,
+        'must be a comma-separated list of public_channel, private_channel, mpim, im',
+      )
+      .optional(),
+    /** Leave archived channels out. @default false (Slack's) */
+    exclude_archived: z.boolean().optional(),
+    /** The workspace to list, for an org-level token. */
+    team_id: z
+      .string()
+      .regex(/^T[A-Z0-9]{2,}$/, 'must be a Slack team ID such as T0123456789')
+      .optional(),
+    /** Channels per page, 1 to 1000 (Slack recommends at most 200). @default 200 */
+    limit: z.int().min(1).max(1_000).default(200),
+    ...pageLimitsShape,
+  })
+  .superRefine((input, ctx) => {
+    if (input.start?.from !== undefined && typeof input.start.from !== 'string') {
+      ctx.addIssue({ code: 'custom', message: "must be Slack's cursor (a string)", path: ['start', 'from'] });
+    }
+  });
 
 /** Output of `conversationsList`: the channels of every page and the walk's answer (`next.from`: Slack's cursor). */
 export const conversationsListOutput = z.object({

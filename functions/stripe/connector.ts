@@ -252,13 +252,24 @@ export const refundOutput = z.looseObject({
  * The input of `listCustomers`: Stripe's `CustomerListParams` filter `email`, its page size `limit`,
  * and the limits of the walk (`maxPages`, `maxItems`, `start`: see docs/connectors.md#pagination).
  */
-export const listCustomersInput = z.strictObject({
-  /** Only the customers with this email address (case-sensitive, as Stripe matches it). */
-  email: z.string().min(3).max(512).optional(),
-  /** Customers per page (Stripe's `limit`, 1 to 100). @default 100 */
-  limit: z.int().min(1).max(100).default(100),
-  ...pageLimitsShape,
-});
+export const listCustomersInput = z
+  .strictObject({
+    /** Only the customers with this email address (case-sensitive, as Stripe matches it). */
+    email: z.string().min(3).max(512).optional(),
+    /** Customers per page (Stripe's `limit`, 1 to 100). @default 100 */
+    limit: z.int().min(1).max(100).default(100),
+    ...pageLimitsShape,
+  })
+  .superRefine((input, ctx) => {
+    const from = input.start?.from;
+    if (from !== undefined && !(typeof from === 'string' && /^cus_[A-Za-z0-9]+$/.test(from))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a customer id such as cus_NffrFeUfNV2Hib',
+        path: ['start', 'from'],
+      });
+    }
+  });
 
 /**
  * The output of `listCustomers`: the customers of every page, newest first, the pages fetched,

@@ -84,7 +84,13 @@ function handlerFor(kind: Kind, failOnce?: number): ConnectorHandler {
   const definition = DEFINITIONS[kind] as unknown as {
     createHandler(deps: Record<string, unknown>): ConnectorHandler;
   };
-  return definition.createHandler({ config, credentials, redactor: new Redactor(), allowLoopbackHttp: true, fetch });
+  return definition.createHandler({
+    config,
+    credentials,
+    redactor: new Redactor(),
+    allowLoopbackHttp: true,
+    fetch,
+  });
 }
 
 async function list(kind: Kind, operation: string, body: Record<string, unknown>, failOnce?: number) {
@@ -104,6 +110,7 @@ const CASES = [
     operation: 'listCustomers',
     body: { limit: 10 },
     total: STRIPE_MOCK_LISTED_CUSTOMERS,
+    badFrom: 12,
     idOf: (item: Record<string, unknown>) => item.id,
   },
   {
@@ -111,6 +118,7 @@ const CASES = [
     operation: 'listIssues',
     body: { owner: 'octo-org', repo: 'hello-world', per_page: 5 },
     total: GITHUB_MOCK_LISTED_ISSUES,
+    badFrom: 'next',
     idOf: (item: Record<string, unknown>) => item.number,
   },
   {
@@ -118,11 +126,12 @@ const CASES = [
     operation: 'conversationsList',
     body: { limit: 5 },
     total: SLACK_MOCK_LISTED_CHANNELS,
+    badFrom: 5,
     idOf: (item: Record<string, unknown>) => item.id,
   },
 ];
 
-describe.each(CASES)('$kind $operation', ({ kind, operation, body, total, idOf }) => {
+describe.each(CASES)('$kind $operation', ({ kind, operation, body, total, badFrom, idOf }) => {
   it('reads the 5-page list whole within maxPages, one upstream call per page', async () => {
     // Act
     const data = await list(kind, operation, { ...body, maxPages: 5 });
@@ -158,6 +167,22 @@ describe.each(CASES)('$kind $operation', ({ kind, operation, body, total, idOf }
     expect(first).toMatchObject({ complete: false, stoppedBy: 'maxItems' });
     expect(first.items).toHaveLength(7);
     expect([...first.items, ...rest.items].map(idOf)).toEqual(whole.items.map(idOf));
+  });
+
+  it('refuses a start.from of the wrong kind with VALIDATION_ERROR, calling nothing', async () => {
+    // Act
+    const result = await handlerFor(kind)(
+      apiGatewayEvent({ connector: kind, operation, body: { ...body, start: { from: badFrom } } }),
+      lambdaContext(),
+    );
+
+    // Assess
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(result.body).error).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: [expect.objectContaining({ path: 'start.from' })],
+    });
+    expect(mocks[kind].requests).toHaveLength(0);
   });
 
   it('retries a page that fails once, through the connector policies', async () => {
