@@ -417,10 +417,31 @@ describe('paginate: every page through the policies', () => {
       items: itemsOf(10),
       pages: 2,
       complete: false,
-      stoppedBy: 'upstreamError',
+      stoppedBy: 'pageError',
       next: { from: '/link/23?page=3&per_page=5' },
       error: { code: 'UPSTREAM_ERROR' },
     });
+  });
+
+  it('holds every page to the rate limit: a page over it stops the walk, resumable', async () => {
+    // Prepare: 3 requests at once, then one every ~3 hours.
+    const config = lists(`${server.url}/api`, { rateLimit: { requestsPerSecond: 0.0001, burst: 3 } });
+
+    // Act
+    const { data } = await request(
+      { path: '/link/23', paginate: { style: 'link', itemsPath: 'items' } },
+      { config },
+    );
+
+    // Assess
+    expect(data).toMatchObject({
+      items: itemsOf(15),
+      pages: 3,
+      stoppedBy: 'pageError',
+      next: { from: '/link/23?page=4&per_page=5' },
+      error: { code: 'RATE_LIMIT_EXCEEDED' },
+    });
+    expect(server.requests).toHaveLength(3);
   });
 
   it('answers a failing first page as the unpaginated request does', async () => {

@@ -22,13 +22,7 @@ export const DEFAULT_MAX_ITEMS = 1_000;
 export const MAX_ITEMS_LIMIT = 10_000;
 
 /** Why a walk ended before the last page. */
-export const PAGE_STOP_REASONS = [
-  'maxPages',
-  'maxItems',
-  'deadline',
-  'upstreamError',
-  'refusedNext',
-] as const;
+export const PAGE_STOP_REASONS = ['maxPages', 'maxItems', 'deadline', 'pageError', 'refusedNext'] as const;
 /** Why a walk ended before the last page. */
 export type PageStopReason = (typeof PAGE_STOP_REASONS)[number];
 
@@ -75,7 +69,7 @@ export const paginatedOutputShape = {
   reason: z.string().optional(),
   /** Where to continue (pass it back as `start`); absent when complete or the next page was refused. */
   next: pageResumeSchema.optional(),
-  /** The failure of the page that stopped the walk (`stoppedBy: upstreamError` or `deadline`). */
+  /** The failure of the page that stopped the walk (`stoppedBy: pageError` or `deadline`). */
   error: z.object({ code: z.string(), message: z.string(), upstreamStatus: z.int().optional() }).optional(),
 };
 
@@ -136,7 +130,7 @@ export interface CollectPagesOptions<K> {
  * Walks the pages of a list within its limits. The first page is always fetched (it is the request
  * itself); each later one only when `maxPages` and `maxItems` leave room and at least `minPageMs`
  * is left before the deadline. A failure of a later page (after the policies' retries) ends the
- * walk with the items so far, `stoppedBy: 'upstreamError'` (or `'deadline'` for a timeout) and the
+ * walk with the items so far, `stoppedBy: 'pageError'` (or `'deadline'` for a timeout) and the
  * failed page as `next`.
  * @throws ConnectorError the first page's failure, as an unpaginated call would
  */
@@ -178,7 +172,7 @@ export async function collectPages<K>(options: CollectPagesOptions<K>): Promise<
       if (pages === 0 || !(error instanceof ConnectorError)) throw error;
       const timedOut = error.code === 'API_TIMEOUT';
       return stop(
-        timedOut ? 'deadline' : 'upstreamError',
+        timedOut ? 'deadline' : 'pageError',
         `Page ${pages + 1} failed (${error.code}); the pages before it are returned.`,
         {
           error: {
