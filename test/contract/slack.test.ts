@@ -582,7 +582,9 @@ describe('slack input validation', () => {
 
     // Assess
     expect(answer.status).toBe(404);
-    expect(answer.error?.details).toEqual({ operations: ['postMessage', 'updateMessage', 'conversationsList'] });
+    expect(answer.error?.details).toEqual({
+      operations: ['postMessage', 'updateMessage', 'conversationsList'],
+    });
   });
 });
 
