@@ -26,6 +26,8 @@ export default defineSuite({
         '/get',
         '/post',
         '/response-headers',
+        // The sandbox's example list, to try `paginate` (docs/connectors.md#pagination); not on httpbin.org.
+        '/pages',
       ],
       timeoutMs: 2_000,
       retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 },

@@ -3,9 +3,10 @@
  * suite's policies injected.
  *
  * Operations: `createIssue` (`POST /repos/{owner}/{repo}/issues`), `createComment`
- * (`POST /repos/{owner}/{repo}/issues/{issue_number}/comments`) and `dispatchWorkflow`
- * (`POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches`). Input names are
- * Octokit's (and GitHub's) parameter names.
+ * (`POST /repos/{owner}/{repo}/issues/{issue_number}/comments`), `dispatchWorkflow`
+ * (`POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches`) and `listIssues`
+ * (`GET /repos/{owner}/{repo}/issues`, page after page). Input names are Octokit's (and GitHub's)
+ * parameter names.
  *
  * Secret: `{"token": "..."}`, a personal access token, a GitHub App installation token or an
  * Actions `GITHUB_TOKEN`. Octokit sends it as `Authorization: token ...` (`bearer ...` for a JWT).
@@ -20,17 +21,21 @@
  * @see https://docs.github.com/en/rest/issues/issues#create-an-issue
  * @see https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
  * @see https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event
+ * @see https://docs.github.com/en/rest/issues/issues#list-repository-issues
  */
 import { Octokit } from '@octokit/rest';
+import LinkHeader from 'http-link-header';
 import * as z from 'zod';
 import type { VendorConnectorConfig } from '../shared/config.js';
 import {
   defineConnector,
   defineOperation,
   defineVendor,
+  type OperationContext,
   type Vendor,
   type VendorClientTools,
 } from '../shared/runtime/index.js';
+import { collectPages, pageLimitsShape, paginatedOutputShape } from '../shared/runtime/pagination.js';
 import { mapGithubError } from './errors.js';
 
 /** A validated `github` connector entry. */
@@ -131,6 +136,37 @@ export const issueOutput = z.looseObject({
   created_at: z.string(),
 });
 
+/**
+ * Input of `listIssues`: the fields of `octokit.rest.issues.listForRepo` a caller filters with, its
+ * page size `per_page`, and the limits of the walk (`maxPages`, `maxItems`, `start`: see
+ * docs/connectors.md#pagination). GitHub lists pull requests among issues (they carry `pull_request`).
+ */
+export const listIssuesInput = z
+  .strictObject({
+    owner,
+    repo,
+    /** `open`, `closed` or `all`. @default open (GitHub's) */
+    state: z.enum(['open', 'closed', 'all']).optional(),
+    /** Comma-separated label names the issues must all have. */
+    labels: z.string().min(1).max(1024).optional(),
+    /** `created`, `updated` or `comments`. @default created (GitHub's) */
+    sort: z.enum(['created', 'updated', 'comments']).optional(),
+    /** `asc` or `desc`. @default desc (GitHub's) */
+    direction: z.enum(['asc', 'desc']).optional(),
+    /** Issues per page, 1 to 100. @default 100 */
+    per_page: z.int().min(1).max(100).default(100),
+    ...pageLimitsShape,
+  })
+  .superRefine((input, ctx) => {
+    const from = input.start?.from;
+    if (from !== undefined && !(typeof from === 'number' && from >= 1)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a page number (1 or more)', path: ['start', 'from'] });
+    }
+  });
+
+/** Output of `listIssues`: the issues of every page and the walk's answer (`next.from`: a page number). */
+export const listIssuesOutput = z.object({ ...paginatedOutputShape, items: z.array(issueOutput) });
+
 /** Output of `createComment`: GitHub's `issue-comment` object. */
 export const commentOutput = z.looseObject({
   id: z.number(),
@@ -203,6 +239,46 @@ export const githubVendor: Vendor<GithubConnectorConfig, { [GITHUB_TOKEN_FIELD]:
     mapError: (error) => mapGithubError(error),
   });
 
+/**
+ * The `page` of the `Link` header's `rel="next"` URL, as `octokit.paginate` follows it; `undefined`
+ * on the last page.
+ * @see https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
+ */
+function nextPageOf(link: string | undefined): number | undefined {
+  if (!link) return undefined;
+  const uri = LinkHeader.parse(link).rel('next')[0]?.uri;
+  if (uri === undefined) return undefined;
+  const page = Number(new URL(uri, 'https://api.github.com').searchParams.get('page'));
+  return Number.isInteger(page) && page >= 1 ? page : undefined;
+}
+
+/**
+ * Lists a repository's issues page after page: one `issues.listForRepo` per page, following the
+ * `Link` header's next page as `octokit.paginate` does, so that each page goes through the
+ * connector's policies and is started only within `maxPages`, `maxItems` and the deadline.
+ */
+function listIssues(
+  input: z.output<typeof listIssuesInput>,
+  context: OperationContext<GithubConnectorConfig>,
+) {
+  const { maxPages, maxItems, start, ...params } = input;
+  return collectPages<number>({
+    start,
+    keyOf: Number,
+    fromOf: (page) => page ?? 1,
+    async fetchPage(page) {
+      const response = await githubVendor.call(context, (octokit) =>
+        octokit.rest.issues.listForRepo({ ...params, page: page ?? 1, headers: API_VERSION_HEADER }),
+      );
+      return { items: response.data, next: nextPageOf(response.headers.link) };
+    },
+    maxPages,
+    maxItems,
+    deadlineAtMs: context.deadlineAtMs,
+    minPageMs: context.config.timeoutMs,
+  });
+}
+
 /** The `github` connector kind. */
 export const githubConnector = defineConnector<GithubConnectorConfig>({
   kind: 'github',
@@ -254,6 +330,13 @@ export const githubConnector = defineConnector<GithubConnectorConfig>({
             ...(run.html_url === undefined ? {} : { html_url: run.html_url }),
           };
         }),
+    }),
+    listIssues: defineOperation({
+      description:
+        "Lists a repository's issues (and pull requests), page after page within maxPages, maxItems and the deadline (GET /repos/{owner}/{repo}/issues).",
+      input: listIssuesInput,
+      output: listIssuesOutput,
+      run: (input, context) => listIssues(input, context) as Promise<z.infer<typeof listIssuesOutput>>,
     }),
   }),
 });

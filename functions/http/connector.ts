@@ -12,6 +12,8 @@ import {
   isForbiddenRequestHeader,
 } from '../shared/config.js';
 import { defineConnector, defineOperation } from '../shared/runtime/index.js';
+import { paginatedOutputShape } from '../shared/runtime/pagination.js';
+import { paginatedRequest, paginateProblems, paginateSchema } from './pagination.js';
 
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -150,11 +152,18 @@ export function requestInputSchema(config: HttpConnectorConfig) {
         })
         .optional(),
       body: z.unknown().optional(),
+      /** Follow the pages of a list (GET only): see {@link paginateSchema}. @default one request, one answer */
+      paginate: paginateSchema.optional(),
     })
     .superRefine((input, ctx) => {
       if (input.body !== undefined && (input.method === 'GET' || input.method === 'HEAD')) {
         ctx.addIssue({ code: 'custom', message: `must be absent for ${input.method}`, path: ['body'] });
       }
+      if (input.paginate === undefined) return;
+      const problems = paginateProblems(input.paginate, input, config, (path) =>
+        pathProblem(path, config.allowedPathPrefixes),
+      );
+      for (const [path, message] of problems) ctx.addIssue({ code: 'custom', message, path });
     });
 }
 
@@ -165,24 +174,36 @@ export const requestOutputSchema = z.object({
   body: z.unknown(),
 });
 
+/**
+ * The output of a paginated `request` (with `paginate`): the status of the last page fetched, the
+ * items of every page, how many pages, whether the list is complete, and otherwise what stopped it
+ * (`stoppedBy`, `reason`, the failed page's `error`) and where to continue (`next`, given back as
+ * `paginate.start`).
+ */
+export const paginatedRequestOutputSchema = z.object({ status: z.int(), ...paginatedOutputShape });
+
 /** The `http` connector kind. */
 export const httpConnector = defineConnector<HttpConnectorConfig>({
   kind: 'http',
   operations: (config) => ({
     request: defineOperation({
-      description: 'Sends one HTTP request to the configured API and returns its status, headers and body.',
+      description:
+        'Sends one HTTP request to the configured API and returns its status, headers and body; with paginate, follows the pages of a list and returns their items.',
       input: requestInputSchema(config),
-      output: requestOutputSchema,
+      output: z.union([requestOutputSchema, paginatedRequestOutputSchema]),
       async run(input, context) {
-        const response = await context.send({
+        const allowed = (path: string) => pathProblem(path, config.allowedPathPrefixes);
+        const request = {
           method: input.method,
           path: input.path,
           ...(input.query ? { query: input.query } : {}),
           ...(input.headers ? { headers: input.headers } : {}),
           ...(input.body === undefined ? {} : { body: input.body }),
           // Every redirect hop is held to the caller's own path rule (issue 8, defect 9).
-          redirectPathProblem: (path) => pathProblem(path, config.allowedPathPrefixes),
-        });
+          redirectPathProblem: allowed,
+        };
+        if (input.paginate) return paginatedRequest(request, input.paginate, context, allowed);
+        const response = await context.send(request);
         return { status: response.status, headers: response.headers, body: response.body };
       },
     }),

@@ -29,9 +29,11 @@ import {
   defineConnector,
   defineOperation,
   defineVendor,
+  type OperationContext,
   type VendorClientTools,
   type VendorLogger,
 } from '../shared/runtime/index.js';
+import { collectPages, pageLimitsShape, paginatedOutputShape } from '../shared/runtime/pagination.js';
 import { mapSlackError } from './errors.js';
 
 /** A validated `slack` connector entry. */
@@ -206,6 +208,75 @@ function vendorObject(result: WebAPICallResult): Record<string, unknown> {
   return Object.keys(kept).length > 0 ? { ...rest, response_metadata: kept } : rest;
 }
 
+/**
+ * Input of `conversationsList`: the arguments of `conversations.list` a caller filters with, its
+ * page size `limit`, and the limits of the walk (`maxPages`, `maxItems`, `start`: see
+ * docs/connectors.md#pagination).
+ * @see https://api.slack.com/methods/conversations.list
+ */
+export const conversationsListInput = z
+  .strictObject({
+    /** Comma-separated: `public_channel`, `private_channel`, `mpim`, `im`. @default public_channel (Slack's) */
+    types: z
+      .string()
+      .regex(
+        /^(?:public_channel|private_channel|mpim|im)(?:,(?:public_channel|private_channel|mpim|im))*$/,
+        'must be a comma-separated list of public_channel, private_channel, mpim, im',
+      )
+      .optional(),
+    /** Leave archived channels out. @default false (Slack's) */
+    exclude_archived: z.boolean().optional(),
+    /** The workspace to list, for an org-level token. */
+    team_id: z
+      .string()
+      .regex(/^T[A-Z0-9]{2,}$/, 'must be a Slack team ID such as T0123456789')
+      .optional(),
+    /** Channels per page, 1 to 1000 (Slack recommends at most 200). @default 200 */
+    limit: z.int().min(1).max(1_000).default(200),
+    ...pageLimitsShape,
+  })
+  .superRefine((input, ctx) => {
+    if (input.start?.from !== undefined && typeof input.start.from !== 'string') {
+      ctx.addIssue({ code: 'custom', message: "must be Slack's cursor (a string)", path: ['start', 'from'] });
+    }
+  });
+
+/** Output of `conversationsList`: the channels of every page and the walk's answer (`next.from`: Slack's cursor). */
+export const conversationsListOutput = z.object({
+  ...paginatedOutputShape,
+  items: z.array(z.looseObject({ id: z.string() })),
+});
+
+/**
+ * Lists conversations page after page by Slack's cursor (`response_metadata.next_cursor`, sent back
+ * as `cursor`; empty on the last page), one `conversations.list` per page as the WebClient's
+ * `paginate` would make, so that each page goes through the connector's policies and is started
+ * only within `maxPages`, `maxItems` and the deadline.
+ * @see https://api.slack.com/docs/pagination
+ */
+function conversationsList(
+  input: z.output<typeof conversationsListInput>,
+  context: OperationContext<SlackConnectorConfig>,
+) {
+  const { maxPages, maxItems, start, ...params } = input;
+  return collectPages<string>({
+    start,
+    keyOf: String,
+    fromOf: (cursor) => cursor,
+    async fetchPage(cursor) {
+      const result = await slackVendor.call(context, (client) =>
+        client.conversations.list({ ...params, ...(cursor === undefined ? {} : { cursor }) }),
+      );
+      const next = result.response_metadata?.next_cursor;
+      return { items: result.channels ?? [], next: next ? next : undefined };
+    },
+    maxPages,
+    maxItems,
+    deadlineAtMs: context.deadlineAtMs,
+    minPageMs: context.config.timeoutMs,
+  });
+}
+
 /** The `slack` connector kind. */
 export const slackConnector = defineConnector<SlackConnectorConfig>({
   kind: 'slack',
@@ -232,6 +303,14 @@ export const slackConnector = defineConnector<SlackConnectorConfig>({
         );
         return vendorObject(result) as z.output<typeof updateMessageOutput>;
       },
+    }),
+    conversationsList: defineOperation({
+      description:
+        'Lists channels and other conversations, page after page within maxPages, maxItems and the deadline, with conversations.list.',
+      input: conversationsListInput,
+      output: conversationsListOutput,
+      run: (input, context) =>
+        conversationsList(input, context) as Promise<z.output<typeof conversationsListOutput>>,
     }),
   }),
 });

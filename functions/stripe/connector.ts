@@ -4,7 +4,8 @@
  *
  * Operations (input names are Stripe's parameter names, https://docs.stripe.com/api):
  * `createCustomer` (POST /v1/customers), `createPaymentIntent` (POST /v1/payment_intents),
- * `retrievePaymentIntent` (GET /v1/payment_intents/{intent}), `createRefund` (POST /v1/refunds).
+ * `retrievePaymentIntent` (GET /v1/payment_intents/{intent}), `createRefund` (POST /v1/refunds),
+ * `listCustomers` (GET /v1/customers, page after page).
  *
  * The secret is `{"apiKey": "sk_test_..."}` (a secret or restricted key). The caller's
  * `Idempotency-Key` goes to Stripe as its `Idempotency-Key`, unchanged.
@@ -20,6 +21,7 @@ import {
   type OperationContext,
   type VendorClientTools,
 } from '../shared/runtime/index.js';
+import { collectPages, pageLimitsShape, paginatedOutputShape } from '../shared/runtime/pagination.js';
 import { mapStripeError } from './errors.js';
 
 /** A validated `stripe` connector entry. */
@@ -247,8 +249,72 @@ export const refundOutput = z.looseObject({
 });
 
 /**
- * The `stripe` connector kind: `createCustomer`, `createPaymentIntent`, `retrievePaymentIntent` and
- * `createRefund`, errors mapped by {@link mapStripeError}. See docs/connectors/stripe.md.
+ * The input of `listCustomers`: Stripe's `CustomerListParams` filter `email`, its page size `limit`,
+ * and the limits of the walk (`maxPages`, `maxItems`, `start`: see docs/connectors.md#pagination).
+ */
+export const listCustomersInput = z
+  .strictObject({
+    /** Only the customers with this email address (case-sensitive, as Stripe matches it). */
+    email: z.string().min(3).max(512).optional(),
+    /** Customers per page (Stripe's `limit`, 1 to 100). @default 100 */
+    limit: z.int().min(1).max(100).default(100),
+    ...pageLimitsShape,
+  })
+  .superRefine((input, ctx) => {
+    const from = input.start?.from;
+    if (from !== undefined && !(typeof from === 'string' && /^cus_[A-Za-z0-9]+$/.test(from))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a customer id such as cus_NffrFeUfNV2Hib',
+        path: ['start', 'from'],
+      });
+    }
+  });
+
+/**
+ * The output of `listCustomers`: the customers of every page, newest first, the pages fetched,
+ * whether the list is complete, and otherwise what stopped it and `next` (`from`: the id of the last
+ * customer returned, sent as `starting_after`).
+ */
+export const listCustomersOutput = z.object({ ...paginatedOutputShape, items: z.array(customerOutput) });
+
+/**
+ * Lists customers page after page by Stripe's list cursor (`has_more`, `starting_after` the last id:
+ * what the SDK's auto-pagination sends), one SDK call per page, so that each page goes through the
+ * connector's policies and is started only within `maxPages`, `maxItems` and the deadline.
+ * @see https://docs.stripe.com/api/pagination
+ */
+function listCustomers(
+  input: z.output<typeof listCustomersInput>,
+  context: OperationContext<StripeConnectorConfig>,
+) {
+  return collectPages<string>({
+    start: input.start,
+    keyOf: String,
+    fromOf: (after) => after,
+    // Stripe's cursor is an id: the page is resumed right after the last customer returned.
+    cutAt: (_after, page, taken) => ({ from: (page.items[taken - 1] as { id: string }).id }),
+    async fetchPage(after) {
+      const list = await stripeVendor.call(context, (client) =>
+        client.customers.list({
+          limit: input.limit,
+          ...(input.email === undefined ? {} : { email: input.email }),
+          ...(after === undefined ? {} : { starting_after: after }),
+        }),
+      );
+      const last = list.data.at(-1);
+      return { items: list.data, next: list.has_more && last ? last.id : undefined };
+    },
+    maxPages: input.maxPages,
+    maxItems: input.maxItems,
+    deadlineAtMs: context.deadlineAtMs,
+    minPageMs: context.config.timeoutMs,
+  });
+}
+
+/**
+ * The `stripe` connector kind: `createCustomer`, `createPaymentIntent`, `retrievePaymentIntent`,
+ * `createRefund` and `listCustomers`, errors mapped by {@link mapStripeError}. See docs/connectors/stripe.md.
  */
 export const stripeConnector = defineConnector<StripeConnectorConfig>({
   kind: 'stripe',
@@ -293,6 +359,13 @@ export const stripeConnector = defineConnector<StripeConnectorConfig>({
       output: refundOutput,
       run: (input, context) =>
         stripeVendor.call(context, (client) => client.refunds.create(input, stripeRequestOptions(context))),
+    }),
+    listCustomers: defineOperation<StripeConnectorConfig, z.output<typeof listCustomersInput>, unknown>({
+      description:
+        'Lists customers, newest first, page after page within maxPages, maxItems and the deadline (GET /v1/customers).',
+      input: listCustomersInput,
+      output: listCustomersOutput,
+      run: listCustomers,
     }),
   }),
 });

@@ -15,6 +15,7 @@
  * | `/delay/{seconds}`, any method | after `min(seconds, 10)` s, as `/anything` without `json` and `method` |
  * | `GET /uuid` | 200 `{uuid}` (a random v4 UUID) |
  * | `GET`/`POST /response-headers?name=value` | 200, each query parameter set as a response header and echoed in the body |
+ * | `GET /pages/{style}` (not httpbin's) | a page of a list of `total` items `{id, name}`, to try `paginate`: see {@link pageOfList} |
  *
  * Header names are echoed in httpbin's title case (`Idempotency-Key`, `Authorization`); another
  * method on a known route answers 405, an unknown route 404, as httpbin does.
@@ -24,6 +25,58 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenOnLoopback, type VendorMock } from './server.js';
+
+/** Items a `/pages/{style}` list has unless `total` says. */
+export const ECHO_LIST_TOTAL = 23;
+
+/**
+ * A page of the sandbox's example list (not an httpbin route: the real httpbin has no JSON list), one
+ * per pagination style of the `http` connector's `paginate` (docs/connectors.md#pagination), the
+ * list being `total` items `{id, name}` (default {@link ECHO_LIST_TOTAL}, at most 1000):
+ * - `/pages/link?page=&per_page=`: `{items}` and an RFC 8288 `Link: <...>; rel="next"` (absolute,
+ *   on the stand-in's origin, as GitHub sends it) until the last page;
+ * - `/pages/cursor?cursor=&limit=`: `{items, next_cursor}`, `next_cursor` `null` on the last page;
+ * - `/pages/page?page=&per_page=`: `{items}` (the last page short or empty);
+ * - `/pages/offset?offset=&limit=`: `{items}`.
+ * Page sizes default to 5, at most 100; a bad number answers 400.
+ */
+export function pageOfList(
+  style: string,
+  url: URL,
+): { status: number; body: unknown; headers?: Record<string, string> } {
+  const number = (name: string, fallback: number, min: number, max: number) => {
+    const raw = url.searchParams.get(name);
+    const value = raw === null ? fallback : Number(raw);
+    return Number.isInteger(value) && value >= min && value <= max ? value : undefined;
+  };
+  const total = number('total', ECHO_LIST_TOTAL, 0, 1_000);
+  const size = number(style === 'link' || style === 'page' ? 'per_page' : 'limit', 5, 1, 100);
+  const start =
+    style === 'offset'
+      ? number('offset', 0, 0, 1_000_000)
+      : style === 'cursor'
+        ? number('cursor', 0, 0, 1_000_000)
+        : (() => {
+            const page = number('page', 1, 1, 1_000_000);
+            return page === undefined || size === undefined ? undefined : (page - 1) * size;
+          })();
+  if (total === undefined || size === undefined || start === undefined) {
+    return {
+      status: 400,
+      body: { error: 'total, page sizes, page, offset and cursor must be small whole numbers' },
+    };
+  }
+  const items = [];
+  for (let id = start + 1; id <= Math.min(total, start + size); id++) items.push({ id, name: `item-${id}` });
+  const more = start + size < total;
+  if (style === 'cursor')
+    return { status: 200, body: { items, next_cursor: more ? String(start + size) : null } };
+  if (style !== 'link' || !more) return { status: 200, body: { items } };
+  const next = new URL(url.href);
+  next.searchParams.set('page', String(start / size + 2));
+  next.searchParams.set('per_page', String(size));
+  return { status: 200, body: { items }, headers: { link: `<${next.href}>; rel="next"` } };
+}
 
 /** Options of {@link startEchoStandIn}. */
 export interface EchoStandInOptions {
@@ -157,6 +210,12 @@ export async function startEchoStandIn(options: EchoStandInOptions = {}): Promis
         Object.entries(params).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]),
       );
       return send(res, 200, { 'Content-Type': 'application/json', ...params }, headers);
+    }
+    const list = /^\/pages\/(link|cursor|page|offset)$/.exec(route);
+    if (list) {
+      if (!only('GET', 'HEAD')) return;
+      const page = pageOfList(list[1] as string, url);
+      return send(res, page.status, page.body, page.headers);
     }
     const status = /^\/status\/([^/]+)$/.exec(route);
     if (status) {

@@ -14,6 +14,15 @@
  * (owner, repo, title, body, labels, assignees, issue number; API URLs point at the mock):
  * `201` issue, `201` comment, `204` dispatch (`200` with run details when `return_run_details` is true).
  *
+ * One route is not in that file (it would take a new extraction, see SOURCE.md): `GET
+ * /repos/{owner}/{repo}/issues`, written from GitHub's reference
+ * (https://docs.github.com/en/rest/issues/issues#list-repository-issues and
+ * https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api). It lists
+ * {@link GITHUB_MOCK_LISTED_ISSUES} open issues of any repository (numbers 1 up), and those created
+ * since, newest first, by `page` and `per_page` (default 30, at most 100) with GitHub's `Link` header
+ * (`next`, `last`, `first`, `prev`); `state` `open` (default), `closed` or `all`; the same
+ * `User-Agent` and `Authorization` checks and magic repositories and token as the other routes.
+ *
  * Magic values, to exercise every path by hand:
  *
  * | value | answer |
@@ -50,6 +59,9 @@ export interface GithubMockOptions {
    */
   basePath?: string;
 }
+
+/** The open issues the mock lists in every repository before any is created: 5 pages of 5, less 2. */
+export const GITHUB_MOCK_LISTED_ISSUES = 23;
 
 /** The magic values of the mock (see the module documentation). */
 export const GITHUB_MOCK_MAGIC = {
@@ -274,6 +286,8 @@ export async function startGithubMock(options: GithubMockOptions = {}): Promise<
   let nextIssueNumber = 1347;
   let nextCommentId = 1;
   let nextRunId = 1;
+  /** Per `owner/repo`: its issues, newest first. */
+  const issues = new Map<string, Array<Record<string, Json>>>();
 
   /** The example of a described success response. */
   const exampleOf = (operation: OperationObject, status: string): Record<string, Json> => {
@@ -523,6 +537,77 @@ export async function startGithubMock(options: GithubMockOptions = {}): Promise<
     return undefined;
   };
 
+  /** The issues of a repository, newest first: {@link GITHUB_MOCK_LISTED_ISSUES} listed ones at first. */
+  const issuesOf = (createRoute: Route, owner: string, repo: string): Array<Record<string, Json>> => {
+    const key = `${owner}/${repo}`;
+    let list = issues.get(key);
+    if (!list) {
+      const created = nextIssueNumber;
+      nextIssueNumber = 1;
+      list = [];
+      for (let n = 1; n <= GITHUB_MOCK_LISTED_ISSUES; n++) {
+        list.unshift(fillIssue(createRoute, owner, repo, { title: `Issue ${n}` }).issue);
+      }
+      nextIssueNumber = created;
+      issues.set(key, list);
+    }
+    return list;
+  };
+
+  /** `GET /repos/{owner}/{repo}/issues`: a page of the repository's issues, with GitHub's `Link`. */
+  const listIssues = (req: IncomingMessage, res: ServerResponse, url: URL, owner: string, repo: string) => {
+    const createRoute = routes.find((r) => r.operation.operationId === 'issues/create');
+    if (!createRoute) throw new Error('the description has no issues/create');
+    const problems: string[] = [];
+    if (!req.headers['user-agent']) problems.push('a User-Agent header is required');
+    if (!/^(?:token|bearer) \S+$/i.test(req.headers.authorization ?? '')) {
+      problems.push('the Authorization header must be "token <TOKEN>" or "Bearer <TOKEN>"');
+    }
+    const number = (name: string, fallback: number, max: number) => {
+      const value = url.searchParams.get(name);
+      if (value === null) return fallback;
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+        problems.push(`${name} must be an integer from 1 to ${max}`);
+      }
+      return Number(value);
+    };
+    const perPage = number('per_page', 30, 100);
+    const page = number('page', 1, Number.MAX_SAFE_INTEGER);
+    const state = url.searchParams.get('state') ?? 'open';
+    if (!['open', 'closed', 'all'].includes(state)) problems.push('state must be open, closed or all');
+    if (problems.length) {
+      contractFailure(res, undefined, problems);
+      return;
+    }
+    const token = (req.headers.authorization ?? '').replace(/^\S+ +/, '');
+    const magic = magicAnswer(createRoute, token, repo, {});
+    if (magic) {
+      send(res, undefined, magic.status, magic.body, magic.headers);
+      return;
+    }
+    const listed = issuesOf(createRoute, owner, repo).filter(
+      (issue) => state === 'all' || issue.state === state,
+    );
+    const lastPage = Math.max(1, Math.ceil(listed.length / perPage));
+    const link = (n: number) => {
+      const target = new URL(`${apiBase}/repos/${owner}/${repo}/issues`);
+      for (const [name, value] of url.searchParams) if (name !== 'page') target.searchParams.set(name, value);
+      target.searchParams.set('page', String(n));
+      return `<${target.href}>`;
+    };
+    const links = [
+      ...(page < lastPage ? [`${link(page + 1)}; rel="next"`, `${link(lastPage)}; rel="last"`] : []),
+      ...(page > 1 ? [`${link(1)}; rel="first"`, `${link(page - 1)}; rel="prev"`] : []),
+    ];
+    const body = listed.slice((page - 1) * perPage, page * perPage);
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-github-request-id': 'MOCK:LIST',
+      ...(links.length ? { link: links.join(', ') } : {}),
+    });
+    res.end(JSON.stringify(body));
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://mock.invalid');
@@ -531,6 +616,11 @@ export async function startGithubMock(options: GithubMockOptions = {}): Promise<
       return;
     }
     const path = url.pathname.slice(basePath.length);
+    const list = /^\/repos\/([^/]+)\/([^/]+)\/issues$/.exec(path);
+    if (list && method === 'GET') {
+      listIssues(req, res, url, decodeURIComponent(list[1] ?? ''), decodeURIComponent(list[2] ?? ''));
+      return;
+    }
     const onPath = routes.filter((r) => r.pattern.test(path));
     const route = onPath.find((r) => r.method === method);
     if (!route) {
@@ -568,6 +658,7 @@ export async function startGithubMock(options: GithubMockOptions = {}): Promise<
     switch (route.operation.operationId) {
       case 'issues/create': {
         const { issue, location } = fillIssue(route, owner, repo, body);
+        issuesOf(route, owner, repo).unshift(issue);
         send(res, route, 201, issue, { location });
         return;
       }

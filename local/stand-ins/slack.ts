@@ -29,6 +29,15 @@
  * - `blocks` that are not a JSON array of objects with a string `type` → `invalid_blocks`
  * - neither `text`, `blocks` nor `attachments` → `no_text`
  *
+ * One method is not in that file (the trimmed description has the chat methods only):
+ * `{basePath}/conversations.list`, written from Slack's reference
+ * (https://api.slack.com/methods/conversations.list and
+ * https://api.slack.com/docs/pagination). It lists {@link SLACK_MOCK_LISTED_CHANNELS} public
+ * channels by Slack's cursor: `limit` (default 100, at most 1000) and `cursor` (from the last
+ * page's `response_metadata.next_cursor`, empty on the last page; another answers
+ * `ok: false, error: invalid_cursor`), from a GET query or a POST form or JSON body, with
+ * `Authorization: Bearer <token>` (the invalid token answers `invalid_auth`).
+ *
  * By hand: `npm run mock -- slack --port 4010`, or `npm exec -- tsx -e "import('./local/stand-ins/slack.ts').then((m) => m.startSlackMock({ port: 4010 })).then((mock) => console.log(mock.url))"`
  * then point a `slack` connector's `baseUrl` at the printed URL (`http://127.0.0.1:4010/api`).
  */
@@ -112,6 +121,9 @@ export function describedOperation(path: string, method = 'post'): SwaggerOperat
 }
 
 /** The magic request values that make the mock answer an error (see the module comment). */
+/** The public channels `conversations.list` lists: 5 pages of 5, less 2. */
+export const SLACK_MOCK_LISTED_CHANNELS = 23;
+
 export const SLACK_MOCK_MAGIC = {
   /** Token answered `ok: false, error: invalid_auth`. */
   invalidToken: 'xoxb-invalid-example',
@@ -272,6 +284,10 @@ export async function startSlackMock(options: SlackMockOptions = {}): Promise<Ve
         const url = new URL(req.url ?? '/', 'http://127.0.0.1');
         requests.push({ method: req.method ?? '', path: url.pathname, headers: { ...req.headers }, body });
         let answer: Answer;
+        if (url.pathname === `${slackDescription.basePath}/conversations.list`) {
+          send(res, conversationsList(req, url, body, firstSecond));
+          return;
+        }
         try {
           answer = respond(check(req, url, body), nextTs);
         } catch (error) {
@@ -290,6 +306,54 @@ export async function startSlackMock(options: SlackMockOptions = {}): Promise<Ve
     requests,
     close,
   };
+}
+
+/**
+ * `conversations.list`: a page of {@link SLACK_MOCK_LISTED_CHANNELS} public channels by Slack's
+ * cursor (an opaque base64 string here, as Slack's).
+ */
+function conversationsList(req: IncomingMessage, url: URL, body: string, created: number): Answer {
+  const params = new Map<string, string>(url.searchParams);
+  const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (req.method === 'POST' && body !== '') {
+    try {
+      for (const [key, value] of parseParams('conversations.list', mediaType, body)) params.set(key, value);
+    } catch (error) {
+      return { status: 400, body: { ok: false, error: MISMATCH_ERROR, message: (error as Error).message } };
+    }
+  }
+  const token = /^Bearer (\S+)$/.exec(String(req.headers.authorization ?? ''))?.[1] ?? params.get('token');
+  if (token === undefined) return { status: 200, body: { ok: false, error: 'not_authed' } };
+  if (token === SLACK_MOCK_MAGIC.invalidToken)
+    return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+  const limit = Number(params.get('limit') ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    return { status: 200, body: { ok: false, error: 'invalid_limit' } };
+  }
+  const cursor = params.get('cursor') ?? '';
+  const decoded = /^next:(\d+)$/.exec(Buffer.from(cursor, 'base64').toString('utf8'));
+  if (cursor !== '' && !decoded) return { status: 200, body: { ok: false, error: 'invalid_cursor' } };
+  const from = decoded ? Number(decoded[1]) : 0;
+  const to = Math.min(from + limit, SLACK_MOCK_LISTED_CHANNELS);
+  const channels = [];
+  for (let n = from + 1; n <= to; n++) {
+    channels.push({
+      id: `C${String(n).padStart(10, '0')}`,
+      name: `channel-${n}`,
+      is_channel: true,
+      is_group: false,
+      is_im: false,
+      is_private: false,
+      is_archived: false,
+      is_general: n === 1,
+      created: created - n,
+      creator: 'U0123456789',
+      name_normalized: `channel-${n}`,
+      num_members: n,
+    });
+  }
+  const next = to < SLACK_MOCK_LISTED_CHANNELS ? Buffer.from(`next:${to}`).toString('base64') : '';
+  return { status: 200, body: { ok: true, channels, response_metadata: { next_cursor: next } } };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -9,8 +9,8 @@
  * STRIPE_BASE_URL=http://127.0.0.1:4010 npm start          # with {"stripe": {"apiKey": "sk_test_..."}} in the secrets file
  * ```
  *
- * It implements `POST /v1/customers`, `POST /v1/payment_intents`, `GET /v1/payment_intents/{intent}`
- * and `POST /v1/refunds`. Each request is checked against its described operation: a method or path
+ * It implements `POST /v1/customers`, `GET /v1/customers`, `POST /v1/payment_intents`,
+ * `GET /v1/payment_intents/{intent}` and `POST /v1/refunds`. Each request is checked against its described operation: a method or path
  * no operation has, an `Authorization` that is not `Bearer <key>`, a POST body that is not
  * `application/x-www-form-urlencoded` or a GET with a body answer **400** with
  * `code: "mock_contract_violation"` and a message naming what is wrong; an unknown, missing or
@@ -18,6 +18,12 @@
  * `parameter_invalid_integer`, `parameter_invalid_boolean`). A success answers the fixture object,
  * filled with the request's values (ids are new; PaymentIntents are remembered for retrieval and
  * refunds).
+ *
+ * `GET /v1/customers` pages as Stripe does (https://docs.stripe.com/api/pagination): the customers,
+ * newest first, are the {@link StripeMockOptions.listedCustomers} the mock starts with and those
+ * created since; `limit` (1 to 100, default 10), `starting_after` and `ending_before` (an id of the
+ * list; another answers 404 `resource_missing`) and `email` (exact match) select the page, answered
+ * as `{object: "list", url, has_more, data}`.
  *
  * Idempotency works as Stripe's (https://docs.stripe.com/api/idempotent_requests): a POST with an
  * `Idempotency-Key` already used (per API key) replays the stored answer with
@@ -58,7 +64,16 @@ export interface StripeMockOptions {
   port?: number;
   /** Called with one line per request answered (`POST /v1/customers -> 200`). @default none */
   log?: (line: string) => void;
+  /**
+   * Customers listed before any is created, newest first: `cus_mock00000001` (`customer-1@example.com`)
+   * is the oldest.
+   * @default {@link STRIPE_MOCK_LISTED_CUSTOMERS}
+   */
+  listedCustomers?: number;
 }
+
+/** The customers the mock lists before any is created: 5 pages of Stripe's default 10, less 3. */
+export const STRIPE_MOCK_LISTED_CUSTOMERS = 47;
 
 /** One endpoint as `stripe-contract.json` describes it. */
 export interface StripeOperationSpec {
@@ -149,6 +164,7 @@ const MAGIC_STATUS_ERRORS: Record<string, string> = {
 export async function startStripeMock(options: StripeMockOptions = {}): Promise<VendorMock> {
   const requests: VendorMock['requests'] = [];
   const intents = new Map<string, Record<string, unknown>>();
+  const customers = listedCustomers(options.listedCustomers ?? STRIPE_MOCK_LISTED_CUSTOMERS);
   const idempotency = new Map<string, StoredAnswer>();
 
   const server = createServer((req, res) => {
@@ -159,7 +175,7 @@ export async function startStripeMock(options: StripeMockOptions = {}): Promise<
       requests.push({ method: req.method ?? '', path: req.url ?? '', headers: { ...req.headers }, body });
       let answer: Answer;
       try {
-        answer = handle(req, body, intents, idempotency);
+        answer = handle(req, body, { intents, customers }, idempotency);
       } catch (error) {
         answer = violation(`The mock failed: ${(error as Error).message}`, 500);
       }
@@ -200,7 +216,7 @@ function send(req: IncomingMessage, res: ServerResponse, answer: Exclude<Answer,
 function handle(
   req: IncomingMessage,
   body: string,
-  intents: Map<string, Record<string, unknown>>,
+  stored: Pick<OperationState, 'intents' | 'customers'>,
   idempotency: Map<string, StoredAnswer>,
 ): Answer {
   const url = new URL(req.url ?? '/', 'http://mock.invalid');
@@ -248,15 +264,15 @@ function handle(
   const idempotencyKey = spec.method === 'POST' ? header(req, 'idempotency-key') : undefined;
   const slot = idempotencyKey === undefined ? undefined : `${apiKey}\n${idempotencyKey}`;
   const fingerprint = `${method} ${url.pathname}\n${body}`;
-  const stored = slot === undefined ? undefined : idempotency.get(slot);
-  if (stored) {
-    if (stored.fingerprint !== fingerprint) {
+  const replay = slot === undefined ? undefined : idempotency.get(slot);
+  if (replay) {
+    if (replay.fingerprint !== fingerprint) {
       return stripeError('idempotency_key_reused', { key: idempotencyKey ?? '' });
     }
-    return { status: stored.status, headers: { 'idempotent-replayed': 'true' }, body: stored.body };
+    return { status: replay.status, headers: { 'idempotent-replayed': 'true' }, body: replay.body };
   }
 
-  const answer = OPERATIONS[name]?.(params, pathParams, { intents, idempotencyKey }) ?? violation(name);
+  const answer = OPERATIONS[name]?.(params, pathParams, { ...stored, idempotencyKey }) ?? violation(name);
   if (slot !== undefined && answer !== 'drop' && (answer.status === 200 || answer.status === 402)) {
     idempotency.set(slot, { fingerprint, status: answer.status, body: answer.body });
   }
@@ -323,6 +339,8 @@ function checkParams(spec: StripeOperationSpec, params: Params): Answer | undefi
 
 interface OperationState {
   intents: Map<string, Record<string, unknown>>;
+  /** Every customer, newest first. */
+  customers: Array<Record<string, unknown>>;
   idempotencyKey: string | undefined;
 }
 
@@ -345,7 +363,7 @@ function amountMagic(amount: string | Params | undefined, state: OperationState)
 }
 
 const OPERATIONS: Record<string, OperationHandler> = {
-  createCustomer(params) {
+  createCustomer(params, _path, state) {
     const email = str(params.email);
     const magic = /^status-(\d{3})@example\.com$/.exec(email ?? '')?.[1];
     const magicError = magic === undefined ? undefined : MAGIC_STATUS_ERRORS[magic];
@@ -360,7 +378,40 @@ const OPERATIONS: Record<string, OperationHandler> = {
       description: str(params.description) ?? null,
       metadata: obj(params.metadata) ?? {},
     };
+    state.customers.unshift(customer);
     return ok(customer);
+  },
+
+  listCustomers(params, _path, state) {
+    const email = str(params.email);
+    const magic = /^status-(\d{3})@example\.com$/.exec(email ?? '')?.[1];
+    const magicError = magic === undefined ? undefined : MAGIC_STATUS_ERRORS[magic];
+    if (magicError) return stripeError(magicError);
+    const limit = params.limit === undefined ? 10 : Number(params.limit);
+    if (limit < 1 || limit > 100)
+      return stripeError('parameter_invalid_integer', { param: 'limit', value: String(limit) });
+    const listed = state.customers.filter((customer) => email === undefined || customer.email === email);
+    const indexOf = (param: 'starting_after' | 'ending_before') => {
+      const id = str(params[param]);
+      if (id === undefined) return undefined;
+      const at = listed.findIndex((customer) => customer.id === id);
+      if (at !== -1) return at;
+      const missing = stripeError('resource_missing', { id, param });
+      // The contract's message names a payment_intent; Stripe names the object it looked for.
+      if (missing !== 'drop') {
+        (missing.body as { error: { message: string } }).error.message = `No such customer: '${id}'`;
+      }
+      return missing;
+    };
+    const after = indexOf('starting_after');
+    const before = indexOf('ending_before');
+    if (typeof after === 'object' || after === 'drop') return after;
+    if (typeof before === 'object' || before === 'drop') return before;
+    const from = before !== undefined ? Math.max(0, before - limit) : after !== undefined ? after + 1 : 0;
+    const to = before !== undefined ? before : from + limit;
+    const data = listed.slice(from, to);
+    const hasMore = before !== undefined ? from > 0 : to < listed.length;
+    return ok({ object: 'list', url: '/v1/customers', has_more: hasMore, data });
   },
 
   createPaymentIntent(params, _path, state) {
@@ -563,6 +614,22 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function maskKey(key: string): string {
   const prefix = /^(sk|rk)_(test|live)_/.exec(key)?.[0] ?? '';
   return `${prefix}${'*'.repeat(Math.max(4, key.length - prefix.length - 4))}${key.slice(-4)}`;
+}
+
+/** `count` customers, newest first, made from the fixture with ids and emails by number. */
+function listedCustomers(count: number): Array<Record<string, unknown>> {
+  const base = fixture('customer');
+  const oldest = now() - count * 60;
+  return Array.from({ length: count }, (_, i) => {
+    const n = count - i;
+    return {
+      ...structuredClone(base),
+      id: `cus_mock${String(n).padStart(8, '0')}`,
+      created: oldest + n * 60,
+      email: `customer-${n}@example.com`,
+      name: `Customer ${n}`,
+    };
+  });
 }
 
 function randomId(length: number): string {

@@ -573,7 +573,7 @@ describe('slack input validation', () => {
     expect(mock.requests).toHaveLength(0);
   });
 
-  it('an unknown operation answers 404 NOT_FOUND listing postMessage and updateMessage', async () => {
+  it('an unknown operation answers 404 NOT_FOUND listing postMessage, updateMessage and conversationsList', async () => {
     // Prepare
     const { invoke } = setup();
 
@@ -582,7 +582,9 @@ describe('slack input validation', () => {
 
     // Assess
     expect(answer.status).toBe(404);
-    expect(answer.error?.details).toEqual({ operations: ['postMessage', 'updateMessage'] });
+    expect(answer.error?.details).toEqual({
+      operations: ['postMessage', 'updateMessage', 'conversationsList'],
+    });
   });
 });
 

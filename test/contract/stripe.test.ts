@@ -803,7 +803,7 @@ describe('the Stripe mock checks requests against the described operations', () 
       ...bearer,
       'content-type': 'application/x-www-form-urlencoded',
     });
-    const route = await fetch(`${mock.url}/v1/customers`, { headers: bearer });
+    const route = await fetch(`${mock.url}/v1/refunds`, { headers: bearer });
 
     // Assess
     const errorOf = async (response: Response) => ({
@@ -829,7 +829,7 @@ describe('the Stripe mock checks requests against the described operations', () 
     expect(await errorOf(route)).toMatchObject({
       status: 400,
       code: 'mock_contract_violation',
-      message: expect.stringContaining('POST /v1/customers'),
+      message: expect.stringContaining('POST /v1/refunds'),
     });
   });
 });

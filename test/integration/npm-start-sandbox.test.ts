@@ -164,6 +164,21 @@ describe('npm start with no settings and no internet (the sandbox)', () => {
     expect(output).not.toContain('tok-example');
   });
 
+  it("reads the sandbox's example list over 5 pages whole with paginate (docs/connectors.md#pagination)", async () => {
+    // Act
+    const { status, body } = await call('httpbin', 'request', {
+      method: 'GET',
+      path: '/pages/link',
+      paginate: { style: 'link', itemsPath: 'items', sizeParam: 'per_page', pageSize: 5, maxPages: 5 },
+    });
+
+    // Assess
+    expect({ status, error: body.error }).toEqual({ status: 200, error: undefined });
+    const data = body.data as unknown as { items: Array<{ id: number }>; pages: number; complete: boolean };
+    expect({ pages: data.pages, complete: data.complete }).toEqual({ pages: 5, complete: true });
+    expect(data.items.map((item) => item.id)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+  });
+
   it.each([
     [
       'stripe',
@@ -188,6 +203,9 @@ describe('npm start with no settings and no internet (the sandbox)', () => {
       {},
     ],
     ['twilio', 'sendSms', { to: '+14155552345', from: '+15005550006', body: 'Hello from the suite' }, {}],
+    ['stripe', 'listCustomers', { limit: 10, maxPages: 5 }, {}],
+    ['github', 'listIssues', { owner: 'octo-org', repo: 'hello-world', per_page: 5, maxPages: 5 }, {}],
+    ['slack', 'conversationsList', { limit: 5, maxPages: 5 }, {}],
   ])(
     'answers the documented %s %s call with 200 from its vendor stand-in',
     async (connector, operation, input, headers) => {

@@ -131,4 +131,36 @@ describe('the echo stand-in', () => {
     expect(await delayed).toBe('AbortError');
     expect(unknown.status).toBe(404);
   });
+
+  it('serves the example list in each paginate style: Link, cursor, page and offset', async () => {
+    // Act
+    const get = async (query: string) => {
+      const response = await fetch(`${echo.url}/pages/${query}`);
+      const body = (await response.json()) as { items: Array<{ id: number }>; next_cursor?: string | null };
+      return { status: response.status, link: response.headers.get('link'), body };
+    };
+    const link = await get('link?per_page=10&page=2');
+    const last = await get('link?per_page=10&page=3');
+    const cursor = await get('cursor?limit=10&cursor=20');
+    const page = await get('page?total=4&per_page=3&page=2');
+    const offset = await get('offset?offset=22');
+    const bad = await get('page?per_page=0');
+
+    // Assess
+    expect(link.body.items.map((item) => item.id)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(link.link).toBe(`<${echo.url}/pages/link?per_page=10&page=3>; rel="next"`);
+    expect(last.body.items).toHaveLength(3);
+    expect(last.link).toBeNull();
+    expect(cursor.body).toEqual({
+      items: [
+        { id: 21, name: 'item-21' },
+        { id: 22, name: 'item-22' },
+        { id: 23, name: 'item-23' },
+      ],
+      next_cursor: null,
+    });
+    expect(page.body).toEqual({ items: [{ id: 4, name: 'item-4' }] });
+    expect(offset.body).toEqual({ items: [{ id: 23, name: 'item-23' }] });
+    expect(bad.status).toBe(400);
+  });
 });

@@ -22,6 +22,12 @@ export interface OperationContext<C extends AnyConnectorConfig = ConnectorConfig
   readonly requestId: string;
   /** The caller's `Idempotency-Key`, if any. */
   readonly idempotencyKey: string | undefined;
+  /**
+   * Epoch ms by which the caller must have its answer (the Lambda's remaining time less
+   * `deadlineMarginMs`); `send` and `fetch` end by it. An operation making several calls (the pages
+   * of a list) checks it before starting another.
+   */
+  readonly deadlineAtMs: number;
   /** The connector's redacting logger. */
   readonly logger: Logger;
   /**

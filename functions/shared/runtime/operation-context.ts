@@ -111,6 +111,7 @@ function operationContext<C extends ConnectorConfig>(
     config,
     requestId: invocation.requestId,
     idempotencyKey: invocation.idempotencyKey,
+    deadlineAtMs: invocation.deadlineAtMs,
     logger,
     async send(request) {
       try {

@@ -82,11 +82,14 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, Record<string, unknown>
   'stripe createPaymentIntent': { amount: 2000, currency: 'usd' },
   'stripe retrievePaymentIntent': { id: 'pi_1PgafyB7WZ01zgkWSjxsAJo3' },
   'stripe createRefund': { payment_intent: 'pi_1PgafyB7WZ01zgkWSjxsAJo3' },
+  'stripe listCustomers': { limit: 10, maxPages: 2 },
   'slack postMessage': { channel: 'C0123456789', text: 'Hello from the chaos suite' },
   'slack updateMessage': { channel: 'C0123456789', ts: '1503435956.000247', text: 'Updated' },
+  'slack conversationsList': { limit: 5, maxPages: 2 },
   'github createIssue': { owner: 'octocat', repo: 'hello-world', title: 'Found a bug' },
   'github createComment': { owner: 'octocat', repo: 'hello-world', issue_number: 1, body: 'Me too' },
   'github dispatchWorkflow': { owner: 'octocat', repo: 'hello-world', workflow_id: 'ci.yml', ref: 'main' },
+  'github listIssues': { owner: 'octocat', repo: 'hello-world', per_page: 5, maxPages: 2 },
   'twilio sendSms': { to: '+15558675310', from: '+15017122661', body: 'Hi there' },
 };
 
