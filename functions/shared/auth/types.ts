@@ -2,10 +2,22 @@
 import type { CredentialStore } from '../credentials/store.js';
 import type { Redactor } from '../redaction.js';
 
-/** The parts of an outbound request an auth scheme may change. */
+/** The `dispatcher` of a `fetch` call (an undici `Agent`), as Node's `RequestInit` types it. */
+export type FetchDispatcher = NonNullable<RequestInit['dispatcher']>;
+
+/** The parts of an outbound request an auth scheme may read and change. */
 export interface AuthorizableRequest {
   headers: Headers;
   url: URL;
+  /** The method about to be sent (upper case); `hmac` and `awsSigV4` sign it. @default 'GET' */
+  method?: string;
+  /** The body about to be sent (sent as UTF-8), `undefined` for none; `hmac` and `awsSigV4` sign it. */
+  body?: string | undefined;
+  /**
+   * Set by a scheme that needs its own connections (`mtls`: an undici `Agent` holding the client
+   * certificate): the client passes it to `fetch` for this request. Left unset by every other scheme.
+   */
+  dispatcher?: FetchDispatcher;
 }
 
 /** Options of {@link AuthScheme.authorize}. */
