@@ -44,8 +44,26 @@ export interface MtlsOptions {
 
 async function undiciAgent(tls: ClientTls): Promise<FetchDispatcher & ClosableDispatcher> {
   // Loaded on first use: no other connector pays for undici at cold start.
-  const { Agent } = await import('undici');
-  return new Agent({ connect: { ...tls } }) as unknown as FetchDispatcher & ClosableDispatcher;
+  const { Agent, buildConnector } = await import('undici');
+  const connect = buildConnector({ ...tls });
+  return new Agent({
+    connect: (options, callback) =>
+      connect(options, (error, socket) => {
+        if (socket) socket.prependListener('error', destroyOnTlsError);
+        // biome-ignore lint/suspicious/noExplicitAny: undici's callback takes (null, socket) or (error, null)
+        (callback as (...args: any[]) => void)(error, socket);
+      }),
+  }) as unknown as FetchDispatcher & ClosableDispatcher;
+}
+
+/**
+ * A TLS error is fatal to its connection: the socket is destroyed at once, so that undici fails the
+ * request with this error (say `ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`, the server refusing the
+ * certificate), not with the "other side closed" of the end of stream that follows it (TLS 1.3
+ * servers refuse a client certificate after the handshake).
+ */
+function destroyOnTlsError(this: { destroyed: boolean; destroy(): void }, error: { code?: unknown }): void {
+  if (typeof error.code === 'string' && error.code.startsWith('ERR_SSL_') && !this.destroyed) this.destroy();
 }
 
 /** The `mtls` auth scheme. */
