@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, type AgentOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -20,7 +21,7 @@ import {
   parseHmacTemplate,
 } from '../../functions/shared/auth/hmac-template.js';
 import { MtlsScheme } from '../../functions/shared/auth/mtls.js';
-import type { AuthorizableRequest, FetchDispatcher } from '../../functions/shared/auth/types.js';
+import type { AuthorizableRequest } from '../../functions/shared/auth/types.js';
 import { type AuthConfig, ConfigValidationError, parseSuiteConfig } from '../../functions/shared/config.js';
 import type { CredentialStore, SecretValue } from '../../functions/shared/credentials/store.js';
 import { ConnectorError } from '../../functions/shared/errors.js';
@@ -448,20 +449,20 @@ describe('the mtls scheme', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('one dispatcher per secret version; the old one is closed when the secret rotates', async () => {
+  it('one Agent per secret version, with its certificate; the old one is closed when the secret rotates', async () => {
     // Prepare
     const credentials = new FakeCredentialStore({
       tls: { certificate: pem['one.crt'] as string, privateKey: pem['one.key'] as string },
     });
-    const made: Array<{ close: ReturnType<typeof vi.fn> }> = [];
+    const made: Array<{ agent: Agent; options: AgentOptions; destroy: ReturnType<typeof vi.spyOn> }> = [];
     const scheme = new MtlsScheme(
       { type: 'mtls', secret: 'tls' },
       { credentials },
       {
-        createDispatcher: async () => {
-          const dispatcher = { close: vi.fn(async () => {}) };
-          made.push(dispatcher);
-          return dispatcher as unknown as FetchDispatcher & { close(): Promise<void> };
+        createAgent: (options) => {
+          const agent = new Agent(options);
+          made.push({ agent, options, destroy: vi.spyOn(agent, 'destroy') });
+          return agent;
         },
       },
     );
@@ -477,14 +478,16 @@ describe('the mtls scheme', () => {
       privateKey: pem['two.key'] as string,
     });
     await scheme.authorize(rotated);
-    await vi.waitFor(() => expect(made[0]?.close).toHaveBeenCalledTimes(1));
 
     // Assess
-    expect(made).toHaveLength(2);
-    expect(first.dispatcher).toBe(made[0]);
-    expect(again.dispatcher).toBe(made[0]);
-    expect(rotated.dispatcher).toBe(made[1]);
-    expect(made[1]?.close).not.toHaveBeenCalled();
+    expect(made.map((m) => m.options.cert)).toEqual([pem['one.crt'], pem['two.crt']]);
+    expect(made[0]?.options).toMatchObject({ keepAlive: true, key: pem['one.key'] });
+    expect(first.fetch).toBeTypeOf('function');
+    expect(again.fetch).toBe(first.fetch);
+    expect(rotated.fetch).not.toBe(first.fetch);
+    expect(made[0]?.destroy).toHaveBeenCalledTimes(1);
+    expect(made[1]?.destroy).not.toHaveBeenCalled();
+    made[1]?.agent.destroy();
   });
 
   it('a key that does not match the certificate answers CONFIGURATION_ERROR without the key in it', async () => {

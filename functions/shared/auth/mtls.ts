@@ -1,26 +1,23 @@
 /**
  * The `mtls` auth scheme (docs/auth.md): the connector's connections present a client certificate.
- * Its requests go through an undici `Agent` of its own (`connect: { cert, key, ca, passphrase }`),
- * handed to `fetch` as the request's `dispatcher`; no other connector's connections see the
- * certificate. One Agent per version of the secret: when the secret changes (a rotation, read after
- * the cache expires or a 401), a new Agent is made and the old one closed once its requests end.
+ * Its requests go through a `node:https` Agent of its own (`cert`, `key`, `ca`, `passphrase`, with
+ * keep-alive), handed to the HTTP client as the request's `fetch` (see `https-fetch.ts`); no other
+ * connector's connections see the certificate. One Agent per version of the secret: when the
+ * secret changes (a rotation, read after the cache expires or a 401), a new Agent is made and the
+ * old one closed once its requests end.
  */
 import { createHash } from 'node:crypto';
+import { Agent, type AgentOptions } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { AuthConfig } from '../config.js';
 import { secretField } from '../credentials/store.js';
 import { configurationError } from '../errors.js';
-import type {
-  AuthDependencies,
-  AuthorizableRequest,
-  AuthorizeOptions,
-  AuthScheme,
-  FetchDispatcher,
-} from './types.js';
+import { type AgentFetch, agentFetch } from './https-fetch.js';
+import type { AuthDependencies, AuthorizableRequest, AuthorizeOptions, AuthScheme } from './types.js';
 
 type MtlsConfig = Extract<AuthConfig, { type: 'mtls' }>;
 
-/** The TLS material of an `mtls` secret. */
+/** The TLS material of an `mtls` secret, as `node:https` takes it. */
 interface ClientTls {
   cert: string;
   key: string;
@@ -28,55 +25,26 @@ interface ClientTls {
   passphrase?: string;
 }
 
-/** An Agent as this scheme uses it. */
-interface ClosableDispatcher {
-  close(): Promise<void>;
-}
-
 /** Options of {@link MtlsScheme}. */
 export interface MtlsOptions {
   /**
-   * Makes the dispatcher of one secret version.
-   * @default an undici `Agent` with `connect: tls`
+   * Makes the Agent of one secret version.
+   * @default `new Agent({ keepAlive: true, ...tls })` of `node:https`
    */
-  createDispatcher?: (tls: ClientTls) => Promise<FetchDispatcher & ClosableDispatcher>;
-}
-
-async function undiciAgent(tls: ClientTls): Promise<FetchDispatcher & ClosableDispatcher> {
-  // Loaded on first use: no other connector pays for undici at cold start.
-  const { Agent, buildConnector } = await import('undici');
-  const connect = buildConnector({ ...tls });
-  return new Agent({
-    connect: (options, callback) =>
-      connect(options, (error, socket) => {
-        if (socket) socket.prependListener('error', destroyOnTlsError);
-        // biome-ignore lint/suspicious/noExplicitAny: undici's callback takes (null, socket) or (error, null)
-        (callback as (...args: any[]) => void)(error, socket);
-      }),
-  }) as unknown as FetchDispatcher & ClosableDispatcher;
-}
-
-/**
- * A TLS error is fatal to its connection: the socket is destroyed at once, so that undici fails the
- * request with this error (say `ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`, the server refusing the
- * certificate), not with the "other side closed" of the end of stream that follows it (TLS 1.3
- * servers refuse a client certificate after the handshake).
- */
-function destroyOnTlsError(this: { destroyed: boolean; destroy(): void }, error: { code?: unknown }): void {
-  if (typeof error.code === 'string' && error.code.startsWith('ERR_SSL_') && !this.destroyed) this.destroy();
+  createAgent?: (options: AgentOptions) => Agent;
 }
 
 /** The `mtls` auth scheme. */
 export class MtlsScheme implements AuthScheme {
   readonly #config: MtlsConfig;
   readonly #deps: AuthDependencies;
-  readonly #createDispatcher: NonNullable<MtlsOptions['createDispatcher']>;
-  #current: { fingerprint: string; dispatcher: Promise<FetchDispatcher & ClosableDispatcher> } | undefined;
+  readonly #createAgent: NonNullable<MtlsOptions['createAgent']>;
+  #current: { fingerprint: string; connections: AgentFetch } | undefined;
 
   constructor(config: MtlsConfig, deps: AuthDependencies, options: MtlsOptions = {}) {
     this.#config = config;
     this.#deps = deps;
-    this.#createDispatcher = options.createDispatcher ?? undiciAgent;
+    this.#createAgent = options.createAgent ?? ((agentOptions) => new Agent(agentOptions));
   }
 
   /**
@@ -111,10 +79,13 @@ export class MtlsScheme implements AuthScheme {
         );
       }
       const previous = this.#current;
-      this.#current = { fingerprint, dispatcher: this.#createDispatcher(tls) };
-      // The old Agent's requests under way end first (`close` waits for them).
-      previous?.dispatcher.then((old) => old.close()).catch(() => undefined);
+      this.#current = {
+        fingerprint,
+        connections: agentFetch(this.#createAgent({ keepAlive: true, ...tls })),
+      };
+      // The old Agent's requests under way end first.
+      previous?.connections.retire();
     }
-    request.dispatcher = await this.#current.dispatcher;
+    request.fetch = this.#current.connections.fetch;
   }
 }

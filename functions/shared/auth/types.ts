@@ -2,9 +2,6 @@
 import type { CredentialStore } from '../credentials/store.js';
 import type { Redactor } from '../redaction.js';
 
-/** The `dispatcher` of a `fetch` call (an undici `Agent`), as Node's `RequestInit` types it. */
-export type FetchDispatcher = NonNullable<RequestInit['dispatcher']>;
-
 /** The parts of an outbound request an auth scheme may read and change. */
 export interface AuthorizableRequest {
   headers: Headers;
@@ -14,10 +11,11 @@ export interface AuthorizableRequest {
   /** The body about to be sent (sent as UTF-8), `undefined` for none; `hmac` and `awsSigV4` sign it. */
   body?: string | undefined;
   /**
-   * Set by a scheme that needs its own connections (`mtls`: an undici `Agent` holding the client
-   * certificate): the client passes it to `fetch` for this request. Left unset by every other scheme.
+   * Set by a scheme that needs its own connections (`mtls`: a `fetch` over a `node:https` Agent
+   * holding the client certificate): the client sends this request with it instead of its own
+   * `fetch`. Left unset by every other scheme.
    */
-  dispatcher?: FetchDispatcher;
+  fetch?: typeof fetch;
 }
 
 /** Options of {@link AuthScheme.authorize}. */

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { clientCertificateRefusal } from '../auth/tls-errors.js';
-import type { AuthorizableRequest, AuthScheme, FetchDispatcher } from '../auth/types.js';
+import type { AuthorizableRequest, AuthScheme } from '../auth/types.js';
 import { type HttpMethod, isLoopbackHttpUrl } from '../config.js';
 import { ConnectorError, configurationError, type ErrorCode } from '../errors.js';
 import { countWithDimensions, METRIC, MetricUnit, type Powertools } from '../powertools.js';
@@ -170,8 +170,8 @@ interface PreparedRequest {
   target: URL;
   headers: Headers;
   body: string | undefined;
-  /** The auth scheme's own connections (`mtls`), when it has any. */
-  dispatcher: FetchDispatcher | undefined;
+  /** The auth scheme's own `fetch` (`mtls`: its own connections), when it has one. */
+  fetch: typeof fetch | undefined;
 }
 
 /** The result of one attempt, as the circuit breaker sees it. */
@@ -531,7 +531,7 @@ export class HttpClient {
     if (idempotencyKeySent && request.idempotencyKey) headers.set('idempotency-key', request.idempotencyKey);
     const authorizable: AuthorizableRequest = { headers, url: target, method: request.method, body };
     await this.#authorize(authorizable, forceRefresh, request, context, budget);
-    return { target, headers, body, dispatcher: authorizable.dispatcher };
+    return { target, headers, body, fetch: authorizable.fetch };
   }
 
   /** The auth scheme's `authorize`, given up when the attempt's budget runs out. */
@@ -577,12 +577,11 @@ export class HttpClient {
       let target = prepared.target;
       let headers = prepared.headers;
       let copied = false;
-      let { body, dispatcher } = prepared;
+      let { body } = prepared;
+      let send = prepared.fetch ?? this.#fetch;
       let method: string = request.method;
       for (let redirects = 0; ; redirects++) {
-        const init: RequestInit = { method, headers, body, signal, redirect: 'manual' };
-        if (dispatcher !== undefined) init.dispatcher = dispatcher;
-        const response = await this.#fetch(target, init);
+        const response = await send(target, { method, headers, body, signal, redirect: 'manual' });
         const location = response.headers.get('location');
         if (!REDIRECT_STATUSES.has(response.status) || location === null) {
           if (response.status < 300) acceptedStatus = response.status;
@@ -631,7 +630,7 @@ export class HttpClient {
         // the hop again, for the schemes that sign).
         const hop: AuthorizableRequest = { headers, url: target, method, body };
         await this.#authorize(hop, false, request, context, budget);
-        dispatcher = hop.dispatcher;
+        send = hop.fetch ?? this.#fetch;
       }
     } catch (error) {
       if (error instanceof ConnectorError) throw error;
