@@ -21,10 +21,13 @@ import aws4 from 'aws4';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpConnector } from '../../functions/http/connector.js';
+import type { SuiteConfig } from '../../functions/shared/config.js';
 import type { ConnectorHandler } from '../../functions/shared/runtime/index.js';
+import { startLocalGateway } from '../../local/gateway.js';
 import {
   type CapturedOutput,
   captureOutput,
+  type Envelope,
   lambdaContext,
   type ParsedResult,
   parseResult,
@@ -63,12 +66,35 @@ function sameText(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/**
+ * Calls `connector` the way a user of `npm start` does: over HTTP, through a local gateway serving
+ * `suite` with `secrets` (the local secrets file), then closes the gateway.
+ */
+async function throughLocalGateway(
+  suite: SuiteConfig,
+  connector: string,
+  input: unknown,
+): Promise<{ status: number; body: Envelope }> {
+  const gateway = await startLocalGateway({ config: suite, credentials: secrets.store, port: 0 });
+  try {
+    const response = await fetch(`${gateway.url}/v1/connectors/${connector}/request`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(input),
+    });
+    return { status: response.status, body: (await response.json()) as Envelope };
+  } finally {
+    await gateway.close();
+  }
+}
+
 function invoke(handler: ConnectorHandler, connector: string, body: unknown): Promise<ParsedResult> {
   return handler(proxyEvent({ connector, body }), lambdaContext()).then((result) => parseResult(result));
 }
 
 describe('hmac: a verifier that rebuilds the signature', () => {
   let server: TestServer;
+  let suite: SuiteConfig;
   const handlers = new Map<string, ConnectorHandler>();
 
   /** Coinbase-style: hex HMAC-SHA256 of timestamp + METHOD + path with query + body. */
@@ -123,7 +149,7 @@ describe('hmac: a verifier that rebuilds the signature', () => {
       signaturePrefix: 'v1=',
       timestampFormat: 'iso8601',
     };
-    const suite = suiteConfig({
+    suite = suiteConfig({
       connectors: [
         { name: 'hmac-coinbase', auth: { ...coinbase, secret: 'hmac-good' } },
         { name: 'hmac-coinbase-wrong', auth: { ...coinbase, secret: 'hmac-wrong' } },
@@ -220,6 +246,20 @@ describe('hmac: a verifier that rebuilds the signature', () => {
     expect(server.requests.length).toBe(sent);
   });
 
+  it('works under npm start: the local gateway, with the local secrets file', async () => {
+    // Act
+    const result = await throughLocalGateway(suite, 'hmac-coinbase', {
+      method: 'POST',
+      path: '/coinbase/orders',
+      query: { page: 1 },
+      body: { amount: 7 },
+    });
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(result.body.data?.body).toMatchObject({ verified: true, url: '/coinbase/orders?page=1' });
+  });
+
   it('the signing secret appears in no log line', () => {
     expect(output.text()).not.toContain(HMAC_SECRET);
     expect(output.text()).not.toContain(HMAC_WRONG_SECRET);
@@ -228,6 +268,7 @@ describe('hmac: a verifier that rebuilds the signature', () => {
 
 describe('awsSigV4: a verifier that signs again with aws4', () => {
   let server: TestServer;
+  let suite: SuiteConfig;
   const handlers = new Map<string, ConnectorHandler>();
   const savedEnv: Record<string, string | undefined> = {};
   const ENV_NAMES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'];
@@ -284,7 +325,7 @@ describe('awsSigV4: a verifier that signs again with aws4', () => {
       if (problem) sendJson(res, 403, { message: problem });
       else sendJson(res, 200, { verified: true, url: req.url, body });
     });
-    const suite = suiteConfig({
+    suite = suiteConfig({
       connectors: [
         { name: 'sigv4', region: SIGV4_REGION },
         { name: 'sigv4-other-region', region: 'us-east-1' },
@@ -358,6 +399,19 @@ describe('awsSigV4: a verifier that signs again with aws4', () => {
     expect(result.body.error?.details).toMatchObject({ upstreamBody: expect.stringContaining('mismatch') });
   });
 
+  it('works under npm start: credentials from the environment (the default chain)', async () => {
+    // Act
+    const result = await throughLocalGateway(suite, 'sigv4', {
+      method: 'POST',
+      path: '/api/items',
+      body: [1, 2],
+    });
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(result.body.data?.body).toMatchObject({ verified: true, body: '[1,2]' });
+  });
+
   it('the secret access key appears in no log line', () => {
     expect(output.text()).not.toContain(AWS_SECRET_ACCESS_KEY);
   });
@@ -368,6 +422,7 @@ describe('mtls: a TLS server that requires a client certificate', () => {
   let server: HttpsServer;
   let baseUrl: string;
   let caOnlyAgent: Agent;
+  let suite: SuiteConfig;
   let alertingServerUrl: string;
   let opensslServer: ChildProcess | undefined;
   const handlers = new Map<string, ConnectorHandler>();
@@ -521,7 +576,7 @@ describe('mtls: a TLS server that requires a client certificate', () => {
     alertingServerUrl = await startOpensslServer();
     // What a connector without a client certificate has: the CA, so that only the certificate is missing.
     caOnlyAgent = new Agent({ connect: { ca: read('test-ca.crt') } });
-    const suite = suiteConfig({
+    suite = suiteConfig({
       connectors: [
         ...[
           { name: 'mtls-good', auth: { type: 'mtls', secret: 'mtls-good' } },
@@ -664,6 +719,15 @@ describe('mtls: a TLS server that requires a client certificate', () => {
     expect(result.body.error?.code).toBe('CONFIGURATION_ERROR');
     expect(result.body.error?.message).toMatch(/could not be loaded/);
     expect(JSON.stringify(result.body)).not.toContain('PRIVATE KEY');
+  });
+
+  it('works under npm start: the certificate from the local secrets file', async () => {
+    // Act
+    const result = await throughLocalGateway(suite, 'mtls-good', { method: 'GET', path: '/secure/ping' });
+
+    // Assess
+    expect(result.status).toBe(200);
+    expect(result.body.data?.body).toEqual({ clientCertificate: 'connector-example' });
   });
 
   it('no private key appears in any log line', () => {
