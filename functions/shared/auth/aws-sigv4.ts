@@ -64,7 +64,7 @@ export class AwsSigV4Scheme implements AuthScheme {
    * @inheritdoc
    * @throws ConnectorError `CONFIGURATION_ERROR` when no credentials can be found or the role cannot
    *   be assumed (access denied); `DEPENDENCY_UNAVAILABLE` when STS or the credential source fails
-   *   otherwise (throttling, network); `VALIDATION_ERROR` never
+   *   otherwise (throttling, network), or the attempt's budget runs out while fetching them
    */
   async authorize(request: AuthorizableRequest, options: AuthorizeOptions = {}): Promise<void> {
     const credentials = await raceSignal(
@@ -79,12 +79,13 @@ export class AwsSigV4Scheme implements AuthScheme {
           },
         ),
     );
-    if (this.#signerCredentials !== credentials || !this.#signer) {
+    let signer = this.#signer;
+    if (this.#signerCredentials !== credentials || !signer) {
       this.#signerModule ??= Promise.all([import('@smithy/signature-v4'), import('@smithy/hash-node')]).then(
         ([signer, hash]) => ({ SignatureV4: signer.SignatureV4, Hash: hash.Hash }),
       );
       const { SignatureV4, Hash } = await this.#signerModule;
-      this.#signer = new SignatureV4({
+      signer = new SignatureV4({
         service: this.#config.service,
         region: this.#config.region,
         credentials,
@@ -92,6 +93,7 @@ export class AwsSigV4Scheme implements AuthScheme {
         uriEscapePath: true,
         applyChecksum: true,
       });
+      this.#signer = signer;
       this.#signerCredentials = credentials;
     }
     const { url, headers } = request;
@@ -104,7 +106,7 @@ export class AwsSigV4Scheme implements AuthScheme {
       query[key] =
         current === undefined ? value : Array.isArray(current) ? [...current, value] : [current, value];
     }
-    const signed = await this.#signer.sign({
+    const signed = await signer.sign({
       method: (request.method ?? 'GET').toUpperCase(),
       protocol: url.protocol,
       hostname: url.hostname,
