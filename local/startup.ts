@@ -112,6 +112,8 @@ const AUTH_SECRET_SHAPES: Readonly<Record<string, Readonly<Record<string, string
   bearer: { token: '...' },
   basic: { username: '...', password: '...' },
   oauth2ClientCredentials: { clientId: '...', clientSecret: '...' },
+  hmac: { signingSecret: '...' },
+  mtls: { certificate: '-----BEGIN CERTIFICATE-----...', privateKey: '-----BEGIN PRIVATE KEY-----...' },
 };
 
 /**

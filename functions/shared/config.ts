@@ -4,6 +4,7 @@
  * CDK app, the local gateway and the Lambda runtime all validate with exactly the same rules.
  */
 import * as z from 'zod';
+import { DEFAULT_HMAC_TEMPLATE, parseHmacTemplate } from './auth/hmac-template.js';
 import { environmentSources } from './config-env.js';
 import { knownKeysAt, unknownKeyHints, valueAt } from './config-hints.js';
 import {
@@ -117,7 +118,101 @@ function authSchema(options: ConfigSchemaOptions) {
       clientAuthentication: z.enum(['basic', 'body']).default('basic'),
       secret: secretName,
     }),
+    hmacAuthSchema(),
+    awsSigV4AuthSchema(),
+    z.strictObject({ type: z.literal('mtls'), secret: secretName }),
   ]);
+}
+
+/** The `hmac` scheme (docs/auth.md): a signature header over a canonical string of the request. */
+function hmacAuthSchema() {
+  const authHeaderName = z.string().regex(HEADER_NAME_PATTERN, 'must be a header name');
+  return z
+    .strictObject({
+      type: z.literal('hmac'),
+      secret: secretName,
+      /** The canonical string's template (see functions/shared/auth/hmac-template.ts). */
+      canonical: z
+        .string()
+        .max(1024)
+        .superRefine((template, ctx) => {
+          const parsed = parseHmacTemplate(template);
+          if ('problems' in parsed)
+            for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message });
+        })
+        .default(DEFAULT_HMAC_TEMPLATE),
+      algorithm: z.enum(['sha256', 'sha512']).default('sha256'),
+      /** How the signature is written. */
+      encoding: z.enum(['hex', 'base64']).default('hex'),
+      signatureHeader: authHeaderName.default('X-Signature'),
+      /** Written before the signature, e.g. `sha256=` or `v1,`. */
+      signaturePrefix: z
+        .string()
+        .max(64)
+        .regex(/^[\x21-\x7e]*$/, 'must be printable ASCII without spaces')
+        .default(''),
+      timestampHeader: authHeaderName.default('X-Timestamp'),
+      timestampFormat: z.enum(['unixSeconds', 'unixMs', 'iso8601']).default('unixSeconds'),
+      /** Sends the secret's `keyId` field in this header. */
+      keyIdHeader: authHeaderName.optional(),
+      /** Sends the template's `{nonce}` (a fresh UUID per signature) in this header. */
+      nonceHeader: authHeaderName.optional(),
+      /** How the secret's `signingSecret` is read: as text, or the bytes of base64 (a `whsec_` prefix dropped) or hex. */
+      secretEncoding: z.enum(['utf8', 'base64', 'hex']).default('utf8'),
+    })
+    .superRefine((auth, ctx) => {
+      if (auth.canonical.includes('{nonce}') && auth.nonceHeader === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be set when auth.canonical uses {nonce}, so that the server can rebuild the string',
+          path: ['nonceHeader'],
+        });
+      }
+      const names = ['signatureHeader', 'timestampHeader', 'keyIdHeader', 'nonceHeader'] as const;
+      const seen = new Map<string, string>();
+      for (const field of names) {
+        const name = auth[field]?.toLowerCase();
+        if (name === undefined) continue;
+        const clash = seen.get(name);
+        if (clash !== undefined) {
+          ctx.addIssue({ code: 'custom', message: `must differ from ${clash}`, path: [field] });
+        }
+        seen.set(name, field);
+      }
+    });
+}
+
+/** The `awsSigV4` scheme (docs/auth.md): requests signed with AWS Signature Version 4. */
+function awsSigV4AuthSchema() {
+  return z
+    .strictObject({
+      type: z.literal('awsSigV4'),
+      /** The signing name of the service, e.g. `execute-api`, `lambda`, `es`. */
+      service: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be an AWS signing name such as execute-api'),
+      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be an AWS region such as eu-west-1'),
+      /** A role to assume for signing; @default the function's own role */
+      roleArn: z
+        .string()
+        .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN')
+        .optional(),
+      externalId: z
+        .string()
+        .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 of letters, digits and +=,.@:/-')
+        .optional(),
+      sessionName: z
+        .string()
+        .regex(/^[\w+=,.@-]{2,64}$/, 'must be 2 to 64 of letters, digits and +=,.@-')
+        .optional(),
+    })
+    .superRefine((auth, ctx) => {
+      for (const field of ['externalId', 'sessionName'] as const) {
+        if (auth[field] !== undefined && auth.roleArn === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'is used only with roleArn', path: [field] });
+        }
+      }
+    });
 }
 
 const retrySchema = z
@@ -746,7 +841,7 @@ export function isVendorConnector(config: AnyConnectorConfig): config is VendorC
  */
 export function secretNameOf(config: AnyConnectorConfig): string | undefined {
   if (isVendorConnector(config)) return config.secret;
-  return config.auth.type === 'none' ? undefined : config.auth.secret;
+  return 'secret' in config.auth ? config.auth.secret : undefined;
 }
 
 /**

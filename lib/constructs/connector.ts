@@ -15,7 +15,7 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { AnyConnectorConfig } from '../../functions/shared/config.js';
+import { type AnyConnectorConfig, clientAuthOf } from '../../functions/shared/config.js';
 import { ENV } from '../../functions/shared/runtime/environment.js';
 import type { ConnectorEvents } from './connector-events.js';
 
@@ -197,6 +197,13 @@ export class Connector extends Construct {
         resources: [props.idempotencyTable.tableArn],
       }),
     );
+    const auth = clientAuthOf(config);
+    if (auth.type === 'awsSigV4' && auth.roleArn !== undefined) {
+      // The `awsSigV4` scheme signs with this role's credentials (docs/auth.md): that role only.
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ effect: Effect.ALLOW, actions: ['sts:AssumeRole'], resources: [auth.roleArn] }),
+      );
+    }
 
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -137,6 +137,54 @@ describe('ConnectorSuite with overrides and existing resources', () => {
   });
 });
 
+describe('ConnectorSuite with awsSigV4 connectors', () => {
+  const ROLE_ARN = 'arn:aws:iam::123456789012:role/orders-api-invoker';
+  let template: Template;
+
+  beforeAll(() => {
+    const sigV4 = { type: 'awsSigV4', service: 'execute-api', region: 'eu-west-1' };
+    const built = consumerApp(() => ({
+      suite: {
+        connectors: [
+          httpConnector('assumer', { auth: { ...sigV4, roleArn: ROLE_ARN, externalId: 'ext-example' } }),
+          httpConnector('own-role', { auth: sigV4 }),
+        ],
+      } as unknown as SuiteConfigInput,
+    }));
+    template = Template.fromStack(built.stack);
+  });
+
+  /** The actions of the policies attached to the role of the connector with this id prefix. */
+  function statementsOf(idPrefix: string): Array<{ Action: unknown; Resource: unknown }> {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.startsWith(idPrefix),
+    );
+    return policies.flatMap(
+      ([, policy]) =>
+        (
+          policy as {
+            Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } };
+          }
+        ).Properties.PolicyDocument.Statement,
+    );
+  }
+
+  it('grants sts:AssumeRole on the roleArn only, and only to the connector that names it', () => {
+    const assumer = statementsOf('ConnectorsConnectorAssumer').filter((s) =>
+      JSON.stringify(s.Action).includes('sts:'),
+    );
+    const ownRole = statementsOf('ConnectorsConnectorOwnRole').filter((s) =>
+      JSON.stringify(s.Action).includes('sts:'),
+    );
+    expect(assumer).toEqual([expect.objectContaining({ Action: 'sts:AssumeRole', Resource: ROLE_ARN })]);
+    expect(ownRole).toEqual([]);
+  });
+
+  it('creates no secret for a scheme that reads none', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+});
+
 describe('ConnectorSuite with a connector kind of your own', () => {
   let template: Template;
 

@@ -8,6 +8,9 @@
 import type { AuthConfig } from '../config.js';
 import { secretField } from '../credentials/store.js';
 import { redactor } from '../redaction.js';
+import { AwsSigV4Scheme } from './aws-sigv4.js';
+import { HmacScheme } from './hmac.js';
+import { MtlsScheme } from './mtls.js';
 import { OAuth2ClientCredentials } from './oauth2.js';
 import { type AuthDependencies, type AuthScheme, basicCredential } from './types.js';
 
@@ -44,7 +47,10 @@ export function queryParameterShadows(key: string, name: string): boolean {
 /**
  * The auth scheme of a connector's `auth` config (docs/design.md §6).
  * `apiKey` reads secret field `apiKey`; `bearer` `token`; `basic` `username` and `password`;
- * `oauth2ClientCredentials` `clientId` and `clientSecret`.
+ * `oauth2ClientCredentials` `clientId` and `clientSecret`; `hmac` `signingSecret` (and `keyId`);
+ * `mtls` `certificate`, `privateKey` (and `caBundle`, `passphrase`); `awsSigV4` reads no secret
+ * (AWS credentials). See docs/auth.md.
+ * @throws ConnectorError `CONFIGURATION_ERROR` for an `hmac` template the config schema refuses
  */
 export function createAuthScheme(auth: AuthConfig, deps: AuthDependencies): AuthScheme {
   const target = deps.redactor ?? redactor;
@@ -103,5 +109,11 @@ export function createAuthScheme(auth: AuthConfig, deps: AuthDependencies): Auth
       };
     case 'oauth2ClientCredentials':
       return new OAuth2ClientCredentials(auth, { ...deps, redactor: target });
+    case 'hmac':
+      return new HmacScheme(auth, { ...deps, redactor: target });
+    case 'awsSigV4':
+      return new AwsSigV4Scheme(auth, { redactor: target });
+    case 'mtls':
+      return new MtlsScheme(auth, deps);
   }
 }

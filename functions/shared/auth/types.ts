@@ -2,10 +2,20 @@
 import type { CredentialStore } from '../credentials/store.js';
 import type { Redactor } from '../redaction.js';
 
-/** The parts of an outbound request an auth scheme may change. */
+/** The parts of an outbound request an auth scheme may read and change. */
 export interface AuthorizableRequest {
   headers: Headers;
   url: URL;
+  /** The method about to be sent (upper case); `hmac` and `awsSigV4` sign it. @default 'GET' */
+  method?: string;
+  /** The body about to be sent (sent as UTF-8), `undefined` for none; `hmac` and `awsSigV4` sign it. */
+  body?: string | undefined;
+  /**
+   * Set by a scheme that needs its own connections (`mtls`: a `fetch` over a `node:https` Agent
+   * holding the client certificate): the client sends this request with it instead of its own
+   * `fetch`. Left unset by every other scheme.
+   */
+  fetch?: typeof fetch;
 }
 
 /** Options of {@link AuthScheme.authorize}. */

@@ -13,7 +13,8 @@
  * {@link ConnectorError} of the contract.
  */
 import { createHash } from 'node:crypto';
-import type { AuthScheme } from '../auth/types.js';
+import { clientCertificateRefusal } from '../auth/tls-errors.js';
+import type { AuthorizableRequest, AuthScheme } from '../auth/types.js';
 import { type HttpMethod, isLoopbackHttpUrl } from '../config.js';
 import { ConnectorError, configurationError, type ErrorCode } from '../errors.js';
 import { countWithDimensions, METRIC, MetricUnit, type Powertools } from '../powertools.js';
@@ -169,6 +170,8 @@ interface PreparedRequest {
   target: URL;
   headers: Headers;
   body: string | undefined;
+  /** The auth scheme's own `fetch` (`mtls`: its own connections), when it has one. */
+  fetch: typeof fetch | undefined;
 }
 
 /** The result of one attempt, as the circuit breaker sees it. */
@@ -526,13 +529,14 @@ export class HttpClient {
     }
     if (!headers.has('accept')) headers.set('accept', 'application/json, */*;q=0.5');
     if (idempotencyKeySent && request.idempotencyKey) headers.set('idempotency-key', request.idempotencyKey);
-    await this.#authorize({ headers, url: target }, forceRefresh, request, context, budget);
-    return { target, headers, body };
+    const authorizable: AuthorizableRequest = { headers, url: target, method: request.method, body };
+    await this.#authorize(authorizable, forceRefresh, request, context, budget);
+    return { target, headers, body, fetch: authorizable.fetch };
   }
 
   /** The auth scheme's `authorize`, given up when the attempt's budget runs out. */
   #authorize(
-    target: { headers: Headers; url: URL },
+    target: AuthorizableRequest,
     forceRefresh: boolean,
     request: OutboundRequest,
     context: CallContext,
@@ -574,9 +578,10 @@ export class HttpClient {
       let headers = prepared.headers;
       let copied = false;
       let { body } = prepared;
+      let send = prepared.fetch ?? this.#fetch;
       let method: string = request.method;
       for (let redirects = 0; ; redirects++) {
-        const response = await this.#fetch(target, { method, headers, body, signal, redirect: 'manual' });
+        const response = await send(target, { method, headers, body, signal, redirect: 'manual' });
         const location = response.headers.get('location');
         if (!REDIRECT_STATUSES.has(response.status) || location === null) {
           if (response.status < 300) acceptedStatus = response.status;
@@ -621,8 +626,11 @@ export class HttpClient {
           headers.delete('content-type');
         }
         target.href = next.href;
-        // The Location URL carries its own query: put a query-borne credential back on it.
-        await this.#authorize({ headers, url: target }, false, request, context, budget);
+        // The Location URL carries its own query: put a query-borne credential back on it (and sign
+        // the hop again, for the schemes that sign).
+        const hop: AuthorizableRequest = { headers, url: target, method, body };
+        await this.#authorize(hop, false, request, context, budget);
+        send = hop.fetch ?? this.#fetch;
       }
     } catch (error) {
       if (error instanceof ConnectorError) throw error;
@@ -652,6 +660,14 @@ export class HttpClient {
         // Cut by the caller's own deadline, the attempt says nothing about the vendor (issue 8, defect 5).
         const deadlineHit = signal.aborted && budget.deadlineBound;
         return { countsAsFailure: !deadlineHit, failure: { kind: 'timeout' }, cause: error, deadlineHit };
+      }
+      const refusal = clientCertificateRefusal(error);
+      if (refusal !== undefined) {
+        // The server refused our client certificate (or its absence): a credential problem, as a 401 is.
+        throw new ConnectorError(
+          'AUTHENTICATION_ERROR',
+          `The upstream refused the client certificate of connector '${this.#options.connector}' (TLS alert: ${refusal}).`,
+        );
       }
       const code = networkErrorCode(error);
       return {
