@@ -27,7 +27,6 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { WebhookSettings } from '../shared/config.js';
 import type { CredentialStore } from '../shared/credentials/store.js';
 import { secretField } from '../shared/credentials/store.js';
 import { ConnectorError, dependencyUnavailable, toConnectorError } from '../shared/errors.js';
@@ -42,6 +41,7 @@ import {
 import { redactor as processRedactor, type Redactor } from '../shared/redaction.js';
 import { beforeTheCall } from '../shared/runtime/idempotency.js';
 import type { IdempotencyStore } from '../shared/runtime/types.js';
+import { WEBHOOK_EVENT_SOURCE, WEBHOOK_RECEIVED, WEBHOOK_RESOURCE, type WebhookRoute } from './contract.js';
 import type {
   VerifiedWebhook,
   WebhookDelivery,
@@ -50,12 +50,8 @@ import type {
   WebhookVerifyOptions,
 } from './types.js';
 
-/** `detail-type` of the event a verified delivery becomes. */
-export const WEBHOOK_RECEIVED = 'Webhook Received';
-/** `source` of `Webhook Received` events (result events are `connector-suite`). */
-export const WEBHOOK_EVENT_SOURCE = 'connector-suite.webhooks';
-/** The API Gateway resource of the route. */
-export const WEBHOOK_RESOURCE = '/v1/webhooks/{connector}';
+export { WEBHOOK_EVENT_SOURCE, WEBHOOK_RECEIVED, WEBHOOK_RESOURCE, type WebhookRoute };
+
 /** The answer Twilio expects to a webhook that asks for nothing: an empty TwiML document. */
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 /**
@@ -116,14 +112,6 @@ export type VerifyWebhook = (
   delivery: WebhookDelivery,
   options: WebhookVerifyOptions,
 ) => Promise<VerifiedWebhook>;
-
-/** One connector's webhook route. */
-export interface WebhookRoute {
-  /** The connector's name: the `{connector}` of the route. */
-  connector: string;
-  /** Its `webhook` setting, scheme included (`webhookOf` of the config). */
-  webhook: WebhookSettings;
-}
 
 /** What {@link createWebhookHandler} is built from. */
 export interface WebhookDependencies {

@@ -14,7 +14,7 @@ import { configurationError, toConnectorError } from '../shared/errors.js';
 import { createPowertools } from '../shared/powertools.js';
 import { AWS_CLIENT_TIMEOUTS, awsClientConfig } from '../shared/runtime/aws-clients.js';
 import { type ClientSource, lazily } from '../shared/runtime/aws-ports.js';
-import { ENV } from '../shared/runtime/environment.js';
+import { WEBHOOK_ENV } from './contract.js';
 import {
   createWebhookHandler,
   type VerifyWebhook,
@@ -23,20 +23,6 @@ import {
   type WebhookHandler,
   type WebhookRoute,
 } from './core.js';
-
-/** The environment variables of the webhook function. */
-export const WEBHOOK_ENV = {
-  /** The routes as JSON: `[{connector, webhook: {scheme, secret, toleranceSeconds, dedupeWindowSeconds, publicUrl?}}]`. */
-  routes: 'WEBHOOK_ROUTES',
-  /** Secret ids (ARNs) by the `webhook.secret` name, as JSON. */
-  secretIds: 'WEBHOOK_SECRET_IDS',
-  /** The DynamoDB idempotency table. */
-  idempotencyTable: ENV.idempotencyTable,
-  /** The bus `Webhook Received` events go to. */
-  eventBusName: ENV.eventBusName,
-  /** Seconds a signing secret is served from memory. */
-  secretMaxAgeSeconds: ENV.secretMaxAgeSeconds,
-} as const;
 
 const routesSchema = z.array(
   z.object({
@@ -62,6 +48,8 @@ export interface WebhookEnvironment {
   eventBusName: string;
   secretMaxAgeSeconds: number;
 }
+
+export { WEBHOOK_ENV };
 
 /**
  * Reads and validates the webhook function's environment.

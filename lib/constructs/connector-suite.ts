@@ -25,6 +25,7 @@ import {
   type SuiteConfig,
   type SuiteConfigInput,
   secretNameOf,
+  webhookOf,
 } from '../../functions/shared/config.js';
 import { INVOCATION_REQUESTED } from '../../functions/shared/runtime/async-contract.js';
 import { type ConnectorKind, connectorEntry, registeredKinds } from '../connector-kinds.js';
@@ -34,6 +35,7 @@ import { ConnectorApi, type ConnectorRoute } from './connector-api.js';
 import { ConnectorEvents } from './connector-events.js';
 import { ConnectorObservability, type ConnectorObservabilityProps } from './connector-observability.js';
 import { ConnectorSecret, type ExistingSecret } from './connector-secret.js';
+import { ConnectorWebhooks } from './connector-webhooks.js';
 import { IdempotencyTable } from './idempotency-table.js';
 
 /** Props of {@link ConnectorSuite}. */
@@ -184,6 +186,8 @@ export class ConnectorSuite extends Construct {
   readonly eventBus: IEventBus;
   /** The dashboard and alarms, unless `observability: false`. */
   readonly observability: ConnectorObservability | undefined;
+  /** The webhook route (`POST /v1/webhooks/{connector}`), when some connector has a `webhook`. */
+  readonly webhooks: ConnectorWebhooks | undefined;
 
   constructor(scope: Construct, id: string, props: ConnectorSuiteProps) {
     super(scope, id);
@@ -286,6 +290,24 @@ export class ConnectorSuite extends Construct {
       removalPolicy,
       ...(props.apiProps ? { apiProps: props.apiProps } : {}),
     });
+    const webhookRoutes = this.suite.connectors.flatMap((config) => {
+      const webhook = webhookOf(config);
+      return webhook ? [{ connector: config.name, webhook }] : [];
+    });
+    this.webhooks =
+      webhookRoutes.length === 0
+        ? undefined
+        : new ConnectorWebhooks(this, 'Webhooks', {
+            routes: webhookRoutes,
+            secrets: new Map(webhookRoutes.map(({ webhook }) => [webhook.secret, secretFor(webhook.secret)])),
+            api: this.api.api,
+            idempotencyTable: this.table,
+            eventBus: this.eventBus,
+            metricsNamespace,
+            logRetention,
+            removalPolicy,
+            ...(props.enableSourceMaps ? { enableSourceMaps: true } : {}),
+          });
     if (outputs) {
       new CfnOutput(this, 'ApiUrl', {
         description: 'Base URL: POST {ApiUrl}v1/connectors/{connector}/{operation}',
