@@ -5,7 +5,7 @@
  * and the credential store, so that they are tested without starting a process.
  */
 import type { AnyConnectorConfig, SuiteConfig, VendorKind } from '../functions/shared/config.js';
-import { isVendorConnector, secretNameOf } from '../functions/shared/config.js';
+import { isVendorConnector, secretNameOf, webhookOf } from '../functions/shared/config.js';
 import type { CredentialStore } from '../functions/shared/credentials/store.js';
 
 /** A startup problem that `npm start` prints as it is (no stack trace) before exiting 1. */
@@ -266,6 +266,14 @@ export function startupBlock(info: StartupInfo): string {
       ['redrive', `POST ${url}/v1/dead-letters/redrive[?connector=NAME]`],
     ]),
   );
+  const webhooks = config.connectors.flatMap((c) => {
+    const webhook = webhookOf(c);
+    return webhook ? [[c.name, `POST ${url}/v1/webhooks/${c.name}  (${webhook.scheme})`] as const] : [];
+  });
+  if (webhooks.length > 0) {
+    lines.push('', 'Webhooks (docs/webhooks.md):');
+    lines.push(...table([...webhooks, ['received', `GET  ${url}/v1/webhooks[?connector=NAME]`]]));
+  }
   const endpoints = info.endpoints ?? {};
   const aws: Array<readonly [string, string]> = [];
   if (endpoints.eventBridge) {

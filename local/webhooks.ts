@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import {
+  urlWithQuery,
   WEBHOOK_RESOURCE,
   type WebhookEvent,
   type WebhookEventPublisher,
@@ -32,6 +33,8 @@ export interface WebhookRequest {
   stage?: string;
   /** @default 'HTTP/1.1' */
   protocol?: string;
+  /** The host the request was sent to (its `Host` header). @default '127.0.0.1' */
+  domainName?: string;
 }
 
 /**
@@ -63,8 +66,17 @@ export function webhookProxyEvent(request: WebhookRequest): APIGatewayProxyEvent
       ...base.requestContext,
       path: `/${base.requestContext.stage}${path}`,
       resourcePath: WEBHOOK_RESOURCE,
+      domainName: request.domainName ?? '127.0.0.1',
     },
   };
+}
+
+/**
+ * The URL a vendor called the local gateway at, for a connector without `publicUrl`:
+ * `http://{Host}/v1/webhooks/{connector}` and the query string (no stage: the local gateway has none).
+ */
+export function localRequestUrl(event: APIGatewayProxyEvent): string {
+  return urlWithQuery(`http://${event.requestContext.domainName ?? '127.0.0.1'}${event.path}`, event);
 }
 
 /** A `Webhook Received` event as EventBridge would deliver it to a rule's target. */

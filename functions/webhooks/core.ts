@@ -264,7 +264,7 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
       if (value !== undefined) headers[name.toLowerCase()] = value;
     }
     const url = route.webhook.publicUrl
-      ? withQuery(route.webhook.publicUrl, event)
+      ? urlWithQuery(route.webhook.publicUrl, event)
       : (deps.requestUrl ?? defaultRequestUrl)(event);
     return { rawBody: new Uint8Array(rawBody), headers, url };
   }
@@ -473,11 +473,11 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
 export function defaultRequestUrl(event: APIGatewayProxyEvent): string {
   const host = event.requestContext?.domainName ?? headerOf(event, 'host') ?? 'localhost';
   const path = event.requestContext?.path ?? event.path;
-  return withQuery(`https://${host}${path}`, event);
+  return urlWithQuery(`https://${host}${path}`, event);
 }
 
 /** `url` with the request's query string appended (API Gateway keeps the parameters, in order). */
-function withQuery(url: string, event: APIGatewayProxyEvent): string {
+export function urlWithQuery(url: string, event: APIGatewayProxyEvent): string {
   const multi = event.multiValueQueryStringParameters;
   const single = event.queryStringParameters;
   const pairs: Array<[string, string]> = [];

@@ -214,6 +214,32 @@ describe('startupBlock', () => {
     expect(block).not.toMatch(/^\{/m);
   });
 
+  it('lists the webhook routes of the connectors that have one, and none otherwise', () => {
+    // Prepare
+    const config = suite();
+    const withWebhook = {
+      ...config,
+      connectors: config.connectors.map((c) =>
+        c.kind === 'stripe'
+          ? {
+              ...c,
+              webhook: { secret: 'stripe-webhook', toleranceSeconds: 300, dedupeWindowSeconds: 259_200 },
+            }
+          : c,
+      ),
+    } as SuiteConfig;
+
+    // Act
+    const lines = startupBlock({ url, config: withWebhook }).split('\n');
+    const without = startupBlock({ url, config });
+
+    // Assess
+    expect(lines).toContain('Webhooks (docs/webhooks.md):');
+    expect(lines).toContain(`  stripe    POST ${url}/v1/webhooks/stripe  (stripe)`);
+    expect(lines).toContain(`  received  GET  ${url}/v1/webhooks[?connector=NAME]`);
+    expect(without).not.toContain('/v1/webhooks');
+  });
+
   it('prints an aws --endpoint-url example for each endpoint present, and nothing for one absent', () => {
     // Act
     const block = startupBlock({
