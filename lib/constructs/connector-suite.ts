@@ -313,6 +313,17 @@ export class ConnectorSuite extends Construct {
         description: 'Base URL: POST {ApiUrl}v1/connectors/{connector}/{operation}',
         value: this.api.api.url,
       });
+      for (const { connector, webhook } of webhookRoutes) {
+        const id = resourceId(connector);
+        new CfnOutput(this, `${id}WebhookUrl`, {
+          description: `The URL to give the vendor for connector ${connector}'s webhooks`,
+          value: `${this.api.api.url}v1/webhooks/${connector}`,
+        });
+        new CfnOutput(this, `${id}WebhookSecretName`, {
+          description: `Signing secrets of connector ${connector}'s webhooks: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{"signingSecret":"..."}'`,
+          value: secretFor(webhook.secret).secret.secretName,
+        });
+      }
     }
 
     this.observability =

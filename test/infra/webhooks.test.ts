@@ -138,6 +138,26 @@ describe('the webhook route', () => {
     expect(secretRefs).not.toMatch(/SecretShop[^W]/);
     expect(literalStrings(statements.map((s) => s.Action))).not.toContain('events:*');
   });
+
+  it('outputs the URL to give the vendor and the name of the signing secrets, per connector', () => {
+    // Prepare
+    const { json } = template();
+
+    // Act
+    const outputs = Object.keys(json.Outputs ?? {}).filter((name) => name.includes('Webhook'));
+    const url = JSON.stringify(
+      Object.entries(json.Outputs ?? {}).find(([name]) => name.endsWith('ShopWebhookUrl'))?.[1].Value,
+    );
+
+    // Assess
+    expect(outputs.map((name) => name.replace(/^.*?(Shop|Orders)/, '$1')).sort()).toEqual([
+      'OrdersWebhookSecretName',
+      'OrdersWebhookUrl',
+      'ShopWebhookSecretName',
+      'ShopWebhookUrl',
+    ]);
+    expect(url).toContain('v1/webhooks/shop');
+  });
 });
 
 describe('a suite without webhooks', () => {
