@@ -7,8 +7,9 @@
  * 2. **read** the delivery: the body's exact bytes (`isBase64Encoded` honoured), the headers in
  *    lower case, and the URL the vendor called;
  * 3. **verify** it with the connector's signing secrets (the current one, and the previous one
- *    during a rotation), read through the credential store; a refusal re-reads the secret once, in
- *    case it was rotated since it was cached, then answers 401 `WEBHOOK_SIGNATURE_INVALID`;
+ *    during a rotation), read through the credential store; a signature that matches no secret
+ *    re-reads the secret once, in case it was rotated since it was cached, then answers 401
+ *    `WEBHOOK_SIGNATURE_INVALID`;
  * 4. **answer a challenge** (Slack's URL verification) without publishing anything;
  * 5. **deduplicate and publish**: under a Powertools idempotency record keyed by
  *    (connector, eventId), one `Webhook Received` event goes on the suite's bus. A replay of a
@@ -290,9 +291,9 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
   }
 
   /**
-   * Step 3: the verified delivery. A refusal other than a stale or missing signature re-reads the
-   * secret once (at most every {@link SECRET_REREAD_INTERVAL_MS} per connector), in case it was
-   * rotated after it was cached.
+   * Step 3: the verified delivery. An `invalid-signature` refusal re-reads the secret once (at
+   * most every {@link SECRET_REREAD_INTERVAL_MS} per connector), in case it was rotated after it
+   * was cached.
    * @throws ConnectorError `WEBHOOK_SIGNATURE_INVALID`, or what reading the secret throws
    */
   async function verified(route: WebhookRoute, delivery: WebhookDelivery): Promise<VerifiedWebhook> {
@@ -308,7 +309,8 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
       const reason = refusalOf(error);
       if (reason === undefined) throw error;
       const last = lastReread.get(route.connector);
-      const rereadMayHelp = reason === 'invalid-signature' || reason === 'malformed';
+      // Only a signature that matches no secret can be mended by a newer secret.
+      const rereadMayHelp = reason === 'invalid-signature';
       if (!rereadMayHelp || (last !== undefined && now() - last < SECRET_REREAD_INTERVAL_MS)) {
         throw webhookRefused(reason);
       }

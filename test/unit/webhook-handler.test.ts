@@ -71,6 +71,7 @@ function fakeVerifier(answer: (delivery: WebhookDelivery) => Partial<VerifiedWeb
     const signature = delivery.headers['x-test-signature'];
     if (signature === undefined) throw new Refusal('missing-signature');
     if (signature === 'stale') throw new Refusal('stale-timestamp');
+    if (signature === 'garbled') throw new Refusal('malformed');
     if (!options.secrets.includes(signature)) throw new Refusal('invalid-signature');
     const id = delivery.headers['x-test-id'] ?? 'evt_1';
     return { eventType: 'thing.happened', eventId: id, payload: { id }, ...answer(delivery) };
@@ -249,6 +250,25 @@ describe('the webhook route', () => {
       const line = output.lines().find((l) => l.message === 'webhook');
       expect(line).toMatchObject({ connector: 'shop', outcome: 'refused', reason, status: 401 });
       expect(output.text()).not.toContain(SIGNING_SECRET);
+    },
+  );
+
+  it.each([
+    ['stale-timestamp', 'stale'],
+    ['malformed', 'garbled'],
+  ])(
+    'does not re-read the secret after a %s refusal, which no newer secret mends',
+    async (_reason, signature) => {
+      // Prepare
+      captureOutput();
+      const { handler, credentials } = build();
+
+      // Act
+      const result = await deliver(handler, { headers: { 'x-test-signature': signature } });
+
+      // Assess
+      expect(result.statusCode).toBe(401);
+      expect(credentials.forced).toEqual([]);
     },
   );
 
