@@ -106,6 +106,9 @@ export const VENDOR_SECRET_SHAPES: { readonly [K in VendorKind]: Readonly<Record
   twilio: { accountSid: 'AC...', authToken: '...' },
 };
 
+/** The field a webhook's secret must hold (`previousSigningSecret` is optional). */
+export const WEBHOOK_SECRET_SHAPE: Readonly<Record<string, string>> = { signingSecret: '...' };
+
 /** The fields each `auth.type` of an `http` connector reads (`functions/shared/auth/index.ts`). */
 const AUTH_SECRET_SHAPES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   apiKey: { apiKey: '...' },
@@ -146,8 +149,8 @@ export interface SecretProblem {
 }
 
 /**
- * Reads each connector's secret once, as its first call would, and lists the connectors that would
- * answer `CONFIGURATION_ERROR` for want of it: a secret missing from the store (or a store that
+ * Reads each connector's secret (and its webhook's, docs/webhooks.md) once, as its first call
+ * would, and lists the connectors that would answer `CONFIGURATION_ERROR` for want of it: a secret missing from the store (or a store that
  * cannot be read), or one without a non-empty string for a field its kind reads. Reads no value
  * into its result.
  * @param config - the validated suite
@@ -159,10 +162,16 @@ export async function checkSecrets(
   credentials: CredentialStore,
 ): Promise<SecretProblem[]> {
   const problems: SecretProblem[] = [];
-  for (const connector of config.connectors) {
+  // Each connector's own secret, then its webhook's signing secrets (docs/webhooks.md).
+  const wanted = config.connectors.flatMap((connector) => {
     const secret = secretNameOf(connector);
-    if (secret === undefined) continue;
-    const shape = secretShapeOf(connector);
+    const webhook = webhookOf(connector);
+    return [
+      ...(secret === undefined ? [] : [{ connector, secret, shape: secretShapeOf(connector) }]),
+      ...(webhook === undefined ? [] : [{ connector, secret: webhook.secret, shape: WEBHOOK_SECRET_SHAPE }]),
+    ];
+  });
+  for (const { connector, secret, shape } of wanted) {
     const expected = shape === undefined ? {} : { expected: formatSecretShape(shape) };
     let value: Readonly<Record<string, unknown>>;
     try {

@@ -702,17 +702,25 @@ function suiteSchema(options: SchemaOptions) {
           });
         }
         names.set(resourceId(c.name), c.name);
-        const secret = secretNameOf(c);
-        if (secret === undefined) return;
-        const secretClash = secretIds.get(resourceId(secret));
-        if (secretClash !== undefined && secretClash !== secret) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `'${secret}' and '${secretClash}' would share the resource id ${resourceId(secret)}; rename one`,
-            path: isVendorKind(c.kind) ? ['connectors', i, 'secret'] : ['connectors', i, 'auth', 'secret'],
-          });
+        const ownPath = isVendorKind(c.kind)
+          ? ['connectors', i, 'secret']
+          : ['connectors', i, 'auth', 'secret'];
+        const webhookSecret = webhookOf(c)?.secret;
+        for (const [secret, path] of [
+          [secretNameOf(c), ownPath],
+          [webhookSecret, ['connectors', i, 'webhook', 'secret']],
+        ] as const) {
+          if (secret === undefined) continue;
+          const secretClash = secretIds.get(resourceId(secret));
+          if (secretClash !== undefined && secretClash !== secret) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `'${secret}' and '${secretClash}' would share the resource id ${resourceId(secret)}; rename one`,
+              path: [...path],
+            });
+          }
+          secretIds.set(resourceId(secret), secret);
         }
-        secretIds.set(resourceId(secret), secret);
       });
       const used = new Set(
         suite.connectors.flatMap((c) =>

@@ -319,7 +319,7 @@ export class ConnectorSuite extends Construct {
           description: `The URL to give the vendor for connector ${connector}'s webhooks`,
           value: `${this.api.api.url}v1/webhooks/${connector}`,
         });
-        new CfnOutput(this, `${id}WebhookSecretName`, {
+        new CfnOutput(this, `${id}WebhookSigningSecret`, {
           description: `Signing secrets of connector ${connector}'s webhooks: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{"signingSecret":"..."}'`,
           value: secretFor(webhook.secret).secret.secretName,
         });

@@ -151,9 +151,9 @@ describe('the webhook route', () => {
 
     // Assess
     expect(outputs.map((name) => name.replace(/^.*?(Shop|Orders)/, '$1')).sort()).toEqual([
-      'OrdersWebhookSecretName',
+      'OrdersWebhookSigningSecret',
       'OrdersWebhookUrl',
-      'ShopWebhookSecretName',
+      'ShopWebhookSigningSecret',
       'ShopWebhookUrl',
     ]);
     expect(url).toContain('v1/webhooks/shop');

@@ -179,6 +179,43 @@ describe('checkSecrets', () => {
     ]);
   });
 
+  it("lists a webhook's signing secret that is missing or has no signingSecret, after the connector's own", async () => {
+    // Prepare
+    const config = parseSuiteConfig(
+      {
+        connectors: [
+          { name: 'shop', kind: 'stripe', secret: 'shop', webhook: { secret: 'shop-webhook' } },
+          { name: 'code', kind: 'github', secret: 'code', webhook: { secret: 'code-webhook' } },
+        ],
+      },
+      'suite.json',
+    );
+    const store = storeOf({
+      shop: { apiKey: FAKE_TOKEN },
+      code: { token: FAKE_TOKEN },
+      'code-webhook': { previousSigningSecret: FAKE_TOKEN },
+    });
+
+    // Act
+    const problems = await checkSecrets(config, store);
+
+    // Assess
+    expect(problems).toEqual([
+      {
+        connector: 'shop',
+        secret: 'shop-webhook',
+        reason: "Secret 'shop-webhook' not found in the test store.",
+        expected: '{"signingSecret": "..."}',
+      },
+      {
+        connector: 'code',
+        secret: 'code-webhook',
+        reason: "Secret 'code-webhook' has no non-empty string field 'signingSecret'.",
+        expected: '{"signingSecret": "..."}',
+      },
+    ]);
+  });
+
   it('is empty when every secret is there', async () => {
     const store = storeOf({
       httpbin: { token: FAKE_TOKEN },

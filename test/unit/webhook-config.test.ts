@@ -116,6 +116,18 @@ describe('the webhook setting', () => {
     expect(issues.some((issue) => issue.startsWith(`${field}:`))).toBe(true);
   });
 
+  it('refuses a webhook secret whose resource id another secret already has', () => {
+    // Act
+    const issues = issuesOf([
+      { name: 'shop', kind: 'stripe', secret: 'shop_webhook', webhook: { secret: 'shop-webhook' } },
+    ]);
+
+    // Assess
+    expect(issues).toEqual([
+      "connectors[0].webhook.secret: 'shop-webhook' and 'shop_webhook' would share the resource id ShopWebhook; rename one",
+    ]);
+  });
+
   it('counts a webhook secret as used by its connector when it is imported', () => {
     // Act
     const suite = parse(
