@@ -44,7 +44,12 @@ import type {
   ConnectorKind,
   ServableConnector,
 } from '../functions/shared/runtime/index.js';
-import { createWebhookHandler, type VerifyWebhook, type WebhookHandler } from '../functions/webhooks/core.js';
+import {
+  createWebhookHandler,
+  type VerifyWebhook,
+  WEBHOOK_SERVICE_NAME,
+  type WebhookHandler,
+} from '../functions/webhooks/core.js';
 import { verifyWebhook } from '../functions/webhooks/verify.js';
 import { eventBridgeOperation } from './aws/eventbridge.js';
 import { type AwsJsonAnswer, AwsJsonError, parseAwsJsonBody } from './aws/protocol.js';
@@ -274,7 +279,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     verify: options.verifyWebhook ?? verifyWebhook,
     idempotency: { dynamoClient: dynamo.client, tableName: dynamo.tableName },
     bus: webhookEvents,
-    powertools: createPowertools({ serviceName: 'connector-suite-webhooks' }),
+    powertools: createPowertools({ serviceName: WEBHOOK_SERVICE_NAME }),
     requestUrl: localRequestUrl,
   });
   /** The saved state of queues of connectors the suite no longer has: written back on close. */

@@ -12,6 +12,19 @@ export const WEBHOOK_EVENT_SOURCE = 'connector-suite.webhooks';
 /** The API Gateway resource of the route. */
 export const WEBHOOK_RESOURCE = '/v1/webhooks/{connector}';
 
+/** The Powertools service name of the webhook function: the `service` dimension of its metrics. */
+export const WEBHOOK_SERVICE_NAME = 'connector-suite-webhooks';
+
+/** The metric names of the webhook route (namespace from `POWERTOOLS_METRICS_NAMESPACE`). */
+export const WEBHOOK_METRIC = {
+  /** Deliveries verified and published, with dimension `connector`. */
+  accepted: 'WebhooksAccepted',
+  /** Deliveries refused, with dimensions `connector` and `reason` (a `WebhookRefusal`, or `unknown-connector`). */
+  refused: 'WebhooksRefused',
+  /** Verified deliveries already published (the vendor's retries), with dimension `connector`. */
+  duplicates: 'WebhookDuplicates',
+} as const;
+
 /** The environment variables of the webhook function, set by the `ConnectorWebhooks` construct. */
 export const WEBHOOK_ENV = {
   /** The routes as JSON: `[{connector, webhook: {scheme, secret, toleranceSeconds, dedupeWindowSeconds, publicUrl?}}]`. */

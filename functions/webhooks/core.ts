@@ -42,7 +42,14 @@ import {
 import { redactor as processRedactor, type Redactor } from '../shared/redaction.js';
 import { beforeTheCall } from '../shared/runtime/idempotency.js';
 import type { IdempotencyStore } from '../shared/runtime/types.js';
-import { WEBHOOK_EVENT_SOURCE, WEBHOOK_RECEIVED, WEBHOOK_RESOURCE, type WebhookRoute } from './contract.js';
+import {
+  WEBHOOK_EVENT_SOURCE,
+  WEBHOOK_METRIC,
+  WEBHOOK_RECEIVED,
+  WEBHOOK_RESOURCE,
+  WEBHOOK_SERVICE_NAME,
+  type WebhookRoute,
+} from './contract.js';
 import type {
   VerifiedWebhook,
   WebhookDelivery,
@@ -51,7 +58,14 @@ import type {
   WebhookVerifyOptions,
 } from './types.js';
 
-export { WEBHOOK_EVENT_SOURCE, WEBHOOK_RECEIVED, WEBHOOK_RESOURCE, type WebhookRoute };
+export {
+  WEBHOOK_EVENT_SOURCE,
+  WEBHOOK_METRIC,
+  WEBHOOK_RECEIVED,
+  WEBHOOK_RESOURCE,
+  WEBHOOK_SERVICE_NAME,
+  type WebhookRoute,
+};
 
 /** The answer Twilio expects to a webhook that asks for nothing: an empty TwiML document. */
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
@@ -62,16 +76,6 @@ export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Re
 export const MAX_WEBHOOK_PAYLOAD_BYTES = 200 * 1024;
 /** How often a refused delivery may force a re-read of one connector's signing secret, in ms. */
 export const SECRET_REREAD_INTERVAL_MS = 60_000;
-
-/** The metric names of the webhook route (namespace from `POWERTOOLS_METRICS_NAMESPACE`). */
-export const WEBHOOK_METRIC = {
-  /** Deliveries verified and published, with dimension `connector`. */
-  accepted: 'WebhooksAccepted',
-  /** Deliveries refused, with dimensions `connector` and `reason` (a {@link WebhookRefusal}, or `unknown-connector`). */
-  refused: 'WebhooksRefused',
-  /** Verified deliveries already published (the vendor's retries), with dimension `connector`. */
-  duplicates: 'WebhookDuplicates',
-} as const;
 
 /** The `detail` of a `Webhook Received` event. */
 export interface WebhookReceivedDetail {
@@ -203,7 +207,7 @@ export function webhookRefused(reason: WebhookRefusal): ConnectorError {
  * failure is an error envelope.
  */
 export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler {
-  const powertools = deps.powertools ?? createPowertools({ serviceName: 'connector-suite-webhooks' });
+  const powertools = deps.powertools ?? createPowertools({ serviceName: WEBHOOK_SERVICE_NAME });
   const { logger, metrics } = powertools;
   const redactor = deps.redactor ?? processRedactor;
   const now = deps.now ?? Date.now;

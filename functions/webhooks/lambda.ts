@@ -14,7 +14,7 @@ import { configurationError, toConnectorError } from '../shared/errors.js';
 import { createPowertools } from '../shared/powertools.js';
 import { AWS_CLIENT_TIMEOUTS, awsClientConfig } from '../shared/runtime/aws-clients.js';
 import { type ClientSource, lazily } from '../shared/runtime/aws-ports.js';
-import { WEBHOOK_ENV } from './contract.js';
+import { WEBHOOK_ENV, WEBHOOK_SERVICE_NAME } from './contract.js';
 import {
   createWebhookHandler,
   type VerifyWebhook,
@@ -163,7 +163,7 @@ export function lambdaWebhookHandler(verify: VerifyWebhook): WebhookHandler {
     });
   } catch (thrown) {
     const error = toConnectorError(thrown);
-    const { logger } = createPowertools({ serviceName: 'connector-suite-webhooks' });
+    const { logger } = createPowertools({ serviceName: WEBHOOK_SERVICE_NAME });
     logger.error('The webhook function cannot start', { errorCode: error.code, error: error.message });
     return async (event: APIGatewayProxyEvent, _context: Context): Promise<APIGatewayProxyResult> => {
       const requestId = event.requestContext?.requestId ?? '';

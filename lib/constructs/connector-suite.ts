@@ -141,7 +141,7 @@ export interface ConnectorSuiteProps {
   readonly observability?:
     | Omit<
         ConnectorObservabilityProps,
-        'connectors' | 'api' | 'apiStageName' | 'metricsNamespace' | 'alarmTopic'
+        'connectors' | 'api' | 'apiStageName' | 'metricsNamespace' | 'alarmTopic' | 'webhookFunction'
       >
     | false;
   /**
@@ -338,6 +338,7 @@ export class ConnectorSuite extends Construct {
               return { name, function: connector.function, deadLetterQueue, inbox, deadLetterAlarm };
             }),
             api: this.api.api,
+            ...(this.webhooks ? { webhookFunction: this.webhooks.function } : {}),
             metricsNamespace,
             ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
           });

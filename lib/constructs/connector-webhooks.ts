@@ -15,7 +15,12 @@ import { NodejsFunction, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { WEBHOOK_ENV, WEBHOOK_RESOURCE, type WebhookRoute } from '../../functions/webhooks/contract.js';
+import {
+  WEBHOOK_ENV,
+  WEBHOOK_RESOURCE,
+  WEBHOOK_SERVICE_NAME,
+  type WebhookRoute,
+} from '../../functions/webhooks/contract.js';
 import { CONNECTOR_BUNDLING } from './connector.js';
 
 /** The extension of this project's modules as they run: `.ts` from source, `.js` once compiled. */
@@ -122,7 +127,7 @@ export class ConnectorWebhooks extends Construct {
     }
 
     const environment: Record<string, string> = {
-      POWERTOOLS_SERVICE_NAME: 'connector-suite-webhooks',
+      POWERTOOLS_SERVICE_NAME: WEBHOOK_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'ConnectorSuite',
       [WEBHOOK_ENV.routes]: JSON.stringify(props.routes),
       [WEBHOOK_ENV.secretIds]: JSON.stringify(secretIds),

@@ -160,6 +160,28 @@ describe('the webhook route', () => {
   });
 });
 
+describe('the webhook route on the dashboard', () => {
+  it('has an alarm on its Lambda errors and a Webhooks section on the dashboard', () => {
+    // Prepare
+    const { json } = template();
+    const [functionId] = webhookFunction();
+
+    // Act
+    const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm').filter(([, alarm]) =>
+      JSON.stringify(alarm.Properties.Dimensions ?? []).includes(functionId),
+    );
+    const dashboards = resourcesOfType(json, 'AWS::CloudWatch::Dashboard').map(([, d]) =>
+      JSON.stringify(d.Properties.DashboardBody),
+    );
+
+    // Assess
+    expect(alarms.map(([, alarm]) => alarm.Properties.MetricName)).toEqual(['Errors']);
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0]).toContain('## Webhooks');
+    expect(dashboards[0]).toContain('WebhooksRefused');
+  });
+});
+
 describe('a suite without webhooks', () => {
   it('has no webhook route and no webhook function', () => {
     // Prepare
