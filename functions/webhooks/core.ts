@@ -457,8 +457,10 @@ export function createWebhookHandler(deps: WebhookDependencies): WebhookHandler 
     } finally {
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
-    // One line per delivery: never a header, a signature, a secret or the payload.
-    logger.info('webhook', {
+    // One line per delivery, at WARN when the suite failed it: never a header, a signature, a
+    // secret or the payload.
+    const log = outcome.outcome === 'failed' ? logger.warn.bind(logger) : logger.info.bind(logger);
+    log('webhook', {
       requestId,
       connector,
       ...(scheme ? { vendor: scheme } : {}),

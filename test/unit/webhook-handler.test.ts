@@ -392,7 +392,7 @@ describe('the webhook route', () => {
 
   it('answers 503 DEPENDENCY_UNAVAILABLE when the bus fails, and publishes the retry once', async () => {
     // Prepare
-    captureOutput();
+    const output = captureOutput();
     const { handler, bus } = build();
     const headers = { 'x-test-signature': SIGNING_SECRET, 'x-test-id': nextId() };
     bus.failNext(1);
@@ -406,6 +406,11 @@ describe('the webhook route', () => {
     expect(failed.statusCode).toBe(503);
     expect(errorOf(failed).code).toBe('DEPENDENCY_UNAVAILABLE');
     expect(failed.headers?.['retry-after']).toBe('1');
+    expect(output.lines().find((l) => l.message === 'webhook' && l.status === 503)).toMatchObject({
+      level: 'WARN',
+      outcome: 'failed',
+      reason: 'DEPENDENCY_UNAVAILABLE',
+    });
     expect(retried.statusCode).toBe(200);
     expect(JSON.parse(again.body)).toEqual({ received: true, duplicate: true });
     expect(bus.events).toHaveLength(1);
