@@ -594,6 +594,22 @@ describe('every scheme', () => {
     expect((error as ConnectorError).code).toBe('CONFIGURATION_ERROR');
   });
 
+  it('refuses an unknown scheme as CONFIGURATION_ERROR', async () => {
+    const error = await verifyWebhook('mailgun' as WebhookScheme, delivery('{}', {}), {
+      secrets: ['k'],
+    }).catch((e: unknown) => e);
+    expect((error as ConnectorError).code).toBe('CONFIGURATION_ERROR');
+  });
+
+  it('refuses a Standard Webhooks secret that is not base64 as CONFIGURATION_ERROR', async () => {
+    const error = await verifyWebhook('standardWebhooks', signed(), {
+      secrets: ['whsec_not-base64!'],
+      nowMs: NOW_MS,
+    }).catch((e: unknown) => e);
+    expect((error as ConnectorError).code).toBe('CONFIGURATION_ERROR');
+    expect((error as Error).message).not.toContain('not-base64');
+  });
+
   it('refuses a Standard Webhooks whpk_ key of the wrong length as CONFIGURATION_ERROR', async () => {
     const error = await verifyWebhook('standardWebhooks', signed(), {
       secrets: ['whpk_AAAA'],
