@@ -216,7 +216,10 @@ export class ConnectorSuite extends Construct {
     }
 
     const secrets = new Map<string, ConnectorSecret>();
-    const secretFor = (name: string): ConnectorSecret => {
+    const secretFor = (
+      name: string,
+      use: 'credentials' | 'webhookSigning' = 'credentials',
+    ): ConnectorSecret => {
       const known = secrets.get(name);
       if (known) return known;
       const given = props.existingSecrets?.[name];
@@ -225,6 +228,7 @@ export class ConnectorSuite extends Construct {
         name,
         stage,
         removalPolicy,
+        use,
         ...(existing ? { existing } : {}),
       });
       secrets.set(name, secret);
@@ -299,7 +303,12 @@ export class ConnectorSuite extends Construct {
         ? undefined
         : new ConnectorWebhooks(this, 'Webhooks', {
             routes: webhookRoutes,
-            secrets: new Map(webhookRoutes.map(({ webhook }) => [webhook.secret, secretFor(webhook.secret)])),
+            secrets: new Map(
+              webhookRoutes.map(({ webhook }) => [
+                webhook.secret,
+                secretFor(webhook.secret, 'webhookSigning'),
+              ]),
+            ),
             api: this.api.api,
             idempotencyTable: this.table,
             eventBus: this.eventBus,

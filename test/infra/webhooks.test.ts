@@ -160,6 +160,23 @@ describe('the webhook route', () => {
   });
 });
 
+describe('the webhook secrets', () => {
+  it("are created holding '{}' and described as webhook signing secrets", () => {
+    // Prepare
+    const { json } = template();
+
+    // Act
+    const secrets = resourcesOfType(json, 'AWS::SecretsManager::Secret').filter(([id]) => /Webhook/.test(id));
+
+    // Assess
+    expect(secrets).toHaveLength(2);
+    for (const [, secret] of secrets) {
+      expect(secret.Properties.SecretString).toBe('{}');
+      expect(String(secret.Properties.Description)).toContain('webhook signing secrets');
+    }
+  });
+});
+
 describe('the webhook route on the dashboard', () => {
   it('has an alarm on its Lambda errors and a Webhooks section on the dashboard', () => {
     // Prepare
