@@ -534,7 +534,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       protocol: `HTTP/${req.httpVersion}`,
     });
-    const result = await webhookHandler(event, lambdaContext('connector-suite-local-webhooks', 10_000));
+    const result = await webhookHandler(event, lambdaContext('connector-suite-local-webhooks', 29_000));
     res.writeHead(result.statusCode, flattenHeaders(result.headers));
     res.end(result.body);
     return { status: result.statusCode, fields: { webhook: connector } };

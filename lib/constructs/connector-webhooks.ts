@@ -77,7 +77,7 @@ export interface ConnectorWebhooksProps {
    */
   readonly entry?: string;
   /**
-   * Overrides of the function's props, applied over the defaults (256 MB, a 10 s timeout, Node.js 24
+   * Overrides of the function's props, applied over the defaults (256 MB, a 29 s timeout, Node.js 24
    * on arm64, tracing, JSON logs, `CONNECTOR_BUNDLING`); `environment` and `bundling` are merged, and
    * the variables the function reads, `entry`, `handler` and `role` cannot be overridden.
    * @default none
@@ -140,7 +140,10 @@ export class ConnectorWebhooks extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: 256,
-      timeout: Duration.seconds(10),
+      // As long as API Gateway waits: the worst case of the suite's AWS clients in a row (Secrets
+      // Manager, DynamoDB, EventBridge, DynamoDB: about 24 s, AWS_CLIENT_TIMEOUTS) still ends in an
+      // answer of the contract rather than a timeout of the function.
+      timeout: Duration.seconds(29),
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
