@@ -39,6 +39,12 @@ export {
 } from './constructs/connector-secret.js';
 export { ConnectorSuite, type ConnectorSuiteProps } from './constructs/connector-suite.js';
 export {
+  ConnectorWebhooks,
+  type ConnectorWebhooksProps,
+  WEBHOOK_HANDLER_ENTRY,
+  type WebhookSecret,
+} from './constructs/connector-webhooks.js';
+export {
   IDEMPOTENCY_PARTITION_KEY,
   IDEMPOTENCY_TTL_ATTRIBUTE,
   IdempotencyTable,

@@ -28,6 +28,7 @@ import {
   formatIssues,
   inboxRetentionSeconds,
   type SuiteConfig,
+  webhookOf,
 } from '../functions/shared/config.js';
 import type { CredentialStore } from '../functions/shared/credentials/store.js';
 import { ConnectorError, type ErrorCode } from '../functions/shared/errors.js';
@@ -43,6 +44,13 @@ import type {
   ConnectorKind,
   ServableConnector,
 } from '../functions/shared/runtime/index.js';
+import {
+  createWebhookHandler,
+  type VerifyWebhook,
+  WEBHOOK_SERVICE_NAME,
+  type WebhookHandler,
+} from '../functions/webhooks/core.js';
+import { verifyWebhook } from '../functions/webhooks/verify.js';
 import { eventBridgeOperation } from './aws/eventbridge.js';
 import { type AwsJsonAnswer, AwsJsonError, parseAwsJsonBody } from './aws/protocol.js';
 import { LocalSqsService } from './aws/sqs.js';
@@ -60,6 +68,7 @@ import {
   writeQueueStateFile,
 } from './queue.js';
 import { LocalResultStore } from './results.js';
+import { LocalWebhookEvents, localRequestUrl, webhookProxyEvent } from './webhooks.js';
 
 /** The largest request body accepted, in bytes (a Lambda request payload is at most 6 MB). */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -71,6 +80,8 @@ export const MAX_EVENTS_PER_CALL = 10_000;
 export const MAX_EVENT_BYTES = 256 * 1024;
 
 const CONNECTOR_ROUTE = /^\/v1\/connectors\/([^/]+)\/([^/]+)$/;
+/** `POST /v1/webhooks/{connector}` (docs/webhooks.md). */
+const WEBHOOK_ROUTE = /^\/v1\/webhooks\/([^/]+)$/;
 
 /** The routes of the gateway besides the connector route, by path: their method. */
 const EVENT_ROUTES: Readonly<Record<string, 'GET' | 'POST'>> = {
@@ -79,6 +90,7 @@ const EVENT_ROUTES: Readonly<Record<string, 'GET' | 'POST'>> = {
   '/v1/dead-letters': 'GET',
   '/v1/dead-letters/redrive': 'POST',
   '/v1/results': 'GET',
+  '/v1/webhooks': 'GET',
 };
 
 /** Options of {@link startLocalGateway}. */
@@ -137,6 +149,14 @@ export interface LocalGatewayOptions {
    * @default the longest function timeout of the suite, at most 30,000
    */
   drainTimeoutMs?: number;
+  /**
+   * Where the `Webhook Received` events of `POST /v1/webhooks/{connector}` go (`GET /v1/webhooks`
+   * lists them). Tests pass one whose `publish` fails, as a failing `PutEvents` would.
+   * @default a new {@link LocalWebhookEvents}
+   */
+  webhookEvents?: LocalWebhookEvents;
+  /** Verifies webhook signatures. @default `verifyWebhook` of functions/webhooks/verify.ts */
+  verifyWebhook?: VerifyWebhook;
 }
 
 /** The most {@link LocalGatewayOptions.drainTimeoutMs} defaults to, in ms. */
@@ -152,6 +172,8 @@ export interface LocalGateway {
   queues: ReadonlyMap<string, LocalQueue>;
   /** The result events the connectors published. */
   results: LocalResultStore;
+  /** The `Webhook Received` events the webhook route published. */
+  webhookEvents: LocalWebhookEvents;
   /**
    * Where AWS clients reach the local services (`--endpoint-url`): EventBridge `PutEvents` and SQS
    * are served by the gateway itself (AWS JSON protocols, see `local/aws/`), DynamoDB by the
@@ -245,6 +267,21 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const pollers: LocalQueuePoller[] = [];
   const timeouts = new Map<string, number>();
   const results = new LocalResultStore();
+  const webhookEvents = options.webhookEvents ?? new LocalWebhookEvents();
+  const webhookRoutes = options.config.connectors.flatMap((config) => {
+    const webhook = webhookOf(config);
+    return webhook ? [{ connector: config.name, webhook }] : [];
+  });
+  // The same handler as the webhook function's, over the local secrets file, dynalite and bus.
+  const webhookHandler: WebhookHandler = createWebhookHandler({
+    routes: webhookRoutes,
+    credentials: options.credentials,
+    verify: options.verifyWebhook ?? verifyWebhook,
+    idempotency: { dynamoClient: dynamo.client, tableName: dynamo.tableName },
+    bus: webhookEvents,
+    powertools: createPowertools({ serviceName: WEBHOOK_SERVICE_NAME }),
+    requestUrl: localRequestUrl,
+  });
   /** The saved state of queues of connectors the suite no longer has: written back on close. */
   const unclaimed: QueueState[] = [];
   try {
@@ -378,10 +415,15 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
         for (const [name, queue] of queues)
           if (filter === undefined || name === filter) redriven += queue.redrive();
         outcome = answer({ redriven }, { redriven });
+      } else if (url.pathname === '/v1/webhooks') {
+        req.resume();
+        outcome = answer({ events: webhookEvents.list(filter === undefined ? {} : { connector: filter }) });
       } else {
         req.resume();
         outcome = answer({ results: results.list(filter === undefined ? {} : { connector: filter }) });
       }
+    } else if (req.method === 'POST' && WEBHOOK_ROUTE.test(url.pathname)) {
+      outcome = await receiveWebhook(req, res, url, requestId);
     } else {
       outcome = await invokeConnector(req, res, url, requestId);
     }
@@ -465,6 +507,39 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     return { status: answer.status, fields: { sqsQuery: new URLSearchParams(body).get('Action') } };
   }
 
+  /** `POST /v1/webhooks/{connector}`: the body's bytes as received, to the webhook handler. */
+  async function receiveWebhook(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    requestId: string,
+  ): Promise<Outcome> {
+    const body = await readBodyBytes(req, MAX_BODY_BYTES);
+    if (body === undefined) {
+      const error = new ConnectorError(
+        'VALIDATION_ERROR',
+        `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+      );
+      send(res, 400, error.toBody(requestId), { 'x-request-id': requestId });
+      return { status: 400 };
+    }
+    const connector = decodeSegment(WEBHOOK_ROUTE.exec(url.pathname)?.[1] ?? '');
+    const event = webhookProxyEvent({
+      connector,
+      headers: pairs(req.rawHeaders),
+      query: [...url.searchParams],
+      body,
+      requestId,
+      domainName: req.headers.host ?? '127.0.0.1',
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      protocol: `HTTP/${req.httpVersion}`,
+    });
+    const result = await webhookHandler(event, lambdaContext('connector-suite-local-webhooks', 29_000));
+    res.writeHead(result.statusCode, flattenHeaders(result.headers));
+    res.end(result.body);
+    return { status: result.statusCode, fields: { webhook: connector } };
+  }
+
   async function invokeConnector(
     req: IncomingMessage,
     res: ServerResponse,
@@ -479,7 +554,8 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       req.resume();
       const message = !match
         ? `No route ${req.method} ${url.pathname}; use POST /v1/connectors/{connector}/{operation}, ` +
-          'POST /v1/events, GET /v1/queue, GET /v1/dead-letters, POST /v1/dead-letters/redrive or GET /v1/results.'
+          'POST /v1/events, GET /v1/queue, GET /v1/dead-letters, POST /v1/dead-letters/redrive, GET /v1/results, ' +
+          'POST /v1/webhooks/{connector} or GET /v1/webhooks.'
         : req.method !== 'POST'
           ? 'Use POST.'
           : `No connector named '${connector}'. Configured: ${configured()}.`;
@@ -534,6 +610,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     handlers,
     queues,
     results,
+    webhookEvents,
     endpoints: { eventBridge: gatewayUrl, sqs: gatewayUrl, dynamoDB: dynamo.endpoint },
     async close() {
       // Still listening while it drains, so a request meanwhile gets a 503 it can act on, not a refused connection.
@@ -805,6 +882,21 @@ function pairs(raw: readonly string[]): Array<[string, string]> {
   const result: Array<[string, string]> = [];
   for (let i = 0; i + 1 < raw.length; i += 2) result.push([raw[i] as string, raw[i + 1] as string]);
   return result;
+}
+
+/** The body's bytes, or `undefined` when it is larger than `limit` bytes. */
+async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 /** The body as UTF-8, or `undefined` when it is larger than `limit` bytes. */

@@ -5,7 +5,7 @@
  * and the credential store, so that they are tested without starting a process.
  */
 import type { AnyConnectorConfig, SuiteConfig, VendorKind } from '../functions/shared/config.js';
-import { isVendorConnector, secretNameOf } from '../functions/shared/config.js';
+import { isVendorConnector, secretNameOf, webhookOf } from '../functions/shared/config.js';
 import type { CredentialStore } from '../functions/shared/credentials/store.js';
 
 /** A startup problem that `npm start` prints as it is (no stack trace) before exiting 1. */
@@ -106,6 +106,9 @@ export const VENDOR_SECRET_SHAPES: { readonly [K in VendorKind]: Readonly<Record
   twilio: { accountSid: 'AC...', authToken: '...' },
 };
 
+/** The field a webhook's secret must hold (`previousSigningSecret` is optional). */
+export const WEBHOOK_SECRET_SHAPE: Readonly<Record<string, string>> = { signingSecret: '...' };
+
 /** The fields each `auth.type` of an `http` connector reads (`functions/shared/auth/index.ts`). */
 const AUTH_SECRET_SHAPES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   apiKey: { apiKey: '...' },
@@ -148,8 +151,8 @@ export interface SecretProblem {
 }
 
 /**
- * Reads each connector's secret once, as its first call would, and lists the connectors that would
- * answer `CONFIGURATION_ERROR` for want of it: a secret missing from the store (or a store that
+ * Reads each connector's secret (and its webhook's, docs/webhooks.md) once, as its first call
+ * would, and lists the connectors that would answer `CONFIGURATION_ERROR` for want of it: a secret missing from the store (or a store that
  * cannot be read), or one without a non-empty string for a field its kind reads. Reads no value
  * into its result.
  * @param config - the validated suite
@@ -161,10 +164,16 @@ export async function checkSecrets(
   credentials: CredentialStore,
 ): Promise<SecretProblem[]> {
   const problems: SecretProblem[] = [];
-  for (const connector of config.connectors) {
+  // Each connector's own secret, then its webhook's signing secrets (docs/webhooks.md).
+  const wanted = config.connectors.flatMap((connector) => {
     const secret = secretNameOf(connector);
-    if (secret === undefined) continue;
-    const shape = secretShapeOf(connector);
+    const webhook = webhookOf(connector);
+    return [
+      ...(secret === undefined ? [] : [{ connector, secret, shape: secretShapeOf(connector) }]),
+      ...(webhook === undefined ? [] : [{ connector, secret: webhook.secret, shape: WEBHOOK_SECRET_SHAPE }]),
+    ];
+  });
+  for (const { connector, secret, shape } of wanted) {
     const expected = shape === undefined ? {} : { expected: formatSecretShape(shape) };
     let value: Readonly<Record<string, unknown>>;
     try {
@@ -268,6 +277,14 @@ export function startupBlock(info: StartupInfo): string {
       ['redrive', `POST ${url}/v1/dead-letters/redrive[?connector=NAME]`],
     ]),
   );
+  const webhooks = config.connectors.flatMap((c) => {
+    const webhook = webhookOf(c);
+    return webhook ? [[c.name, `POST ${url}/v1/webhooks/${c.name}  (${webhook.scheme})`] as const] : [];
+  });
+  if (webhooks.length > 0) {
+    lines.push('', 'Webhooks (docs/webhooks.md):');
+    lines.push(...table([...webhooks, ['received', `GET  ${url}/v1/webhooks[?connector=NAME]`]]));
+  }
   const endpoints = info.endpoints ?? {};
   const aws: Array<readonly [string, string]> = [];
   if (endpoints.eventBridge) {

@@ -523,12 +523,44 @@ function refuseApiKeyHeader(
   });
 }
 
+/** How far a webhook's signed timestamp may be from now by default, either way, in seconds (Stripe's and Slack's own default). */
+export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/**
+ * The fields of a connector's `webhook` setting every scheme shares (docs/webhooks.md): the secret
+ * holding the signing secrets, `{"signingSecret", "previousSigningSecret"?}` (both accepted during
+ * a rotation), the timestamp tolerance, and the public URL the vendor calls.
+ */
+function webhookFields(options: ConfigSchemaOptions) {
+  return {
+    /** The secret holding `{"signingSecret": "...", "previousSigningSecret"?: "..."}`. */
+    secret: secretName,
+    /** How far the signed timestamp may be from now, either way, in seconds. */
+    toleranceSeconds: z.int().min(1).max(3_600).default(DEFAULT_WEBHOOK_TOLERANCE_SECONDS),
+    /**
+     * How long a delivery's event id is remembered, so that the vendor's retries of it are published
+     * once, in seconds: 3 days by default (Stripe retries a delivery for up to 3 days).
+     */
+    dedupeWindowSeconds: z.int().min(60).max(2_592_000).default(259_200),
+    /**
+     * The URL the vendor calls, when it is not the API's own (a custom domain): Twilio signs it.
+     * @default the URL the request arrived at
+     */
+    publicUrl: secureUrl(options).optional(),
+  };
+}
+
 function httpConnectorSchema(options: ConfigSchemaOptions) {
   const schema = z.strictObject({
     kind: z.literal('http'),
     ...commonConnectorFields(),
     baseUrl: secureUrl(options),
     auth: authSchema(options).default({ type: 'none' }),
+    /**
+     * Receive the API's webhooks at `POST /v1/webhooks/{name}`, signed per the Standard Webhooks
+     * specification (docs/webhooks.md). @default none: no webhook route
+     */
+    webhook: z.strictObject({ scheme: z.literal('standardWebhooks'), ...webhookFields(options) }).optional(),
     /**
      * Send the caller's `Idempotency-Key` upstream as `Idempotency-Key` (only where the API honours
      * it: with the key, POST and PATCH are retried like idempotent methods). Vendor connectors
@@ -573,6 +605,11 @@ function vendorConnectorSchema<K extends VendorKind>(kind: K, options: ConfigSch
     baseUrl: secureUrl(options).default(VENDOR_BASE_URLS[kind]),
     /** The secret holding the vendor credentials (its shape is documented per vendor). */
     secret: secretName,
+    /**
+     * Receive the vendor's webhooks at `POST /v1/webhooks/{name}`, verified with the vendor's own
+     * scheme (docs/webhooks.md). @default none: no webhook route
+     */
+    webhook: z.strictObject(webhookFields(options)).optional(),
   });
 }
 
@@ -760,19 +797,31 @@ function suiteSchema(options: SchemaOptions) {
           });
         }
         names.set(resourceId(c.name), c.name);
-        const secret = secretNameOf(c);
-        if (secret === undefined) return;
-        const secretClash = secretIds.get(resourceId(secret));
-        if (secretClash !== undefined && secretClash !== secret) {
-          ctx.addIssue({
-            code: 'custom',
-            message: `'${secret}' and '${secretClash}' would share the resource id ${resourceId(secret)}; rename one`,
-            path: isVendorKind(c.kind) ? ['connectors', i, 'secret'] : ['connectors', i, 'auth', 'secret'],
-          });
+        const ownPath = isVendorKind(c.kind)
+          ? ['connectors', i, 'secret']
+          : ['connectors', i, 'auth', 'secret'];
+        const webhookSecret = webhookOf(c)?.secret;
+        for (const [secret, path] of [
+          [secretNameOf(c), ownPath],
+          [webhookSecret, ['connectors', i, 'webhook', 'secret']],
+        ] as const) {
+          if (secret === undefined) continue;
+          const secretClash = secretIds.get(resourceId(secret));
+          if (secretClash !== undefined && secretClash !== secret) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `'${secret}' and '${secretClash}' would share the resource id ${resourceId(secret)}; rename one`,
+              path: [...path],
+            });
+          }
+          secretIds.set(resourceId(secret), secret);
         }
-        secretIds.set(resourceId(secret), secret);
       });
-      const used = new Set(suite.connectors.flatMap((c) => secretNameOf(c) ?? []));
+      const used = new Set(
+        suite.connectors.flatMap((c) =>
+          [secretNameOf(c), webhookOf(c)?.secret].filter((n) => n !== undefined),
+        ),
+      );
       for (const name of Object.keys(suite.secrets)) {
         if (!used.has(name)) {
           ctx.addIssue({ code: 'custom', message: 'no connector uses this secret', path: ['secrets', name] });
@@ -842,6 +891,32 @@ export function isVendorConnector(config: AnyConnectorConfig): config is VendorC
 export function secretNameOf(config: AnyConnectorConfig): string | undefined {
   if (isVendorConnector(config)) return config.secret;
   return 'secret' in config.auth ? config.auth.secret : undefined;
+}
+
+/** A connector's `webhook` setting with its scheme: the vendor's kind, or `standardWebhooks`. */
+export interface WebhookSettings {
+  /** The signature scheme: the vendor kind's own, or `standardWebhooks` for an `http` connector. */
+  readonly scheme: VendorKind | 'standardWebhooks';
+  /** The secret holding `{"signingSecret", "previousSigningSecret"?}`. */
+  readonly secret: string;
+  /** How far the signed timestamp may be from now, in seconds. @default 300 */
+  readonly toleranceSeconds: number;
+  /** How long an event id is remembered for deduplication, in seconds. @default 259,200 (3 days) */
+  readonly dedupeWindowSeconds: number;
+  /** The URL the vendor calls, when it is not the route's own. @default none */
+  readonly publicUrl?: string | undefined;
+}
+
+/**
+ * The `webhook` setting of a connector, with its scheme made explicit; none when the connector has
+ * no webhook route (a kind of your own never has one).
+ */
+export function webhookOf(config: AnyConnectorConfig): WebhookSettings | undefined {
+  if (isVendorConnector(config)) {
+    return config.webhook === undefined ? undefined : { scheme: config.kind, ...config.webhook };
+  }
+  if (config.kind !== 'http' || !('webhook' in config)) return undefined;
+  return (config as HttpConnectorConfig).webhook;
 }
 
 /**

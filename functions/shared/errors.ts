@@ -42,6 +42,9 @@ export interface ErrorCodeSpec {
  *   SQS, EventBridge) failed, was throttled or timed out. Not a bug and not the vendor's fault: the
  *   same request may succeed later, so it is retryable (503), and the asynchronous path redelivers
  *   it without spending one of the event's attempts.
+ *
+ * Issue 12 adds `WEBHOOK_SIGNATURE_INVALID` (401): an inbound webhook whose signature is missing,
+ * wrong or outside its timestamp tolerance (`details.reason` says which; docs/webhooks.md).
  */
 export const ERROR_CODES = {
   VALIDATION_ERROR: { httpStatus: 400, source: 'client', retryable: false },
@@ -58,6 +61,7 @@ export const ERROR_CODES = {
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, source: 'connector', retryable: true },
   CONFIGURATION_ERROR: { httpStatus: 500, source: 'connector', retryable: false },
   INTERNAL_ERROR: { httpStatus: 500, source: 'connector', retryable: false },
+  WEBHOOK_SIGNATURE_INVALID: { httpStatus: 401, source: 'client', retryable: false },
 } as const satisfies Record<string, ErrorCodeSpec>;
 
 /** One of the codes of {@link ERROR_CODES}. */

@@ -189,7 +189,7 @@ export class ConnectorApi extends Construct {
     Validations.of(this.api.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG3',
       reason:
-        'Every method requires SigV4 (or an API key) and the stage is throttled; a WAF web ACL is billed per ACL and rule and is left to the account owner to associate where their policy requires one',
+        'Every connector method requires SigV4 (or an API key), the webhook route (when a connector has one) accepts only deliveries whose signature verifies, and the stage is throttled; a WAF web ACL is billed per ACL and rule and is left to the account owner to associate where their policy requires one',
     });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-COG4',

@@ -27,6 +27,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { resourceId } from '../../functions/shared/config.js';
 import { DEPENDENCIES, METRIC } from '../../functions/shared/powertools.js';
+import { WEBHOOK_METRIC, WEBHOOK_SERVICE_NAME } from '../../functions/webhooks/contract.js';
 
 /** The most alarms one CloudWatch alarm status widget shows. */
 const MAX_ALARMS_PER_WIDGET = 100;
@@ -181,6 +182,12 @@ export interface ConnectorObservabilityProps {
    */
   readonly apiStageName?: string;
   /**
+   * The webhook route's function (`ConnectorWebhooks.function`): its Lambda errors alarmed like a
+   * connector's, and the deliveries accepted, refused and duplicated on the dashboard.
+   * @default none (no webhook route)
+   */
+  readonly webhookFunction?: IFunction;
+  /**
    * The CloudWatch namespace the connectors publish to (`POWERTOOLS_METRICS_NAMESPACE`).
    * @default 'ConnectorSuite'
    */
@@ -252,6 +259,8 @@ export class ConnectorObservability extends Construct {
   readonly dashboard: Dashboard | undefined;
   /** The alarms made for each connector, by connector name. */
   readonly connectorAlarms: ReadonlyMap<string, ConnectorAlarmSet>;
+  /** The alarm on the webhook function's Lambda errors, when there is one and `lambdaErrors` is on. */
+  readonly webhookLambdaErrorsAlarm: Alarm | undefined;
   /** The API's 5xx-rate alarm, when there is an API and the alarm is on. */
   readonly apiServerErrorRateAlarm: Alarm | undefined;
   /** Every alarm made here (not the dead-letter alarms, which belong to the connectors' queues). */
@@ -330,6 +339,14 @@ export class ConnectorObservability extends Construct {
       });
     }
     this.connectorAlarms = connectorAlarms;
+    this.webhookLambdaErrorsAlarm = props.webhookFunction
+      ? alarm(
+          'lambdaErrors',
+          'WebhooksLambdaErrorsAlarm',
+          props.webhookFunction.metricErrors({ statistic: Stats.SUM }),
+          'Webhooks: the webhook function failed (a crash, a timeout or out of memory); vendors retry their deliveries, but keep failing ones only for their retry window.',
+        )
+      : undefined;
 
     const api = props.api && {
       name: props.api.restApiName,
@@ -423,6 +440,41 @@ export class ConnectorObservability extends Construct {
             this.#apiMetric(api, 'Latency', Stats.p(50), 'p50'),
             this.#apiMetric(api, 'Latency', Stats.p(99), 'p99'),
             this.#apiMetric(api, 'IntegrationLatency', Stats.p(99), 'integration p99'),
+          ],
+          width: 8,
+        }),
+      );
+    }
+    if (props.webhookFunction) {
+      const fn = props.webhookFunction;
+      const deliveries = (metricName: string, dimensions: string) =>
+        new MathExpression({
+          expression: `SEARCH('{${searchTerm(this.#namespace)},${dimensions}} MetricName=${searchTerm(metricName)} service=${searchTerm(WEBHOOK_SERVICE_NAME)}', 'Sum', ${this.#period.toSeconds()})`,
+          usingMetrics: {},
+          label: '',
+          period: this.#period,
+        });
+      dashboard.addWidgets(
+        new TextWidget({ markdown: '## Webhooks', width: 24, height: 1 }),
+        new GraphWidget({
+          title: 'webhooks: accepted and duplicates, by connector',
+          left: [
+            deliveries(WEBHOOK_METRIC.accepted, 'connector,service'),
+            deliveries(WEBHOOK_METRIC.duplicates, 'connector,service'),
+          ],
+          width: 8,
+        }),
+        new GraphWidget({
+          title: 'webhooks: refused, by connector and reason',
+          left: [deliveries(WEBHOOK_METRIC.refused, 'connector,reason,service')],
+          stacked: true,
+          width: 8,
+        }),
+        new GraphWidget({
+          title: 'webhooks: Lambda errors and throttles',
+          left: [
+            fn.metricErrors({ statistic: Stats.SUM, period: this.#period, label: 'errors' }),
+            fn.metricThrottles({ statistic: Stats.SUM, period: this.#period, label: 'throttles' }),
           ],
           width: 8,
         }),

@@ -34,6 +34,13 @@ export interface ConnectorSecretProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * What the secret holds: a connector's vendor `credentials`, or the `webhookSigning` secrets of a
+   * webhook route (`{"signingSecret", "previousSigningSecret"?}`, docs/webhooks.md). It words the
+   * description and the rotation acknowledgement.
+   * @default 'credentials'
+   */
+  readonly use?: 'credentials' | 'webhookSigning';
 }
 
 /**
@@ -65,15 +72,17 @@ export class ConnectorSecret extends Construct {
       this.secret = Secret.fromSecretNameV2(this, 'Imported', existing.name);
       this.secretId = existing.name;
     } else {
+      const webhook = props.use === 'webhookSigning';
       const secret = new Secret(this, 'Secret', {
-        description: `Connector Suite (${props.stage ?? 'dev'}): credentials '${props.name}'; put the JSON value after deploy`,
+        description: `Connector Suite (${props.stage ?? 'dev'}): ${webhook ? 'webhook signing secrets' : 'credentials'} '${props.name}'; put the JSON value after deploy`,
         secretObjectValue: {},
         removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
-        reason:
-          'Vendor API credentials are issued and rotated at the vendor, not by a rotation Lambda; the connectors re-read the secret on an upstream 401, so a value put after rotation is picked up',
+        reason: webhook
+          ? 'Webhook signing secrets are issued and rotated at the vendor, not by a rotation Lambda; the secret holds the previous signing secret during a rotation and the webhook function re-reads it when a signature does not match, so a value put after rotation is picked up'
+          : 'Vendor API credentials are issued and rotated at the vendor, not by a rotation Lambda; the connectors re-read the secret on an upstream 401, so a value put after rotation is picked up',
       });
       this.secret = secret;
       this.secretId = secret.secretArn;

@@ -25,6 +25,7 @@ import {
   type SuiteConfig,
   type SuiteConfigInput,
   secretNameOf,
+  webhookOf,
 } from '../../functions/shared/config.js';
 import { INVOCATION_REQUESTED } from '../../functions/shared/runtime/async-contract.js';
 import { type ConnectorKind, connectorEntry, registeredKinds } from '../connector-kinds.js';
@@ -34,6 +35,7 @@ import { ConnectorApi, type ConnectorRoute } from './connector-api.js';
 import { ConnectorEvents } from './connector-events.js';
 import { ConnectorObservability, type ConnectorObservabilityProps } from './connector-observability.js';
 import { ConnectorSecret, type ExistingSecret } from './connector-secret.js';
+import { ConnectorWebhooks } from './connector-webhooks.js';
 import { IdempotencyTable } from './idempotency-table.js';
 
 /** Props of {@link ConnectorSuite}. */
@@ -139,7 +141,7 @@ export interface ConnectorSuiteProps {
   readonly observability?:
     | Omit<
         ConnectorObservabilityProps,
-        'connectors' | 'api' | 'apiStageName' | 'metricsNamespace' | 'alarmTopic'
+        'connectors' | 'api' | 'apiStageName' | 'metricsNamespace' | 'alarmTopic' | 'webhookFunction'
       >
     | false;
   /**
@@ -184,6 +186,8 @@ export class ConnectorSuite extends Construct {
   readonly eventBus: IEventBus;
   /** The dashboard and alarms, unless `observability: false`. */
   readonly observability: ConnectorObservability | undefined;
+  /** The webhook route (`POST /v1/webhooks/{connector}`), when some connector has a `webhook`. */
+  readonly webhooks: ConnectorWebhooks | undefined;
 
   constructor(scope: Construct, id: string, props: ConnectorSuiteProps) {
     super(scope, id);
@@ -212,7 +216,10 @@ export class ConnectorSuite extends Construct {
     }
 
     const secrets = new Map<string, ConnectorSecret>();
-    const secretFor = (name: string): ConnectorSecret => {
+    const secretFor = (
+      name: string,
+      use: 'credentials' | 'webhookSigning' = 'credentials',
+    ): ConnectorSecret => {
       const known = secrets.get(name);
       if (known) return known;
       const given = props.existingSecrets?.[name];
@@ -221,6 +228,7 @@ export class ConnectorSuite extends Construct {
         name,
         stage,
         removalPolicy,
+        use,
         ...(existing ? { existing } : {}),
       });
       secrets.set(name, secret);
@@ -286,11 +294,45 @@ export class ConnectorSuite extends Construct {
       removalPolicy,
       ...(props.apiProps ? { apiProps: props.apiProps } : {}),
     });
+    const webhookRoutes = this.suite.connectors.flatMap((config) => {
+      const webhook = webhookOf(config);
+      return webhook ? [{ connector: config.name, webhook }] : [];
+    });
+    this.webhooks =
+      webhookRoutes.length === 0
+        ? undefined
+        : new ConnectorWebhooks(this, 'Webhooks', {
+            routes: webhookRoutes,
+            secrets: new Map(
+              webhookRoutes.map(({ webhook }) => [
+                webhook.secret,
+                secretFor(webhook.secret, 'webhookSigning'),
+              ]),
+            ),
+            api: this.api.api,
+            idempotencyTable: this.table,
+            eventBus: this.eventBus,
+            metricsNamespace,
+            logRetention,
+            removalPolicy,
+            ...(props.enableSourceMaps ? { enableSourceMaps: true } : {}),
+          });
     if (outputs) {
       new CfnOutput(this, 'ApiUrl', {
         description: 'Base URL: POST {ApiUrl}v1/connectors/{connector}/{operation}',
         value: this.api.api.url,
       });
+      for (const { connector, webhook } of webhookRoutes) {
+        const id = resourceId(connector);
+        new CfnOutput(this, `${id}WebhookUrl`, {
+          description: `The URL to give the vendor for connector ${connector}'s webhooks`,
+          value: `${this.api.api.url}v1/webhooks/${connector}`,
+        });
+        new CfnOutput(this, `${id}WebhookSigningSecret`, {
+          description: `Signing secrets of connector ${connector}'s webhooks: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{"signingSecret":"..."}'`,
+          value: secretFor(webhook.secret).secret.secretName,
+        });
+      }
     }
 
     this.observability =
@@ -305,6 +347,7 @@ export class ConnectorSuite extends Construct {
               return { name, function: connector.function, deadLetterQueue, inbox, deadLetterAlarm };
             }),
             api: this.api.api,
+            ...(this.webhooks ? { webhookFunction: this.webhooks.function } : {}),
             metricsNamespace,
             ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
           });

@@ -25,6 +25,7 @@ const CONTRACT: ReadonlyArray<[code: string, httpStatus: number, source: ErrorSo
   ['INTERNAL_ERROR', 500, 'connector'],
   ['CONFIGURATION_ERROR', 500, 'connector'],
   ['DEPENDENCY_UNAVAILABLE', 503, 'connector'],
+  ['WEBHOOK_SIGNATURE_INVALID', 401, 'client'],
 ];
 
 describe('ERROR_CODES', () => {
@@ -67,6 +68,7 @@ describe('ERROR_CODES', () => {
     ['RESPONSE_VALIDATION_ERROR', false],
     ['CONFIGURATION_ERROR', false],
     ['INTERNAL_ERROR', false],
+    ['WEBHOOK_SIGNATURE_INVALID', false],
   ] as const)('%s is retryable: %s', (code, retryable) => {
     // Prepare
     const message = 'message';

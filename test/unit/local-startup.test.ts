@@ -179,6 +179,43 @@ describe('checkSecrets', () => {
     ]);
   });
 
+  it("lists a webhook's signing secret that is missing or has no signingSecret, after the connector's own", async () => {
+    // Prepare
+    const config = parseSuiteConfig(
+      {
+        connectors: [
+          { name: 'shop', kind: 'stripe', secret: 'shop', webhook: { secret: 'shop-webhook' } },
+          { name: 'code', kind: 'github', secret: 'code', webhook: { secret: 'code-webhook' } },
+        ],
+      },
+      'suite.json',
+    );
+    const store = storeOf({
+      shop: { apiKey: FAKE_TOKEN },
+      code: { token: FAKE_TOKEN },
+      'code-webhook': { previousSigningSecret: FAKE_TOKEN },
+    });
+
+    // Act
+    const problems = await checkSecrets(config, store);
+
+    // Assess
+    expect(problems).toEqual([
+      {
+        connector: 'shop',
+        secret: 'shop-webhook',
+        reason: "Secret 'shop-webhook' not found in the test store.",
+        expected: '{"signingSecret": "..."}',
+      },
+      {
+        connector: 'code',
+        secret: 'code-webhook',
+        reason: "Secret 'code-webhook' has no non-empty string field 'signingSecret'.",
+        expected: '{"signingSecret": "..."}',
+      },
+    ]);
+  });
+
   it('is empty when every secret is there', async () => {
     const store = storeOf({
       httpbin: { token: FAKE_TOKEN },
@@ -212,6 +249,32 @@ describe('startupBlock', () => {
     expect(block).not.toContain('AWS endpoints');
     expect(block).not.toContain('Missing secrets');
     expect(block).not.toMatch(/^\{/m);
+  });
+
+  it('lists the webhook routes of the connectors that have one, and none otherwise', () => {
+    // Prepare
+    const config = suite();
+    const withWebhook = {
+      ...config,
+      connectors: config.connectors.map((c) =>
+        c.kind === 'stripe'
+          ? {
+              ...c,
+              webhook: { secret: 'stripe-webhook', toleranceSeconds: 300, dedupeWindowSeconds: 259_200 },
+            }
+          : c,
+      ),
+    } as SuiteConfig;
+
+    // Act
+    const lines = startupBlock({ url, config: withWebhook }).split('\n');
+    const without = startupBlock({ url, config });
+
+    // Assess
+    expect(lines).toContain('Webhooks (docs/webhooks.md):');
+    expect(lines).toContain(`  stripe    POST ${url}/v1/webhooks/stripe  (stripe)`);
+    expect(lines).toContain(`  received  GET  ${url}/v1/webhooks[?connector=NAME]`);
+    expect(without).not.toContain('/v1/webhooks');
   });
 
   it('prints an aws --endpoint-url example for each endpoint present, and nothing for one absent', () => {
