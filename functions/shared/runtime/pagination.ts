@@ -214,6 +214,46 @@ export async function collectPages<K>(options: CollectPagesOptions<K>): Promise<
   }
 }
 
+/**
+ * Reads a vendor SDK's own page iterator (`octokit.paginate.iterator`, Slack's `client.paginate`,
+ * Stripe's auto-pagination) one page per call, for a {@link CollectPagesOptions.fetchPage} that
+ * runs each page in its own `vendor.call`: so every page keeps its error mapping and its rotation
+ * retry, and {@link collectPages} still decides, between pages, whether the next one is fetched.
+ *
+ * The iterator `open` gives is kept from one page to the next. It is opened anew, at the key asked
+ * for, when the client differs from the one it was opened with (`vendor.call` built a new client for
+ * a rotated secret, and retries the page with it), when the key asked for is not the one it stands
+ * at, and after it failed; so a retried page is fetched once more from where the walk stands, and no
+ * item is returned twice. An iterator that ends reads as an empty last page.
+ *
+ * @param open - opens the SDK's iterator at `key` (`undefined`: the request's first page) with
+ *   `client`; each value is one page, its `next` the key the SDK follows for the page after it
+ * @returns the page reader: call it inside `vendor.call` with the call's client
+ */
+export function sdkPageReader<Client, K>(
+  open: (client: Client, key: K | undefined) => AsyncIterator<FetchedPage<K>>,
+): (client: Client, key: K | undefined) => Promise<FetchedPage<K>> {
+  let current: { client: Client; key: K | undefined; iterator: AsyncIterator<FetchedPage<K>> } | undefined;
+  return async (client, key) => {
+    if (current === undefined || current.client !== client || current.key !== key) {
+      current = { client, key, iterator: open(client, key) };
+    }
+    const reading = current;
+    try {
+      const result = await reading.iterator.next();
+      if (result.done) {
+        current = undefined;
+        return { items: [], next: undefined };
+      }
+      reading.key = result.value.next;
+      return result.value;
+    } catch (error) {
+      current = undefined;
+      throw error;
+    }
+  };
+}
+
 function withFrom(from: string | number | undefined): PageResume {
   return from === undefined ? {} : { from };
 }
