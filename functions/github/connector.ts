@@ -245,14 +245,18 @@ export const githubVendor: Vendor<GithubConnectorConfig, { [GITHUB_TOKEN_FIELD]:
     mapError: (error) => mapGithubError(error),
   });
 
+/** The `Link` header's `rel="next"` URL, as it stands; `undefined` on the last page. */
+function nextLinkOf(link: string | undefined): string | undefined {
+  return link ? LinkHeader.parse(link).rel('next')[0]?.uri : undefined;
+}
+
 /**
  * The `page` of the `Link` header's `rel="next"` URL, as `octokit.paginate` follows it; `undefined`
  * on the last page.
  * @see https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
  */
 function nextPageOf(link: string | undefined): number | undefined {
-  if (!link) return undefined;
-  const uri = LinkHeader.parse(link).rel('next')[0]?.uri;
+  const uri = nextLinkOf(link);
   if (uri === undefined) return undefined;
   const page = Number(new URL(uri, 'https://api.github.com').searchParams.get('page'));
   return Number.isInteger(page) && page >= 1 ? page : undefined;
@@ -274,7 +278,7 @@ function listIssues(
 ) {
   const { maxPages, maxItems, start, ...params } = input;
   const readPage = sdkPageReader<Octokit, number>((octokit, page) =>
-    issuePages(octokit, { ...params, page: page ?? 1 }),
+    issuePages(octokit, { ...params, page: page ?? 1 }, context.config.baseUrl),
   );
   return collectPages<number>({
     start,
@@ -288,17 +292,34 @@ function listIssues(
   });
 }
 
-/** The pages of `octokit.paginate.iterator` over `issues.listForRepo`, as {@link collectPages} reads them. */
+/**
+ * The pages of `octokit.paginate.iterator` over `issues.listForRepo`, as {@link collectPages} reads
+ * them. The iterator follows the `Link` header's next URL as it is; when that URL is not on
+ * `baseUrl`'s origin (GitHub's own links seen through a proxy), the policy fetch would refuse it, so
+ * the iterator is opened anew at that page number on `baseUrl`, as a walk resumed there would be.
+ */
 async function* issuePages(
   octokit: Octokit,
   params: Omit<z.output<typeof listIssuesInput>, 'maxPages' | 'maxItems' | 'start'> & { page: number },
+  baseUrl: string,
 ): AsyncGenerator<FetchedPage<number>> {
-  const pages = octokit.paginate.iterator(octokit.rest.issues.listForRepo, {
-    ...params,
-    headers: API_VERSION_HEADER,
-  });
-  for await (const response of pages) {
-    yield { items: response.data, next: nextPageOf(response.headers.link) };
+  const origin = new URL(baseUrl).origin;
+  let page: number | undefined = params.page;
+  while (page !== undefined) {
+    const pages = octokit.paginate.iterator(octokit.rest.issues.listForRepo, {
+      ...params,
+      page,
+      headers: API_VERSION_HEADER,
+    });
+    page = undefined;
+    for await (const response of pages) {
+      const next = nextPageOf(response.headers.link);
+      yield { items: response.data, next };
+      if (next !== undefined && new URL(nextLinkOf(response.headers.link) ?? '', baseUrl).origin !== origin) {
+        page = next;
+        break;
+      }
+    }
   }
 }
 

@@ -80,13 +80,20 @@ beforeEach(() => {
   };
 });
 
+interface HandlerOptions {
+  /** The upstream request (1-based) sent with the stand-in's rejected credential. */
+  rejectOnce?: number;
+  /** The origin GitHub's `Link` next URLs are moved to (as behind a proxy). */
+  linkOrigin?: string;
+}
+
 /**
  * A handler of `kind` against its stand-in. `rejectOnce` sends that upstream request (1-based) with
  * the stand-in's rejected credential, so that the vendor answers it with its own 401 (Slack:
  * `invalid_auth`); the secret then reads as rotated once refreshed. GitHub's `Link` next URLs are
  * marked with {@link LINK_MARKER}.
  */
-function handlerFor(kind: Kind, rejectOnce?: number): ConnectorHandler {
+function handlerFor(kind: Kind, { rejectOnce, linkOrigin }: HandlerOptions = {}): ConnectorHandler {
   const credential = CREDENTIALS[kind];
   const config = parseConnectorConfig(
     {
@@ -124,6 +131,11 @@ function handlerFor(kind: Kind, rejectOnce?: number): ConnectorHandler {
       link.replace(/<([^>]+)>; rel="next"/, (_all, uri: string) => {
         const next = new URL(uri);
         next.searchParams.set(LINK_MARKER, 'link');
+        if (linkOrigin !== undefined) {
+          const elsewhere = new URL(linkOrigin);
+          next.protocol = elsewhere.protocol;
+          next.host = elsewhere.host;
+        }
         return `<${next.href}>; rel="next"`;
       }),
     );
@@ -147,8 +159,13 @@ interface Paged {
   complete: boolean;
 }
 
-async function list(kind: Kind, operation: string, body: Record<string, unknown>, rejectOnce?: number) {
-  const result = await handlerFor(kind, rejectOnce)(
+async function list(
+  kind: Kind,
+  operation: string,
+  body: Record<string, unknown>,
+  options: HandlerOptions = {},
+) {
+  const result = await handlerFor(kind, options)(
     apiGatewayEvent({ connector: kind, operation, body }),
     lambdaContext(),
   );
@@ -218,6 +235,23 @@ describe('vendor list operations walk through the SDKs’ own pagination', () =>
     expect(sent.map((query) => query.get('page'))).toEqual(['1', '2', '3', '4', '5']);
   });
 
+  it('GitHub listIssues: a Link next URL on another origin reopens the iterator at that page on baseUrl', async () => {
+    // Act: the stand-in's next links are moved to GitHub's own origin, as a proxy would show them.
+    const data = await list(
+      'github',
+      'listIssues',
+      { owner: 'octo-org', repo: 'hello-world', per_page: 5, maxPages: 5 },
+      { linkOrigin: 'https://api.github.com' },
+    );
+
+    // Assess: every page was asked of the stand-in, by its number, none of another origin.
+    expect(data).toMatchObject({ pages: 5, complete: true });
+    expect(data.items).toHaveLength(GITHUB_MOCK_LISTED_ISSUES);
+    const sent = queries('github');
+    expect(sent.map((query) => query.get('page'))).toEqual(['1', '2', '3', '4', '5']);
+    expect(sent.map((query) => query.get(LINK_MARKER))).toEqual([null, null, null, null, null]);
+  });
+
   it('Slack conversationsList: one client.paginate per walk, one conversations.list request per page', async () => {
     // Arrange
     const paginate = vi.spyOn(WebClient.prototype, 'paginate');
@@ -276,7 +310,7 @@ describe.each([
     const slackOpened = vi.spyOn(WebClient.prototype, 'paginate');
 
     // Act: the third request (page 3) is rejected as the old secret would be after a rotation.
-    const data = await list(kind, operation, { ...body, maxPages: 5 }, 3);
+    const data = await list(kind, operation, { ...body, maxPages: 5 }, { rejectOnce: 3 });
 
     // Assess
     expect(data).toMatchObject({ pages: 5, complete: true });
