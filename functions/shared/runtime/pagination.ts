@@ -1,10 +1,10 @@
 /**
  * Walking a list endpoint page by page, within limits: at most `maxPages` requests, at most
  * `maxItems` items, and never a page started when the call's deadline leaves too little time for it.
- * What a style (a `Link` header, a cursor, page or offset numbers, a vendor SDK's list call) knows
- * is how to fetch one page and where the next one is; {@link collectPages} does the rest and says,
- * when a limit stopped it, where to continue from ({@link PageResume}), exactly: resuming yields the
- * items not returned yet, none twice.
+ * What a style (a `Link` header, a cursor, page or offset numbers, a vendor SDK's own page iterator
+ * read with {@link sdkPageReader}) knows is how to fetch one page and where the next one is;
+ * {@link collectPages} does the rest and says, when a limit stopped it, where to continue from
+ * ({@link PageResume}), exactly: resuming yields the items not returned yet, none twice.
  *
  * Every page is one call through the connector's policies (`context.send`, or a vendor SDK on the
  * policy fetch), so retries, the circuit breaker, the rate limit and the deadline apply to each.
