@@ -35,7 +35,13 @@ import {
   type Vendor,
   type VendorClientTools,
 } from '../shared/runtime/index.js';
-import { collectPages, pageLimitsShape, paginatedOutputShape } from '../shared/runtime/pagination.js';
+import {
+  collectPages,
+  type FetchedPage,
+  pageLimitsShape,
+  paginatedOutputShape,
+  sdkPageReader,
+} from '../shared/runtime/pagination.js';
 import { mapGithubError } from './errors.js';
 
 /** A validated `github` connector entry. */
@@ -239,44 +245,82 @@ export const githubVendor: Vendor<GithubConnectorConfig, { [GITHUB_TOKEN_FIELD]:
     mapError: (error) => mapGithubError(error),
   });
 
+/** The `Link` header's `rel="next"` URL, as it stands; `undefined` on the last page. */
+function nextLinkOf(link: string | undefined): string | undefined {
+  return link ? LinkHeader.parse(link).rel('next')[0]?.uri : undefined;
+}
+
 /**
  * The `page` of the `Link` header's `rel="next"` URL, as `octokit.paginate` follows it; `undefined`
  * on the last page.
  * @see https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
  */
 function nextPageOf(link: string | undefined): number | undefined {
-  if (!link) return undefined;
-  const uri = LinkHeader.parse(link).rel('next')[0]?.uri;
+  const uri = nextLinkOf(link);
   if (uri === undefined) return undefined;
   const page = Number(new URL(uri, 'https://api.github.com').searchParams.get('page'));
   return Number.isInteger(page) && page >= 1 ? page : undefined;
 }
 
 /**
- * Lists a repository's issues page after page: one `issues.listForRepo` per page, following the
- * `Link` header's next page as `octokit.paginate` does, so that each page goes through the
- * connector's policies and is started only within `maxPages`, `maxItems` and the deadline.
+ * Lists a repository's issues page after page through Octokit's own pagination,
+ * `octokit.paginate.iterator(octokit.rest.issues.listForRepo, ...)`, which follows the `Link`
+ * header's next page: one page per pull, each pull in its own `githubVendor.call` (so each page goes
+ * through the connector's policies and keeps the rotation retry), and a page pulled only within
+ * `maxPages`, `maxItems` and the deadline ({@link collectPages} decides between pages; the
+ * iterator is never pulled past them). The resume point is the page number of the `Link` header's
+ * next URL, the one the iterator follows; a resumed walk opens the iterator at that `page`.
+ * @see https://github.com/octokit/plugin-paginate-rest.js#octokitpaginateiterator
  */
 function listIssues(
   input: z.output<typeof listIssuesInput>,
   context: OperationContext<GithubConnectorConfig>,
 ) {
   const { maxPages, maxItems, start, ...params } = input;
+  const readPage = sdkPageReader<Octokit, number>((octokit, page) =>
+    issuePages(octokit, { ...params, page: page ?? 1 }, context.config.baseUrl),
+  );
   return collectPages<number>({
     start,
     keyOf: Number,
     fromOf: (page) => page ?? 1,
-    async fetchPage(page) {
-      const response = await githubVendor.call(context, (octokit) =>
-        octokit.rest.issues.listForRepo({ ...params, page: page ?? 1, headers: API_VERSION_HEADER }),
-      );
-      return { items: response.data, next: nextPageOf(response.headers.link) };
-    },
+    fetchPage: (page) => githubVendor.call(context, (octokit) => readPage(octokit, page)),
     maxPages,
     maxItems,
     deadlineAtMs: context.deadlineAtMs,
     minPageMs: context.config.timeoutMs,
   });
+}
+
+/**
+ * The pages of `octokit.paginate.iterator` over `issues.listForRepo`, as {@link collectPages} reads
+ * them. The iterator follows the `Link` header's next URL as it is; when that URL is not on
+ * `baseUrl`'s origin (GitHub's own links seen through a proxy), the policy fetch would refuse it, so
+ * the iterator is opened anew at that page number on `baseUrl`, as a walk resumed there would be.
+ */
+async function* issuePages(
+  octokit: Octokit,
+  params: Omit<z.output<typeof listIssuesInput>, 'maxPages' | 'maxItems' | 'start'> & { page: number },
+  baseUrl: string,
+): AsyncGenerator<FetchedPage<number>> {
+  const origin = new URL(baseUrl).origin;
+  let page: number | undefined = params.page;
+  while (page !== undefined) {
+    const pages = octokit.paginate.iterator(octokit.rest.issues.listForRepo, {
+      ...params,
+      page,
+      headers: API_VERSION_HEADER,
+    });
+    page = undefined;
+    for await (const response of pages) {
+      const next = nextPageOf(response.headers.link);
+      yield { items: response.data, next };
+      if (next !== undefined && new URL(nextLinkOf(response.headers.link) ?? '', baseUrl).origin !== origin) {
+        page = next;
+        break;
+      }
+    }
+  }
 }
 
 /** The `github` connector kind. */

@@ -18,6 +18,8 @@
 import {
   type ChatPostMessageArguments,
   type ChatUpdateArguments,
+  type ConversationsListArguments,
+  type ConversationsListResponse,
   type Logger as SlackLogger,
   LogLevel as SlackLogLevel,
   type WebAPICallResult,
@@ -33,7 +35,13 @@ import {
   type VendorClientTools,
   type VendorLogger,
 } from '../shared/runtime/index.js';
-import { collectPages, pageLimitsShape, paginatedOutputShape } from '../shared/runtime/pagination.js';
+import {
+  collectPages,
+  type FetchedPage,
+  pageLimitsShape,
+  paginatedOutputShape,
+  sdkPageReader,
+} from '../shared/runtime/pagination.js';
 import { mapSlackError } from './errors.js';
 
 /** A validated `slack` connector entry. */
@@ -248,33 +256,48 @@ export const conversationsListOutput = z.object({
 });
 
 /**
- * Lists conversations page after page by Slack's cursor (`response_metadata.next_cursor`, sent back
- * as `cursor`; empty on the last page), one `conversations.list` per page as the WebClient's
- * `paginate` would make, so that each page goes through the connector's policies and is started
- * only within `maxPages`, `maxItems` and the deadline.
+ * Lists conversations page after page through the WebClient's own pagination,
+ * `client.paginate('conversations.list', ...)`, which sends back Slack's cursor
+ * (`response_metadata.next_cursor`, empty on the last page) as `cursor`: one page per pull, each
+ * pull in its own `slackVendor.call` (so each page goes through the connector's policies and keeps
+ * the rotation retry), and a page pulled only within `maxPages`, `maxItems` and the deadline
+ * ({@link collectPages} decides between pages; `paginate`'s own `shouldStop` form is not used, as
+ * it decides after a page, not before). The resume point is the cursor of the page not yet
+ * returned; a resumed walk opens `paginate` at that `cursor`.
  * @see https://api.slack.com/docs/pagination
+ * @see https://github.com/slackapi/node-slack-sdk/blob/main/packages/web-api/src/WebClient.ts (`paginate`)
  */
 function conversationsList(
   input: z.output<typeof conversationsListInput>,
   context: OperationContext<SlackConnectorConfig>,
 ) {
   const { maxPages, maxItems, start, ...params } = input;
+  const readPage = sdkPageReader<WebClient, string>((client, cursor) =>
+    conversationPages(client, { ...params, ...(cursor === undefined ? {} : { cursor }) }),
+  );
   return collectPages<string>({
     start,
     keyOf: String,
     fromOf: (cursor) => cursor,
-    async fetchPage(cursor) {
-      const result = await slackVendor.call(context, (client) =>
-        client.conversations.list({ ...params, ...(cursor === undefined ? {} : { cursor }) }),
-      );
-      const next = result.response_metadata?.next_cursor;
-      return { items: result.channels ?? [], next: next ? next : undefined };
-    },
+    fetchPage: (cursor) => slackVendor.call(context, (client) => readPage(client, cursor)),
     maxPages,
     maxItems,
     deadlineAtMs: context.deadlineAtMs,
     minPageMs: context.config.timeoutMs,
   });
+}
+
+/** The pages of `client.paginate('conversations.list', ...)`, as {@link collectPages} reads them. */
+async function* conversationPages(
+  client: WebClient,
+  options: ConversationsListArguments,
+): AsyncGenerator<FetchedPage<string>> {
+  // `paginate` takes `limit` out of the options it is given, and writes the cursor into them: a copy.
+  for await (const result of client.paginate('conversations.list', { ...options })) {
+    const page = result as ConversationsListResponse;
+    const next = page.response_metadata?.next_cursor;
+    yield { items: page.channels ?? [], next: next ? next : undefined };
+  }
 }
 
 /** The `slack` connector kind. */

@@ -21,7 +21,13 @@ import {
   type OperationContext,
   type VendorClientTools,
 } from '../shared/runtime/index.js';
-import { collectPages, pageLimitsShape, paginatedOutputShape } from '../shared/runtime/pagination.js';
+import {
+  collectPages,
+  type FetchedPage,
+  pageLimitsShape,
+  paginatedOutputShape,
+  sdkPageReader,
+} from '../shared/runtime/pagination.js';
 import { mapStripeError } from './errors.js';
 
 /** A validated `stripe` connector entry. */
@@ -279,37 +285,100 @@ export const listCustomersInput = z
 export const listCustomersOutput = z.object({ ...paginatedOutputShape, items: z.array(customerOutput) });
 
 /**
- * Lists customers page after page by Stripe's list cursor (`has_more`, `starting_after` the last id:
- * what the SDK's auto-pagination sends), one SDK call per page, so that each page goes through the
- * connector's policies and is started only within `maxPages`, `maxItems` and the deadline.
- * @see https://docs.stripe.com/api/pagination
+ * Lists customers page after page through the SDK's own auto-pagination (`for await` over
+ * `customers.list(...)`: Stripe's list cursor, `starting_after` the last id while `has_more`),
+ * stopping between items: the items of one page are read from the page the SDK holds, and the pull
+ * that makes the SDK fetch the next page is one `stripeVendor.call` (so each page goes through the
+ * connector's policies and keeps the rotation retry), made only within `maxPages`, `maxItems` and the
+ * deadline ({@link collectPages} decides before it). The resume point is the id of the last customer
+ * returned, sent as `starting_after`.
+ *
+ * The auto-pagination keeps each page's `has_more` and size to itself; the walk needs them to know
+ * where a page ends and whether the pull after it would fetch at all (a last page that is full must
+ * read as complete, not as stopped by `maxPages`). So the walk's `fetch` notes both from each list
+ * page it carries back to the SDK ({@link watchListPages}); the SDK parses the answer as before.
+ * @see https://docs.stripe.com/api/pagination/auto
  */
 function listCustomers(
   input: z.output<typeof listCustomersInput>,
   context: OperationContext<StripeConnectorConfig>,
 ) {
+  const { maxPages, maxItems, start, ...params } = input;
+  const seen: SeenListPage = {};
+  const watched: OperationContext<StripeConnectorConfig> = {
+    ...context,
+    fetch: watchListPages(context.fetch, seen),
+  };
+  const readPage = sdkPageReader<Stripe, string>((client, after) =>
+    customerPages(client, { ...params, ...(after === undefined ? {} : { starting_after: after }) }, seen),
+  );
   return collectPages<string>({
-    start: input.start,
+    start,
     keyOf: String,
     fromOf: (after) => after,
     // Stripe's cursor is an id: the page is resumed right after the last customer returned.
     cutAt: (_after, page, taken) => ({ from: (page.items[taken - 1] as { id: string }).id }),
-    async fetchPage(after) {
-      const list = await stripeVendor.call(context, (client) =>
-        client.customers.list({
-          limit: input.limit,
-          ...(input.email === undefined ? {} : { email: input.email }),
-          ...(after === undefined ? {} : { starting_after: after }),
-        }),
-      );
-      const last = list.data.at(-1);
-      return { items: list.data, next: list.has_more && last ? last.id : undefined };
-    },
-    maxPages: input.maxPages,
-    maxItems: input.maxItems,
+    fetchPage: (after) => stripeVendor.call(watched, (client) => readPage(client, after)),
+    maxPages,
+    maxItems,
     deadlineAtMs: context.deadlineAtMs,
     minPageMs: context.config.timeoutMs,
   });
+}
+
+/** The last Stripe list page a walk's `fetch` carried: its `has_more` and its number of items. */
+interface SeenListPage {
+  page?: { hasMore: boolean; size: number } | undefined;
+}
+
+/**
+ * The policy `fetch`, noting in `seen` the `has_more` and size of each Stripe list object
+ * (`{"object": "list", "data": [...], "has_more": ...}`) it answers with; the SDK still reads the
+ * answer itself (a clone is read here).
+ */
+function watchListPages(fetch: typeof globalThis.fetch, seen: SeenListPage): typeof globalThis.fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (response.ok) {
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => undefined)) as { object?: unknown; data?: unknown; has_more?: unknown } | undefined;
+      if (body?.object === 'list' && Array.isArray(body.data) && typeof body.has_more === 'boolean') {
+        seen.page = { hasMore: body.has_more, size: body.data.length };
+      }
+    }
+    return response;
+  };
+}
+
+/**
+ * The pages of the SDK's auto-pagination over `customers.list(params)`, as {@link collectPages}
+ * reads them: the first pull of a page is the one that fetches it (the SDK's first request is made
+ * when the list is opened); the rest of its items come from the page the SDK holds.
+ */
+async function* customerPages(
+  client: Stripe,
+  params: Stripe.CustomerListParams & { limit: number },
+  seen: SeenListPage,
+): AsyncGenerator<FetchedPage<string>> {
+  seen.page = undefined;
+  const customers = client.customers.list(params)[Symbol.asyncIterator]();
+  for (;;) {
+    const first = await customers.next();
+    if (first.done) return;
+    // Should the answer not have been read (it always is), a full page may have more: Stripe's rule.
+    const { hasMore, size } = seen.page ?? { hasMore: true, size: params.limit };
+    const items: Stripe.Customer[] = [first.value];
+    while (items.length < size) {
+      const more = await customers.next();
+      if (more.done) break;
+      items.push(more.value);
+    }
+    yield { items, next: hasMore ? items.at(-1)?.id : undefined };
+    // The next pull fetches the next page: what is seen from here on is that page.
+    seen.page = undefined;
+  }
 }
 
 /**

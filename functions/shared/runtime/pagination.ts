@@ -1,10 +1,10 @@
 /**
  * Walking a list endpoint page by page, within limits: at most `maxPages` requests, at most
  * `maxItems` items, and never a page started when the call's deadline leaves too little time for it.
- * What a style (a `Link` header, a cursor, page or offset numbers, a vendor SDK's list call) knows
- * is how to fetch one page and where the next one is; {@link collectPages} does the rest and says,
- * when a limit stopped it, where to continue from ({@link PageResume}), exactly: resuming yields the
- * items not returned yet, none twice.
+ * What a style (a `Link` header, a cursor, page or offset numbers, a vendor SDK's own page iterator
+ * read with {@link sdkPageReader}) knows is how to fetch one page and where the next one is;
+ * {@link collectPages} does the rest and says, when a limit stopped it, where to continue from
+ * ({@link PageResume}), exactly: resuming yields the items not returned yet, none twice.
  *
  * Every page is one call through the connector's policies (`context.send`, or a vendor SDK on the
  * policy fetch), so retries, the circuit breaker, the rate limit and the deadline apply to each.
@@ -212,6 +212,46 @@ export async function collectPages<K>(options: CollectPagesOptions<K>): Promise<
       return stop('maxItems', `Stopped at maxItems (${options.maxItems}) items; more remain.`);
     }
   }
+}
+
+/**
+ * Reads a vendor SDK's own page iterator (`octokit.paginate.iterator`, Slack's `client.paginate`,
+ * Stripe's auto-pagination) one page per call, for a {@link CollectPagesOptions.fetchPage} that
+ * runs each page in its own `vendor.call`: so every page keeps its error mapping and its rotation
+ * retry, and {@link collectPages} still decides, between pages, whether the next one is fetched.
+ *
+ * The iterator `open` gives is kept from one page to the next. It is opened anew, at the key asked
+ * for, when the client differs from the one it was opened with (`vendor.call` built a new client for
+ * a rotated secret, and retries the page with it), when the key asked for is not the one it stands
+ * at, and after it failed; so a retried page is fetched once more from where the walk stands, and no
+ * item is returned twice. An iterator that ends reads as an empty last page.
+ *
+ * @param open - opens the SDK's iterator at `key` (`undefined`: the request's first page) with
+ *   `client`; each value is one page, its `next` the key the SDK follows for the page after it
+ * @returns the page reader: call it inside `vendor.call` with the call's client
+ */
+export function sdkPageReader<Client, K>(
+  open: (client: Client, key: K | undefined) => AsyncIterator<FetchedPage<K>>,
+): (client: Client, key: K | undefined) => Promise<FetchedPage<K>> {
+  let current: { client: Client; key: K | undefined; iterator: AsyncIterator<FetchedPage<K>> } | undefined;
+  return async (client, key) => {
+    if (current === undefined || current.client !== client || current.key !== key) {
+      current = { client, key, iterator: open(client, key) };
+    }
+    const reading = current;
+    try {
+      const result = await reading.iterator.next();
+      if (result.done) {
+        current = undefined;
+        return { items: [], next: undefined };
+      }
+      reading.key = result.value.next;
+      return result.value;
+    } catch (error) {
+      current = undefined;
+      throw error;
+    }
+  };
 }
 
 function withFrom(from: string | number | undefined): PageResume {
