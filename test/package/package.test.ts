@@ -5,11 +5,12 @@
  * cdk CLI it installed (`cdk synth`, cdk.json's "app" run by tsx, esbuild bundling on: it costs about
  * a second for the one function, and proves that the installed `dist/functions/**\/handler.js` bundles).
  *
- * The install is offline (`--offline`): it takes every package from npm's cache, which holds what
- * this repository's `package-lock.json` names. npm resolves a package that no lock file names from
- * its full registry document, which the cache does not hold, so the example's install starts from
- * this repository's lock file (npm keeps the entries the example needs and drops the rest), and
- * peer dependencies are not re-resolved (`--legacy-peer-deps`: the example names `aws-cdk-lib` and
+ * The install prefers npm's cache (`--prefer-offline`), which holds what this repository's
+ * `package-lock.json` names once `npm ci` has run; the registry is asked only for what the cache
+ * lacks (a registry document npm keeps in another form, a package added since). The example's
+ * install starts from this repository's lock file (npm keeps the entries the example needs and
+ * drops the rest), so the versions are the ones the repository is tested with, and peer
+ * dependencies are not re-resolved (`--legacy-peer-deps`: the example names `aws-cdk-lib` and
  * `constructs` itself, as the package's peer dependencies ask).
  *
  * The entry points' declarations are type-checked from the app too, by this repository's tsc.
@@ -180,7 +181,7 @@ beforeAll(async () => {
   cpSync(path.join(PROJECT_ROOT, 'package-lock.json'), path.join(app, 'package-lock.json'));
   await step(
     'npm install',
-    [npm, 'install', '--offline', '--no-audit', '--no-fund', '--legacy-peer-deps', tarball],
+    [npm, 'install', '--prefer-offline', '--no-audit', '--no-fund', '--legacy-peer-deps', tarball],
     app,
   );
   installed = path.join(app, 'node_modules', PACKAGE_JSON.name);
