@@ -35,15 +35,43 @@ export default defineSuite({
       rateLimit: { requestsPerSecond: 50, burst: 100 },
       cacheTtlSeconds: 0,
       forwardIdempotencyKey: true,
+      // Receives Standard Webhooks deliveries at POST /v1/webhooks/httpbin (docs/webhooks.md).
+      webhook: { scheme: 'standardWebhooks', secret: 'httpbin-webhook' },
     },
     // One connector of each vendor kind. `npm start` serves them from local stand-ins with example
     // secrets unless their base-URL variable is set or LIVE=1 (docs/local-mode.md#the-sandbox); live,
     // they read their secrets from local/secrets.json (or Secrets Manager after deploy). Each base
-    // URL can point at a mock or another installation (see docs/connectors/).
-    { name: 'stripe', kind: 'stripe', secret: 'stripe', ...baseUrlFrom('STRIPE_BASE_URL') },
-    { name: 'slack', kind: 'slack', secret: 'slack', ...baseUrlFrom('SLACK_BASE_URL') },
-    { name: 'github', kind: 'github', secret: 'github', ...baseUrlFrom('GITHUB_BASE_URL') },
-    { name: 'twilio', kind: 'twilio', secret: 'twilio', ...baseUrlFrom('TWILIO_BASE_URL') },
+    // URL can point at a mock or another installation (see docs/connectors/). Each also receives its
+    // vendor's signed webhooks at POST /v1/webhooks/{name}, put on the bus as `Webhook Received`
+    // (docs/webhooks.md); the sandbox signs with the example secrets of local/secrets.example.json.
+    {
+      name: 'stripe',
+      kind: 'stripe',
+      secret: 'stripe',
+      webhook: { secret: 'stripe-webhook' },
+      ...baseUrlFrom('STRIPE_BASE_URL'),
+    },
+    {
+      name: 'slack',
+      kind: 'slack',
+      secret: 'slack',
+      webhook: { secret: 'slack-webhook' },
+      ...baseUrlFrom('SLACK_BASE_URL'),
+    },
+    {
+      name: 'github',
+      kind: 'github',
+      secret: 'github',
+      webhook: { secret: 'github-webhook' },
+      ...baseUrlFrom('GITHUB_BASE_URL'),
+    },
+    {
+      name: 'twilio',
+      kind: 'twilio',
+      secret: 'twilio',
+      webhook: { secret: 'twilio-webhook' },
+      ...baseUrlFrom('TWILIO_BASE_URL'),
+    },
   ],
 });
 

@@ -26,6 +26,7 @@ import {
   type SuiteConfig,
   secretNameOf,
   VENDOR_BASE_URLS,
+  webhookOf,
 } from '../functions/shared/config.js';
 import { LocalFileCredentialStore } from '../functions/shared/credentials/local-file.js';
 import type { CredentialStore } from '../functions/shared/credentials/store.js';
@@ -230,9 +231,10 @@ export async function startSandbox(
   const liveSecrets = new Set<string>();
   const connectors: ConnectorModeReport[] = [];
   const served = decisions.map(({ connector, decision }) => {
-    const secret = secretNameOf(connector);
+    // Its own secret and its webhook's signing secrets (docs/webhooks.md) follow the connector's mode.
+    const secrets = [secretNameOf(connector), webhookOf(connector)?.secret].filter((s) => s !== undefined);
     if (decision.mode === 'live') {
-      if (secret) liveSecrets.add(secret);
+      for (const secret of secrets) liveSecrets.add(secret);
       connectors.push({
         name: connector.name,
         kind: connector.kind,
@@ -242,7 +244,7 @@ export async function startSandbox(
       });
       return connector;
     }
-    if (secret) sandboxedSecrets.add(secret);
+    for (const secret of secrets) sandboxedSecrets.add(secret);
     const baseUrl = (standIns[decision.standIn] as VendorMock).url;
     connectors.push({
       name: connector.name,

@@ -11,6 +11,7 @@ import {
   resourceId,
   type SuiteConfig,
   secretNameOf,
+  webhookOf,
 } from '../../functions/shared/config.js';
 import { readConnectorEnvironment } from '../../functions/shared/runtime/environment.js';
 import {
@@ -96,6 +97,13 @@ function withAuthSecret(connector: ConnectorConfig): string | undefined {
   return secretNameOf(connector);
 }
 
+/** The webhook function (docs/webhooks.md) of a template, as `[logicalId, resource]`, if any. */
+function webhookFunctions(json: CfnTemplate) {
+  return resourcesOfType(json, 'AWS::Lambda::Function').filter(
+    ([, fn]) => environmentOf(fn).WEBHOOK_ROUTES !== undefined,
+  );
+}
+
 describe.for(SUITES_UNDER_TEST)('the stack of $label', ({ load }) => {
   let input: unknown;
   let suite: SuiteConfig;
@@ -110,13 +118,16 @@ describe.for(SUITES_UNDER_TEST)('the stack of $label', ({ load }) => {
   it('has one Lambda function per connector: nodejs24.x on arm64, tracing Active, sized from its config', () => {
     // Prepare
     const connectors = suite.connectors;
+    const webhooks = connectors.some((c) => webhookOf(c) !== undefined) ? 1 : 0;
 
     // Act
     const { json, template } = synthSuite(input);
 
     // Assess
     expect(connectors.length).toBeGreaterThan(0);
-    template.resourceCountIs('AWS::Lambda::Function', connectors.length);
+    // And one function for every webhook route, when a connector has a webhook (webhooks.test.ts).
+    template.resourceCountIs('AWS::Lambda::Function', connectors.length + webhooks);
+    expect(webhookFunctions(json)).toHaveLength(webhooks);
     for (const connector of connectors) {
       const [, fn] = connectorFunction(json, connector.name);
       expect(fn.Properties).toMatchObject({
@@ -139,7 +150,7 @@ describe.for(SUITES_UNDER_TEST)('the stack of $label', ({ load }) => {
     const { json } = synthSuite(input);
 
     // Assess
-    const methods = apiMethods(json);
+    const methods = apiMethods(json).filter((m) => !m.path.startsWith('/v1/webhooks/'));
     expect(methods.map((m) => `${m.httpMethod} ${m.path}`).sort()).toEqual(
       names.map((name) => `POST /v1/connectors/${name}/{operation}`).sort(),
     );
@@ -156,15 +167,21 @@ describe.for(SUITES_UNDER_TEST)('the stack of $label', ({ load }) => {
     }
   });
 
-  it('requires AWS_IAM on every API method (OPTIONS aside)', () => {
+  it('requires AWS_IAM on every API method (OPTIONS aside) but the webhook route, which the signature guards', () => {
     // Prepare
     const expectedMethods = suite.connectors.length;
+    const webhookRoute = suite.connectors.some((c) => webhookOf(c) !== undefined);
 
     // Act
     const { json } = synthSuite(input);
 
     // Assess
-    const methods = apiMethods(json).filter((m) => m.httpMethod !== 'OPTIONS');
+    const all = apiMethods(json).filter((m) => m.httpMethod !== 'OPTIONS');
+    const unsigned = all.filter((m) => m.path === '/v1/webhooks/{connector}');
+    expect(unsigned.map((m) => `${m.httpMethod} ${m.properties.AuthorizationType}`)).toEqual(
+      webhookRoute ? ['POST NONE'] : [],
+    );
+    const methods = all.filter((m) => !unsigned.includes(m));
     expect(methods).toHaveLength(expectedMethods);
     for (const method of methods) {
       expect(method.properties.AuthorizationType, `${method.httpMethod} ${method.path}`).toBe('AWS_IAM');
@@ -338,7 +355,11 @@ describe.for(SUITES_UNDER_TEST)('the stack of $label', ({ load }) => {
     const { json } = synthSuite(input);
 
     // Assess
-    const connectorRoles = new Set(names.map((name) => roleOf(connectorFunction(json, name)[1])));
+    const connectorRoles = new Set([
+      ...names.map((name) => roleOf(connectorFunction(json, name)[1])),
+      // The webhook function is traced too.
+      ...webhookFunctions(json).map(([, fn]) => roleOf(fn)),
+    ]);
     const starred = allStatements(json).filter(
       ({ statement }) =>
         statement.NotResource !== undefined ||
@@ -515,7 +536,11 @@ describe.for(SUITES_UNDER_TEST)('the stack of $label', ({ load }) => {
 
   it("creates each secret holding '{}' only: no secret value in the template", () => {
     // Prepare
-    const secretNames = new Set(suite.connectors.map(withAuthSecret).filter((s) => s !== undefined));
+    const secretNames = new Set(
+      suite.connectors
+        .flatMap((c) => [withAuthSecret(c), webhookOf(c)?.secret])
+        .filter((s) => s !== undefined),
+    );
 
     // Act
     const { json } = synthSuite(input);

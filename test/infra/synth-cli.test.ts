@@ -32,11 +32,13 @@ import {
   TWO_CONNECTORS_FIXTURE,
 } from '../support/infra-helpers.js';
 import {
+  apiMethods,
   type CfnTemplate,
   connectorFunction,
   connectorMapping,
   connectorQueues,
   connectorRules,
+  environmentOf,
   queuePolicyStatements,
   refTarget,
   resourcesOfType,
@@ -156,9 +158,10 @@ function templateIn(run: AppRun, stackName: string): CfnTemplate {
 }
 
 /** The connector functions of a template (the Node.js 24 ones). */
+/** The connectors' functions: every nodejs24.x function but the webhook route's. */
 function connectorFunctions(template: CfnTemplate) {
   return resourcesOfType(template, 'AWS::Lambda::Function').filter(
-    ([, fn]) => fn.Properties.Runtime === 'nodejs24.x',
+    ([, fn]) => fn.Properties.Runtime === 'nodejs24.x' && environmentOf(fn).WEBHOOK_ROUTES === undefined,
   );
 }
 
@@ -198,6 +201,19 @@ describe('npx cdk synth (the cdk CLI) of the default suite.config.ts, bundling o
     // Assess
     expect(run.code, output).toBe(0);
     expect(warnings).toEqual([]);
+  });
+
+  it('writes the webhook route without IAM auth, and the one function behind it (issue 12)', () => {
+    // Act
+    const template = templateIn(run, 'ConnectorSuite-dev');
+
+    // Assess
+    const webhooks = resourcesOfType(template, 'AWS::Lambda::Function').filter(
+      ([, fn]) => environmentOf(fn).WEBHOOK_ROUTES !== undefined,
+    );
+    expect(webhooks).toHaveLength(1);
+    const route = apiMethods(template).filter((m) => m.path === '/v1/webhooks/{connector}');
+    expect(route.map((m) => `${m.httpMethod} ${m.properties.AuthorizationType}`)).toEqual(['POST NONE']);
   });
 
   it('writes the ConnectorSuite-dev template with each connector function: nodejs24.x, arm64, tracing Active', () => {
