@@ -901,17 +901,7 @@ async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffe
 
 /** The body as UTF-8, or `undefined` when it is larger than `limit` bytes. */
 async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return (await readBodyBytes(req, limit))?.toString('utf8');
 }
 
 function flattenHeaders(headers: Record<string, unknown> | undefined): Record<string, string> {

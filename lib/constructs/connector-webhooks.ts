@@ -21,7 +21,7 @@ import {
   WEBHOOK_SERVICE_NAME,
   type WebhookRoute,
 } from '../../functions/webhooks/contract.js';
-import { CONNECTOR_BUNDLING } from './connector.js';
+import { connectorBundling } from './connector.js';
 
 /** The extension of this project's modules as they run: `.ts` from source, `.js` once compiled. */
 const MODULE_EXTENSION = path.extname(fileURLToPath(import.meta.url));
@@ -153,12 +153,7 @@ export class ConnectorWebhooks extends Construct {
       handler: 'handler',
       role,
       environment: { ...overrides.environment, ...environment },
-      bundling: {
-        ...CONNECTOR_BUNDLING,
-        mainFields: [...CONNECTOR_BUNDLING.mainFields],
-        externalModules: [...CONNECTOR_BUNDLING.externalModules],
-        ...overrides.bundling,
-      },
+      bundling: connectorBundling(overrides.bundling),
     });
 
     if (secretResources.length > 0) {

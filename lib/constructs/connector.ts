@@ -56,6 +56,19 @@ export const CONNECTOR_BUNDLING = {
   forceDockerBundling: false,
 } as const satisfies BundlingOptions;
 
+/**
+ * {@link CONNECTOR_BUNDLING} with `overrides` applied over it, as a function's `bundling` prop takes
+ * it (its arrays copied, since the constant is read-only).
+ */
+export function connectorBundling(overrides: BundlingOptions = {}): BundlingOptions {
+  return {
+    ...CONNECTOR_BUNDLING,
+    mainFields: [...CONNECTOR_BUNDLING.mainFields],
+    externalModules: [...CONNECTOR_BUNDLING.externalModules],
+    ...overrides,
+  };
+}
+
 /** Props of {@link Connector}. */
 export interface ConnectorProps {
   /** The connector's validated config entry; its non-secret settings become `CONNECTOR_CONFIG`. */
@@ -170,12 +183,7 @@ export class Connector extends Construct {
       handler: 'handler',
       role,
       environment: { ...overrides.environment, ...environment },
-      bundling: {
-        ...CONNECTOR_BUNDLING,
-        mainFields: [...CONNECTOR_BUNDLING.mainFields],
-        externalModules: [...CONNECTOR_BUNDLING.externalModules],
-        ...overrides.bundling,
-      },
+      bundling: connectorBundling(overrides.bundling),
     });
 
     if (props.secret) {
