@@ -334,7 +334,10 @@ describe('circuitBreaker.scope and refreshMs in the config', () => {
   });
 
   it('takes scope shared and a refreshMs', () => {
-    const [config] = parseSuiteConfig(connector({ scope: 'shared', refreshMs: 250 }), 'suite.json').connectors;
+    const [config] = parseSuiteConfig(
+      connector({ scope: 'shared', refreshMs: 250 }),
+      'suite.json',
+    ).connectors;
     expect(config?.circuitBreaker).toMatchObject({ scope: 'shared', refreshMs: 250 });
   });
 
@@ -344,6 +347,6 @@ describe('circuitBreaker.scope and refreshMs in the config', () => {
     [{ refreshMs: 120_000 }, 'circuitBreaker.refreshMs'],
     [{ refreshMs: 10.5 }, 'circuitBreaker.refreshMs'],
   ])('rejects %j naming %s', (circuitBreaker, field) => {
-    expect(() => parseSuiteConfig(connector(circuitBreaker)), 'suite.json').toThrow(field);
+    expect(() => parseSuiteConfig(connector(circuitBreaker), 'suite.json')).toThrow(field);
   });
 });
