@@ -10,6 +10,7 @@ import {
   type CircuitBreakerSettings,
   CircuitOpenError,
 } from '../../functions/shared/http/circuit-breaker.js';
+import { HttpClient } from '../../functions/shared/http/client.js';
 import {
   createSharedCircuitBreaker,
   type SharedCircuitBreaker,
@@ -265,6 +266,29 @@ describe('SharedCircuitBreaker over dynalite', () => {
     expect(calls.fn).toHaveBeenCalledTimes(sent);
   });
 
+  it('warns again only once warnIntervalMs has passed, with the failures counted meanwhile', async () => {
+    // Prepare
+    const clock = manualClock();
+    const a = instance(`c-${randomUUID()}`, clock.now);
+    const warn = vi.spyOn(a.powertools.logger, 'warn').mockImplementation(() => undefined);
+    const calls = upstream();
+    a.store.setFaults([{ command: 'GetItemCommand', error: dynamoErrors.internal }]);
+
+    // Act: a read fails every refreshMs for 61 s
+    for (let second = 0; second <= 61; second++) {
+      await a.breaker.execute(calls.fn);
+      clock.advance(SETTINGS.refreshMs ?? 0);
+    }
+
+    // Assess
+    expect(calls.fn).toHaveBeenCalledTimes(62);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn.mock.calls[1]?.[1]).toMatchObject({
+      feature: 'circuitBreaker',
+      failuresSinceLastWarning: 60,
+    });
+  });
+
   it('a store that does not answer within storeTimeoutMs falls back to the local breaker', async () => {
     // Prepare
     const clock = manualClock();
@@ -311,6 +335,39 @@ describe('SharedCircuitBreaker over dynalite', () => {
 
     // Assess
     expect(calls.fn).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('HttpClient with scope shared', () => {
+  it('without a table for the shared state, warns once and keeps the instance breaker', async () => {
+    // Prepare
+    const powertools = createPowertools({ serviceName: 'no-table' });
+    const warn = vi.spyOn(powertools.logger, 'warn').mockImplementation(() => undefined);
+    const fetch = vi.fn(async () => new Response('{}', { headers: { 'content-type': 'application/json' } }));
+    const client = new HttpClient({
+      connector: 'no-table',
+      baseUrl: 'https://api.example.com',
+      timeoutMs: 5_000,
+      retry: { maxAttempts: 1, baseDelayMs: 100, maxDelayMs: 2_000, maxRetryAfterSeconds: 20 },
+      circuitBreaker: SETTINGS,
+      rateLimit: { requestsPerSecond: 1_000, burst: 1_000 },
+      cacheTtlSeconds: 0,
+      forwardIdempotencyKey: false,
+      auth: { authorize: async () => undefined },
+      powertools,
+      fetch,
+    });
+
+    // Act
+    const answer = await client.request(
+      { operation: 'request', method: 'GET', path: '/v1/items' },
+      { requestId: 'req-1', deadlineAtMs: Date.now() + 29_000 },
+    );
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toContain('circuitBreaker.scope is shared');
   });
 });
 
