@@ -366,6 +366,7 @@ describe('HttpClient with scope shared', () => {
 
     // Assess
     expect(answer.status).toBe(200);
+    expect(client.sharedCircuitBreaker).toBeUndefined();
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0]?.[0])).toContain('circuitBreaker.scope is shared');
   });
