@@ -4,6 +4,7 @@
  * waits for wall-clock time.
  */
 import { randomUUID } from 'node:crypto';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseSuiteConfig } from '../../functions/shared/config.js';
 import {
@@ -96,6 +97,8 @@ describe('SharedCircuitBreaker over dynalite', () => {
       settings,
       clock,
       powertools,
+      // A loaded machine's dynalite may be slow: only the timeout tests below time the store out.
+      storeTimeoutMs: 30_000,
     });
     return { breaker, store, powertools };
   }
@@ -134,6 +137,34 @@ describe('SharedCircuitBreaker over dynalite', () => {
     expect(rejected.retryAfterSeconds).toBe(SETTINGS.openSeconds - 1);
     expect(b.breaker.state).toBe('open');
     expect(writesOf(b)).toBe(0);
+  });
+
+  it('two instances tripping at once write one opening; the item expires a day after it', async () => {
+    // Prepare
+    const clock = manualClock();
+    const connector = `c-${randomUUID()}`;
+    const a = instance(connector, clock.now);
+    const b = instance(connector, clock.now);
+    const calls = upstream();
+
+    // Act
+    await Promise.all([trip(a, calls), trip(b, calls)]);
+    clock.advance(SETTINGS.refreshMs ?? 0);
+    const refusals = await Promise.all([a, b].map((i) => openErrorOf(i.breaker.execute(calls.fn))));
+    const { Item } = await dynamo.client.send(
+      new GetItemCommand({ TableName: dynamo.tableName, Key: { id: { S: `breaker#${connector}` } } }),
+    );
+
+    // Assess
+    expect(refusals.map((r) => r.retryAfterSeconds)).toEqual([
+      SETTINGS.openSeconds - 1,
+      SETTINGS.openSeconds - 1,
+    ]);
+    expect(Item?.breakerState?.S).toBe('open');
+    expect(Item?.version?.N).toBe('1');
+    expect(Number(Item?.expiration?.N)).toBe(
+      Math.ceil((clock.now() - (SETTINGS.refreshMs ?? 0) + SETTINGS.openSeconds * 1000) / 1000) + 86_400,
+    );
   });
 
   it('after openSeconds exactly one of N racing instances sends the probe; its success closes for all', async () => {
