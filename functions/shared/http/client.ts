@@ -22,7 +22,7 @@ import { bodyExcerpt, type Redactor, redactor } from '../redaction.js';
 import { DEFAULT_CACHE_MAX_BYTES, ResponseCache, storableLifetimeMs } from './cache.js';
 import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
 import { raceSignal, sleep, timeoutSignal } from './deadline.js';
-import { TokenBucket } from './rate-limit.js';
+import { type TakeResult, TokenBucket } from './rate-limit.js';
 import {
   type AttemptFailure,
   backoffDelayMs,
@@ -32,6 +32,7 @@ import {
   retryDecision,
   vendorWaitMs,
 } from './retry.js';
+import type { RateLimiter } from './shared-rate-limit.js';
 
 /** Query values: repeated keys as arrays. */
 export type QueryValue = string | number | boolean | ReadonlyArray<string | number | boolean>;
@@ -115,6 +116,12 @@ export interface HttpClientOptions {
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; maxRetryAfterSeconds: number };
   circuitBreaker: CircuitBreakerSettings;
   rateLimit: { requestsPerSecond: number; burst: number };
+  /**
+   * Admits each attempt instead of the instance's own bucket of `rateLimit`: e.g. the fleet's shared
+   * limit (`shared-rate-limit.ts`), which may first lease tokens (never past the call's deadline).
+   * @default a {@link TokenBucket} of `rateLimit`, this instance's own
+   */
+  rateLimiter?: RateLimiter;
   /**
    * GET cache lifetime, in seconds; 0 = off. A response's own `Cache-Control` may shorten it or
    * forbid caching (see `storableLifetimeMs` in cache.ts, RFC 9111).
@@ -202,7 +209,7 @@ export class HttpClient {
   /** The base URL's path without its trailing slash: every request and redirect hop stays below it. */
   readonly #basePath: string;
   readonly #breaker: CircuitBreaker;
-  readonly #bucket: TokenBucket;
+  readonly #bucket: RateLimiter;
   readonly #cache: ResponseCache<CachedAnswer>;
   readonly #redactor: Redactor;
   readonly #fetch: typeof fetch;
@@ -220,7 +227,8 @@ export class HttpClient {
     this.#breaker = new CircuitBreaker(options.circuitBreaker, () =>
       this.#count(METRIC.circuitBreakerOpened),
     );
-    this.#bucket = new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
+    this.#bucket =
+      options.rateLimiter ?? new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
     this.#cache = new ResponseCache({
       ttlSeconds: options.cacheTtlSeconds,
       maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
@@ -358,7 +366,8 @@ export class HttpClient {
     let lastError: ConnectorError | undefined;
 
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      this.#admit(request, context, lastError);
+      const admitted = this.#admit(request, context, lastError);
+      if (admitted) await admitted;
 
       const attemptStartedAt = Date.now();
       // One X-Ray subsegment per attempt, inside the call's own subsegment.
@@ -457,16 +466,30 @@ export class HttpClient {
    * (refused at once, never waited for).
    * @throws ConnectorError the last attempt's error, else `API_TIMEOUT` or `RATE_LIMIT_EXCEEDED`
    */
-  #admit(request: OutboundRequest, context: CallContext, lastError: ConnectorError | undefined): void {
+  #admit(
+    request: OutboundRequest,
+    context: CallContext,
+    lastError: ConnectorError | undefined,
+  ): Promise<void> | undefined {
     if (context.deadlineAtMs - Date.now() < MIN_ATTEMPT_MS) throw lastError ?? this.#deadlineError(request);
-    const taken = this.#bucket.tryTake();
+    const taken = this.#bucket.tryTake(context.deadlineAtMs);
+    if (!(taken instanceof Promise)) return this.#admitted(taken, lastError);
+    // A shared limit leasing tokens: the deadline may have passed meanwhile.
+    return taken.then((result) => {
+      if (context.deadlineAtMs - Date.now() < MIN_ATTEMPT_MS) throw lastError ?? this.#deadlineError(request);
+      this.#admitted(result, lastError);
+    });
+  }
+
+  /** @throws ConnectorError the last attempt's error, else `RATE_LIMIT_EXCEEDED`, when no token was taken */
+  #admitted(taken: TakeResult, lastError: ConnectorError | undefined): undefined {
     if (taken.ok) return;
     this.#count(METRIC.rateLimitRejections);
     throw (
       lastError ??
       new ConnectorError(
         'RATE_LIMIT_EXCEEDED',
-        `Connector '${this.#options.connector}' is over its local rate limit.`,
+        `Connector '${this.#options.connector}' is over its ${this.#options.rateLimiter ? 'shared' : 'local'} rate limit.`,
         {
           source: 'connector',
           retryAfterSeconds: callerRetryAfterSeconds(taken.retryAfterMs, 1),
