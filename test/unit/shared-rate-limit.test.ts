@@ -2,11 +2,17 @@
  * Issue 13, deliverable 2: the rate limit shared by every instance of a connector
  * (`rateLimit.scope: "shared"`), leased in blocks from the idempotency table, over dynalite.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { httpConnector } from '../../functions/http/connector.js';
-import { ConfigValidationError, parseConnectorConfig } from '../../functions/shared/config.js';
+import {
+  ConfigValidationError,
+  parseConnectorConfig,
+  parseSuiteConfig,
+} from '../../functions/shared/config.js';
 import type { CredentialStore } from '../../functions/shared/credentials/store.js';
 import {
   createSharedRateLimiter,
@@ -16,9 +22,12 @@ import {
 } from '../../functions/shared/http/shared-rate-limit.js';
 import { createPowertools } from '../../functions/shared/powertools.js';
 import { Redactor } from '../../functions/shared/redaction.js';
+import { INVOCATION_REQUESTED } from '../../functions/shared/runtime/async-contract.js';
 import { type LocalDynamoDB, startLocalDynamoDB } from '../../local/dynamodb.js';
+import { type LocalGateway, putEvents, startLocalGateway } from '../../local/gateway.js';
 import { dynamoErrors, type FaultyDynamoClient, faultyDynamoClient } from '../support/dynamodb-faults.js';
 import { apiGatewayEvent, captureOutput, lambdaContext, scriptedFetch } from '../support/fakes.js';
+import { waitFor } from '../support/local-fakes.js';
 
 const T0 = Date.parse('2026-12-01T12:00:00Z');
 const credentials: CredentialStore = { getSecret: async () => ({ token: 'tok-example' }) };
@@ -414,6 +423,124 @@ describe('through the real http handler', () => {
     expect(upstream.requests).toHaveLength(3);
     faulty.client.destroy();
   });
+});
+
+describe('two local gateways on one DynamoDB endpoint', () => {
+  let upstream: Server;
+  const gateways: LocalGateway[] = [];
+  let served = 0;
+
+  afterAll(async () => {
+    for (const gateway of gateways) await gateway.close();
+    await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
+  });
+
+  it('behave as two instances: together they stay within the shared limit', async () => {
+    // Prepare: two `npm start` processes in small (each its own DynamoDB client) and one upstream.
+    captureOutput();
+    upstream = createServer((req, res) => {
+      req.resume();
+      served += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as AddressInfo;
+    const config = parseSuiteConfig(
+      {
+        connectors: [
+          {
+            name: freshConnector(),
+            kind: 'http',
+            baseUrl: `http://127.0.0.1:${port}`,
+            allowedPathPrefixes: ['/orders'],
+            retry: { maxAttempts: 1 },
+            rateLimit: { requestsPerSecond: 1, burst: 2, scope: 'shared' },
+          },
+        ],
+      },
+      'test',
+      { allowLoopbackHttp: true },
+    );
+    const name = config.connectors[0]?.name ?? '';
+    for (let n = 0; n < 2; n++) {
+      gateways.push(
+        await startLocalGateway({ config, credentials, port: 0, dynamoDBEndpoint: dynamo.endpoint }),
+      );
+    }
+    const call = (gateway: LocalGateway) =>
+      fetch(`${gateway.url}/v1/connectors/${name}/request`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ method: 'GET', path: '/orders/1' }),
+      });
+    const [first, second] = gateways as [LocalGateway, LocalGateway];
+
+    // Act
+    const answers = [];
+    for (const gateway of [first, first, second]) answers.push(await call(gateway));
+
+    // Assess
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 429]);
+    expect(answers[2]?.headers.get('retry-after')).toBe('1');
+    expect(await answers[2]?.json()).toMatchObject({
+      error: { code: 'RATE_LIMIT_EXCEEDED', source: 'connector' },
+    });
+    expect(served).toBe(2);
+  });
+
+  it('delays events over the shared limit on the asynchronous path without spending their attempts', async () => {
+    // Prepare: 12 events against a shared burst of 2 refilled at 10 per second; two deliveries at
+    // most, so an event whose attempt the limit spent would be dead-lettered at once.
+    const config = parseSuiteConfig(
+      {
+        connectors: [
+          {
+            name: freshConnector(),
+            kind: 'http',
+            baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+            allowedPathPrefixes: ['/orders'],
+            rateLimit: { requestsPerSecond: 10, burst: 2, scope: 'shared' },
+            async: { maxReceiveCount: 2, backoffBaseSeconds: 0.1, backoffMaxSeconds: 1 },
+          },
+        ],
+      },
+      'test',
+      { allowLoopbackHttp: true },
+    );
+    const name = config.connectors[0]?.name ?? '';
+    const gateway = await startLocalGateway({
+      config,
+      credentials,
+      port: 0,
+      dynamoDBEndpoint: dynamo.endpoint,
+      pollIntervalMs: 5,
+    });
+    gateways.push(gateway);
+    const queue = gateway.queues.get(name);
+    if (!queue) throw new Error('expected the inbox');
+    const servedBefore = served;
+    const events = Array.from({ length: 12 }, (_, n) => ({
+      source: 'com.example.shop',
+      'detail-type': INVOCATION_REQUESTED,
+      detail: { connector: name, operation: 'request', input: { method: 'GET', path: `/orders/${n}` } },
+    }));
+
+    // Act
+    const startedAt = Date.now();
+    putEvents(events, gateway.queues);
+    await waitFor(() => {
+      const stats = queue.stats();
+      return stats.succeeded + stats.deadLettered === events.length;
+    }, 'the 12 events to end');
+
+    // Assess
+    expect(queue.deadLetters()).toEqual([]);
+    expect(queue.stats()).toMatchObject({ succeeded: 12, deadLettered: 0 });
+    expect(served - servedBefore).toBe(12);
+    // The limit held them back: 10 events past the burst at 10 per second take 1 s at least.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
+  }, 90_000);
 });
 
 describe('the fleet rate in real time', () => {
