@@ -191,6 +191,7 @@ export class SharedRateLimiter implements RateLimiter {
         previous.remaining === 0
           ? Math.min(this.#maxLeaseSize, this.#nextLeaseSize * 2)
           : Math.max(1, Math.min(this.#maxLeaseSize, previous.used));
+      this.#lease = undefined;
     }
     const controller = new AbortController();
     const leaseTimeoutMs = this.#options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS;
