@@ -63,7 +63,7 @@ describe('parseSuiteConfig', () => {
           scope: 'instance',
           refreshMs: 1_000,
         },
-        rateLimit: { requestsPerSecond: 50, burst: 100 },
+        rateLimit: { requestsPerSecond: 50, burst: 100, scope: 'instance' },
         cacheTtlSeconds: 0,
         cacheMaxBytes: 16 * 1024 * 1024,
         forwardIdempotencyKey: false,
