@@ -1,0 +1,294 @@
+/**
+ * The fleet figures of `npm run bench` (issue 13): DynamoDB requests per call in steady state for the
+ * shared circuit breaker (`circuitBreaker.scope: "shared"`) and the shared rate limit
+ * (`rateLimit.scope: "shared"`), counted by a middleware on the DynamoDB client of the idempotency
+ * table, where both keep their state (items `breaker#<connector>` and `ratelimit#<connector>…`).
+ *
+ * Steady state: a healthy upstream, calls paced at a fixed rate through one `http` connector handler
+ * whose limit is far above that rate; the first second (the first read of the breaker's state, the
+ * first lease of tokens) is a warm-up and is not counted.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ConfigValidationError, parseConnectorConfig } from '../../functions/shared/config.js';
+import { connectorHandler, requestEvent } from './runtime.js';
+import type { Upstream } from './upstream.js';
+
+/** Which state an item of the idempotency table holds, by its partition key (`id`). */
+export type StateKind = 'breaker' | 'rateLimit' | 'idempotency';
+
+/** One request of a {@link DynamoRequestCounter}'s log. */
+export interface LoggedRequest {
+  /** When it was asked for, `performance.now()` ms. */
+  atMs: number;
+  kind: StateKind;
+  /** The command without `Command`, e.g. `UpdateItem`. */
+  command: string;
+  write: boolean;
+  /** When DynamoDB answered, `performance.now()` ms; unset while in flight. */
+  doneAtMs?: number;
+  /** Whether it succeeded (a failed condition is not a success); unset while in flight. */
+  ok?: boolean;
+}
+
+/** The DynamoDB requests a client was asked to send, since the last {@link DynamoRequestCounter.reset}. */
+export interface DynamoRequestCounter {
+  /** Requests by state kind, then by command name without `Command` (e.g. `GetItem`). */
+  readonly byKind: Record<StateKind, Record<string, number>>;
+  /** Requests of one state kind (every command). */
+  total(kind: StateKind): number;
+  /** Requests of one state kind that write (PutItem, UpdateItem, DeleteItem, TransactWriteItems). */
+  writes(kind: StateKind): number;
+  /** Every request in the order asked for, since the last reset. */
+  readonly log: ReadonlyArray<LoggedRequest>;
+  /** Starts counting from zero. */
+  reset(): void;
+}
+
+const WRITE_COMMANDS = new Set([
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'TransactWriteItems',
+  'BatchWriteItem',
+]);
+
+/** The partition key of a request's item, marshalled (`{ S: '…' }`) or not (a DocumentClient's). */
+function keyOf(input: Record<string, unknown>): string | undefined {
+  const holder = (input.Key ?? input.Item) as Record<string, unknown> | undefined;
+  const id = holder?.id as { S?: unknown } | string | undefined;
+  if (typeof id === 'string') return id;
+  return typeof id?.S === 'string' ? id.S : undefined;
+}
+
+/** The state kind of a key: `breaker#…`, `ratelimit#…`, else an idempotency record. */
+export function stateKindOf(key: string | undefined): StateKind {
+  if (key?.startsWith('breaker#')) return 'breaker';
+  if (key?.startsWith('ratelimit#')) return 'rateLimit';
+  return 'idempotency';
+}
+
+/** A fresh counter, to attach to one or more clients with {@link countDynamoRequests}. */
+export function dynamoRequestCounter(): DynamoRequestCounter {
+  const empty = (): Record<StateKind, Record<string, number>> => ({
+    breaker: {},
+    rateLimit: {},
+    idempotency: {},
+  });
+  let byKind = empty();
+  let log: LoggedRequest[] = [];
+  const sum = (counts: Record<string, number>, only?: (command: string) => boolean) =>
+    Object.entries(counts)
+      .filter(([command]) => only?.(command) ?? true)
+      .reduce((total, [, count]) => total + count, 0);
+  return {
+    get byKind() {
+      return byKind;
+    },
+    get log() {
+      return log;
+    },
+    total: (kind) => sum(byKind[kind]),
+    writes: (kind) => sum(byKind[kind], (command) => WRITE_COMMANDS.has(command)),
+    reset() {
+      byKind = empty();
+      log = [];
+    },
+  };
+}
+
+/**
+ * Adds a middleware to `client` that counts every command it is asked to send into `counter`, by
+ * the state kind of its key (a request without a key, e.g. a Query, counts as idempotency).
+ * @returns `client`
+ */
+export function countDynamoRequests(client: DynamoDBClient, counter: DynamoRequestCounter): DynamoDBClient {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+      const kind = stateKindOf(keyOf(args.input as Record<string, unknown>));
+      const counts = counter.byKind[kind];
+      counts[command] = (counts[command] ?? 0) + 1;
+      const entry: LoggedRequest = {
+        atMs: performance.now(),
+        kind,
+        command,
+        write: WRITE_COMMANDS.has(command),
+      };
+      (counter.log as LoggedRequest[]).push(entry);
+      try {
+        const output = await next(args);
+        entry.ok = true;
+        return output;
+      } catch (error) {
+        entry.ok = false;
+        throw error;
+      } finally {
+        entry.doneAtMs = performance.now();
+      }
+    },
+    { step: 'initialize', name: 'fleetRequestCounter' },
+  );
+  return client;
+}
+
+/** A client for a local endpoint (dynalite): obviously fake credentials, one attempt per request. */
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'LOCALFAKEKEY', secretAccessKey: 'local-fake-secret' },
+  });
+}
+
+/** The connector settings that make the breaker and the limit shared (issue 13). */
+export const SHARED_SCOPE = {
+  circuitBreaker: { scope: 'shared' },
+  rateLimit: { scope: 'shared' },
+} as const;
+
+/** Whether this build's config accepts `scope: "shared"` for both the breaker and the limit. */
+export function sharedScopeSupported(): boolean {
+  try {
+    parseConnectorConfig(
+      {
+        name: 'probe',
+        kind: 'http',
+        baseUrl: 'https://api.example.com',
+        auth: { type: 'none' },
+        allowedMethods: ['GET'],
+        allowedPathPrefixes: ['/'],
+        ...SHARED_SCOPE,
+      },
+      'probe',
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return false;
+    throw error;
+  }
+}
+
+/** Options of {@link fleetSteadyState}. */
+export interface SteadyStateOptions {
+  /** Calls per second sent through the handler. @default 100 */
+  callsPerSecond?: number;
+  /** Seconds measured, after a one-second warm-up. @default 3 */
+  seconds?: number;
+  /** Extra connector settings (e.g. `circuitBreaker.refreshMs`, `rateLimit.leaseSize`). */
+  overrides?: Record<string, unknown>;
+}
+
+/** DynamoDB requests per call of one state kind in steady state. */
+export interface SteadyStateFigure {
+  /** Calls made while counting. */
+  calls: number;
+  /** Requests per call (reads and writes). */
+  perCall: number;
+  /** Writes per call. */
+  writesPerCall: number;
+  /** Requests by command, per call. */
+  byCommand: Record<string, number>;
+}
+
+/** {@link fleetSteadyState}'s answer: one figure per feature. */
+export interface SteadyStateFigures {
+  breaker: SteadyStateFigure;
+  rateLimit: SteadyStateFigure;
+  /** The settings measured (after the config's defaults). */
+  settings: { callsPerSecond: number; refreshMs?: number; leaseSize?: number; requestsPerSecond: number };
+}
+
+/**
+ * Sends `callsPerSecond` successful calls per second through one `http` connector handler with a
+ * shared breaker and a shared limit (10× the call rate, so nothing is refused), state in the table
+ * of `dynamo`, and counts the DynamoDB requests of each feature over `seconds` after a warm-up second.
+ * @throws Error when a call does not answer 200, or the build has no shared scope
+ */
+export async function fleetSteadyState(
+  upstream: Upstream,
+  dynamo: { endpoint: string; tableName: string },
+  options: SteadyStateOptions = {},
+): Promise<SteadyStateFigures> {
+  const callsPerSecond = options.callsPerSecond ?? 100;
+  const seconds = options.seconds ?? 3;
+  const requestsPerSecond = callsPerSecond * 10;
+  const counter = dynamoRequestCounter();
+  const client = countDynamoRequests(localDynamoClient(dynamo.endpoint), counter);
+  const overrides = options.overrides ?? {};
+  const config = {
+    ...overrides,
+    circuitBreaker: { ...SHARED_SCOPE.circuitBreaker, ...(overrides.circuitBreaker as object) },
+    rateLimit: {
+      requestsPerSecond,
+      burst: requestsPerSecond,
+      ...SHARED_SCOPE.rateLimit,
+      ...(overrides.rateLimit as object),
+    },
+  };
+  const parsed = parseConnectorConfig(
+    {
+      name: 'bench',
+      kind: 'http',
+      baseUrl: upstream.url,
+      auth: { type: 'bearer', secret: 'bench' },
+      allowedMethods: ['GET'],
+      allowedPathPrefixes: ['/items'],
+      ...config,
+    },
+    'bench',
+    { allowLoopbackHttp: true },
+  );
+  const handler = connectorHandler(upstream, config, { dynamoClient: client, tableName: dynamo.tableName });
+  try {
+    const body = { method: 'GET', path: '/items/1' };
+    const check = (result: APIGatewayProxyResult) => {
+      if (result.statusCode !== 200)
+        throw new Error(`fleet call answered ${result.statusCode}: ${result.body}`);
+    };
+    await paced(callsPerSecond, 1, async () => check(await handler(requestEvent(body))));
+    counter.reset();
+    const calls = await paced(callsPerSecond, seconds, async () => check(await handler(requestEvent(body))));
+    const figure = (kind: StateKind): SteadyStateFigure => ({
+      calls,
+      perCall: counter.total(kind) / calls,
+      writesPerCall: counter.writes(kind) / calls,
+      byCommand: Object.fromEntries(
+        Object.entries(counter.byKind[kind]).map(([command, count]) => [command, count / calls]),
+      ),
+    });
+    const breaker = parsed.circuitBreaker as { refreshMs?: number };
+    const rateLimit = parsed.rateLimit as { leaseSize?: number };
+    return {
+      breaker: figure('breaker'),
+      rateLimit: figure('rateLimit'),
+      settings: {
+        callsPerSecond,
+        requestsPerSecond,
+        ...(breaker.refreshMs === undefined ? {} : { refreshMs: breaker.refreshMs }),
+        ...(rateLimit.leaseSize === undefined ? {} : { leaseSize: rateLimit.leaseSize }),
+      },
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Starts `call` every `1000 / perSecond` ms for `seconds` (without waiting for the one before, so a
+ * slow call does not slow the rate), then waits for the last; resolves with the number of calls.
+ * Each start is scheduled from the run's start, so a late timer does not lower the rate.
+ */
+export async function paced(perSecond: number, seconds: number, call: () => Promise<void>): Promise<number> {
+  const total = Math.round(perSecond * seconds);
+  const intervalMs = 1000 / perSecond;
+  const started = performance.now();
+  const running: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const waitMs = started + i * intervalMs - performance.now();
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    running.push(call());
+  }
+  await Promise.all(running);
+  return total;
+}
