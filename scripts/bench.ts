@@ -11,6 +11,8 @@
  *   Tracer is a no-op outside Lambda for both.
  * - Bundles are built from the current sources by an in-process synth of the stack (its own esbuild
  *   options); cold starts run them in fresh Node processes (scripts/bench/bundles.ts).
+ * - Shared breaker and rate limit (issue 13): DynamoDB requests per call in steady state, one handler
+ *   over dynalite (scripts/bench/fleet.ts); left out when this build has no shared scope.
  * - Reference rows (verdict `info`, no goal) measure why a goal is missed: the telemetry floor (fetch
  *   with a deadline signal, one Logger line, one EMF document) and the handler with its telemetry
  *   silenced; each bundle's parts and its size without Powertools; a bare handler that also reads
@@ -23,6 +25,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLocalDynamoDB } from '../local/dynamodb.js';
 import { buildBundles, bundleParts, coldStarts, synthTimes } from './bench/bundles.js';
+import { fleetFigures, fleetSteadyState, sharedScopeSupported } from './bench/fleet.js';
 import {
   bigBodyPeak,
   breakerOpen,
@@ -49,6 +52,7 @@ const settings = quick
       idempotent: 20,
       heapCalls: 5_000,
       coldRounds: 2,
+      fleetSeconds: 2,
     }
   : {
       rounds: 7,
@@ -58,6 +62,7 @@ const settings = quick
       idempotent: 100,
       heapCalls: 20_000,
       coldRounds: 5,
+      fleetSeconds: 5,
     };
 
 const out = process.stdout.write.bind(process.stdout);
@@ -151,6 +156,17 @@ try {
     );
   } finally {
     await dynamo.close();
+  }
+
+  if (sharedScopeSupported()) {
+    progress(`shared breaker and rate limit over dynalite: ${settings.fleetSeconds} s of steady calls`);
+    const fleetDynamo = await startLocalDynamoDB({ tableName: 'bench-fleet' });
+    try {
+      const steady = await fleetSteadyState(upstream, fleetDynamo, { seconds: settings.fleetSeconds });
+      figures.push(...fleetFigures(steady, settings.fleetSeconds));
+    } finally {
+      await fleetDynamo.close();
+    }
   }
 
   progress(

@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ConfigValidationError, parseConnectorConfig } from '../../functions/shared/config.js';
 import { connectorHandler, requestEvent } from './runtime.js';
+import { type Figure, verdict } from './stats.js';
 import type { Upstream } from './upstream.js';
 
 /** Which state an item of the idempotency table holds, by its partition key (`id`). */
@@ -291,4 +292,38 @@ export async function paced(perSecond: number, seconds: number, call: () => Prom
   }
   await Promise.all(running);
   return total;
+}
+
+/**
+ * The table rows of {@link fleetSteadyState}'s figures. Goals: the shared breaker writes nothing in
+ * steady state and reads at most once per `refreshMs`; the shared limit writes at most once per
+ * `leaseSize` calls (issue 13).
+ */
+export function fleetFigures(measured: SteadyStateFigures, seconds: number): Figure[] {
+  const { breaker, rateLimit, settings } = measured;
+  const commands = (figure: SteadyStateFigure) =>
+    Object.entries(figure.byCommand)
+      .map(([command, perCall]) => `${command} ${perCall.toFixed(3)}`)
+      .join(', ') || 'none';
+  const at = `at ${settings.callsPerSecond} calls/s, one instance`;
+  const rows: Figure[] = [];
+  if (settings.refreshMs !== undefined) {
+    const readsAllowed = (Math.ceil((seconds * 1000) / settings.refreshMs) + 1) / breaker.calls;
+    rows.push({
+      name: `shared breaker: DynamoDB requests per call, steady state (${at})`,
+      goal: `0 writes, ≤ 1 read per refreshMs (${settings.refreshMs} ms)`,
+      measured: `${breaker.perCall.toFixed(3)} (${commands(breaker)}); writes ${breaker.writesPerCall.toFixed(3)}`,
+      verdict: verdict(breaker.writesPerCall === 0 && breaker.perCall <= readsAllowed),
+    });
+  }
+  if (settings.leaseSize !== undefined) {
+    const writesAllowed = 1 / settings.leaseSize + 1 / rateLimit.calls;
+    rows.push({
+      name: `shared rate limit: DynamoDB requests per call, steady state (${at})`,
+      goal: `≤ 1 write per leaseSize (${settings.leaseSize}) calls`,
+      measured: `${rateLimit.perCall.toFixed(3)} (${commands(rateLimit)}); writes ${rateLimit.writesPerCall.toFixed(3)}`,
+      verdict: verdict(rateLimit.writesPerCall <= writesAllowed),
+    });
+  }
+  return rows;
 }
