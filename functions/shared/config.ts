@@ -240,6 +240,10 @@ const circuitBreakerSchema = z.strictObject({
   windowSeconds: z.number().gt(0).max(3_600).default(60),
   /** How long the breaker stays open before one half-open probe, in seconds. */
   openSeconds: z.number().gt(0).max(3_600).default(30),
+  /** `instance`: each warm instance judges alone; `shared`: the fleet shares the open state (docs/fleet.md). */
+  scope: z.enum(['instance', 'shared']).default('instance'),
+  /** With `scope: shared`, how long an instance decides from its cached copy of the shared state, in ms. */
+  refreshMs: z.int().min(100).max(60_000).default(1_000),
 });
 
 const rateLimitSchema = z.strictObject({

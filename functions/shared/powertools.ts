@@ -43,6 +43,11 @@ export const METRIC = {
    * (the idempotency store before the call included, which makes no outbound call).
    */
   dependencyFailures: 'DependencyFailures',
+  /**
+   * Failed requests to the fleet's shared state in the idempotency table, with dimension `feature`
+   * (`circuitBreaker`, `rateLimit`): the instance then decides alone (docs/fleet.md).
+   */
+  sharedStateFailures: 'SharedStateFailures',
 } as const;
 
 /**

@@ -55,7 +55,14 @@ describe('parseSuiteConfig', () => {
         memorySizeMb: 512,
         deadlineMarginMs: 500,
         retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000, maxRetryAfterSeconds: 20 },
-        circuitBreaker: { failureRateThreshold: 0.5, minimumCalls: 10, windowSeconds: 60, openSeconds: 30 },
+        circuitBreaker: {
+          failureRateThreshold: 0.5,
+          minimumCalls: 10,
+          windowSeconds: 60,
+          openSeconds: 30,
+          scope: 'instance',
+          refreshMs: 1_000,
+        },
         rateLimit: { requestsPerSecond: 50, burst: 100 },
         cacheTtlSeconds: 0,
         cacheMaxBytes: 16 * 1024 * 1024,
@@ -141,6 +148,8 @@ describe('parseSuiteConfig', () => {
       minimumCalls: 10,
       windowSeconds: 60,
       openSeconds: 0.5,
+      scope: 'instance',
+      refreshMs: 1_000,
     });
   });
 
@@ -183,7 +192,14 @@ describe('parseSuiteConfig', () => {
           allowedPathPrefixes: ['/anything', '/status'],
           timeoutMs: 5000,
           retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2000 },
-          circuitBreaker: { failureRateThreshold: 0.5, minimumCalls: 10, windowSeconds: 60, openSeconds: 30 },
+          circuitBreaker: {
+            failureRateThreshold: 0.5,
+            minimumCalls: 10,
+            windowSeconds: 60,
+            openSeconds: 30,
+            scope: 'instance',
+            refreshMs: 1_000,
+          },
           rateLimit: { requestsPerSecond: 50, burst: 100 },
           cacheTtlSeconds: 0,
           forwardIdempotencyKey: true,

@@ -18,6 +18,13 @@ export interface CircuitBreakerSettings {
   windowSeconds: number;
   /** Time open before the half-open probe, in seconds. */
   openSeconds: number;
+  /**
+   * `instance`: each warm instance judges alone; `shared`: the fleet shares the open state through
+   * the idempotency table (see `shared-circuit-breaker.ts`). @default 'instance'
+   */
+  scope?: 'instance' | 'shared';
+  /** With `scope: 'shared'`, how long an instance decides from its cached copy of the shared state, in ms. @default 1000 */
+  refreshMs?: number;
 }
 
 /** What {@link FailureRateBreaker.state} holds: the window's buckets, for cockatiel's `toJSON`. */
@@ -185,7 +192,9 @@ export class CircuitOpenError extends Error {
  * without being thrown.
  */
 export class CircuitBreaker {
-  readonly #policy;
+  readonly #settings: CircuitBreakerSettings;
+  readonly #onOpen: (() => void) | undefined;
+  #policy;
   readonly #openMs: number;
   #openedAtMs = 0;
 
@@ -195,15 +204,31 @@ export class CircuitBreaker {
    *   and from half-open when the probe fails (the HTTP client counts `CircuitBreakerOpened` with it)
    */
   constructor(settings: CircuitBreakerSettings, onOpen?: () => void) {
+    this.#settings = settings;
+    this.#onOpen = onOpen;
     this.#openMs = settings.openSeconds * 1000;
-    this.#policy = circuitBreaker(
+    this.#policy = this.#build();
+  }
+
+  /**
+   * Closes the breaker and empties its window, as a new breaker would be. The shared breaker calls
+   * it when the fleet's half-open probe succeeded (see `shared-circuit-breaker.ts`).
+   */
+  reset(): void {
+    this.#policy = this.#build();
+    this.#openedAtMs = 0;
+  }
+
+  #build() {
+    const policy = circuitBreaker(
       handleWhenResult((result) => (result as { countsAsFailure?: boolean }).countsAsFailure === true),
-      { halfOpenAfter: this.#openMs, breaker: new FailureRateBreaker(settings) },
+      { halfOpenAfter: this.#openMs, breaker: new FailureRateBreaker(this.#settings) },
     );
-    this.#policy.onBreak(() => {
+    policy.onBreak(() => {
       this.#openedAtMs = Date.now();
-      onOpen?.();
+      this.#onOpen?.();
     });
+    return policy;
   }
 
   /** `closed`, `open`, `half-open` (or `isolated`, never used here). */

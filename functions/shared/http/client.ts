@@ -32,6 +32,7 @@ import {
   retryDecision,
   vendorWaitMs,
 } from './retry.js';
+import { SharedCircuitBreaker, type SharedStateStore } from './shared-circuit-breaker.js';
 
 /** Query values: repeated keys as arrays. */
 export type QueryValue = string | number | boolean | ReadonlyArray<string | number | boolean>;
@@ -114,6 +115,11 @@ export interface HttpClientOptions {
   timeoutMs: number;
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; maxRetryAfterSeconds: number };
   circuitBreaker: CircuitBreakerSettings;
+  /**
+   * The table of the fleet's shared state (the idempotency table), used when
+   * `circuitBreaker.scope` is `shared`. @default none: the breaker is the instance's own
+   */
+  sharedState?: SharedStateStore;
   rateLimit: { requestsPerSecond: number; burst: number };
   /**
    * GET cache lifetime, in seconds; 0 = off. A response's own `Cache-Control` may shorten it or
@@ -202,6 +208,8 @@ export class HttpClient {
   /** The base URL's path without its trailing slash: every request and redirect hop stays below it. */
   readonly #basePath: string;
   readonly #breaker: CircuitBreaker;
+  /** The fleet's breaker around {@link #breaker}, with `circuitBreaker.scope: shared`. */
+  readonly #sharedBreaker: SharedCircuitBreaker | undefined;
   readonly #bucket: TokenBucket;
   readonly #cache: ResponseCache<CachedAnswer>;
   readonly #redactor: Redactor;
@@ -220,6 +228,7 @@ export class HttpClient {
     this.#breaker = new CircuitBreaker(options.circuitBreaker, () =>
       this.#count(METRIC.circuitBreakerOpened),
     );
+    this.#sharedBreaker = this.#sharedBreakerOf(options);
     this.#bucket = new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
     this.#cache = new ResponseCache({
       ttlSeconds: options.cacheTtlSeconds,
@@ -227,6 +236,25 @@ export class HttpClient {
     });
     this.#redactor = options.redactor ?? redactor;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  #sharedBreakerOf(options: HttpClientOptions): SharedCircuitBreaker | undefined {
+    if (options.circuitBreaker.scope !== 'shared') return undefined;
+    if (!options.sharedState) {
+      options.powertools.logger.warn(
+        `Connector '${options.connector}': circuitBreaker.scope is shared, but there is no table for the shared state; each instance's breaker decides alone.`,
+      );
+      return undefined;
+    }
+    return new SharedCircuitBreaker({
+      ...options.sharedState,
+      connector: options.connector,
+      settings: options.circuitBreaker,
+      local: this.#breaker,
+      onOpen: () => this.#count(METRIC.circuitBreakerOpened),
+      powertools: options.powertools,
+      attemptTimeoutMs: options.timeoutMs,
+    });
   }
 
   /** The connector's circuit breaker (its `state` and `retryAfterSeconds` are useful in tests and health checks). */
@@ -371,7 +399,7 @@ export class HttpClient {
         // and must neither count against the vendor nor close a half-open breaker.
         prepared = await this.#prepare(request, url, context, budget, forceRefreshNext, idempotencyKeySent);
         forceRefreshNext = false;
-        result = await this.#breaker.execute(
+        result = await (this.#sharedBreaker ?? this.#breaker).execute(
           () => this.#sendOnce(request, prepared, context, budget),
           budget.signal,
         );

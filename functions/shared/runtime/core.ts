@@ -108,6 +108,12 @@ function createHttpClient(
     timeoutMs: config.timeoutMs,
     retry: config.retry,
     circuitBreaker: config.circuitBreaker,
+    // The fleet's shared breaker state lives in the idempotency table (docs/fleet.md).
+    ...(deps.idempotency && 'dynamoClient' in deps.idempotency
+      ? {
+          sharedState: { dynamoClient: deps.idempotency.dynamoClient, tableName: deps.idempotency.tableName },
+        }
+      : {}),
     rateLimit: config.rateLimit,
     cacheTtlSeconds: config.cacheTtlSeconds,
     cacheMaxBytes: config.cacheMaxBytes,
