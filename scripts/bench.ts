@@ -158,7 +158,7 @@ try {
     await dynamo.close();
   }
 
-  if (sharedScopeSupported()) {
+  if (sharedScopeSupported('circuitBreaker') || sharedScopeSupported('rateLimit')) {
     progress(`shared breaker and rate limit over dynalite: ${settings.fleetSeconds} s of steady calls`);
     const fleetDynamo = await startLocalDynamoDB({ tableName: 'bench-fleet' });
     try {

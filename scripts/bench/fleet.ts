@@ -148,8 +148,11 @@ export const SHARED_SCOPE = {
   rateLimit: { scope: 'shared' },
 } as const;
 
-/** Whether this build's config accepts `scope: "shared"` for both the breaker and the limit. */
-export function sharedScopeSupported(): boolean {
+/**
+ * Whether this build's config accepts `scope: "shared"` for `feature` (`circuitBreaker`, `rateLimit`),
+ * or for both when none is named.
+ */
+export function sharedScopeSupported(feature?: keyof typeof SHARED_SCOPE): boolean {
   try {
     parseConnectorConfig(
       {
@@ -159,7 +162,7 @@ export function sharedScopeSupported(): boolean {
         auth: { type: 'none' },
         allowedMethods: ['GET'],
         allowedPathPrefixes: ['/'],
-        ...SHARED_SCOPE,
+        ...(feature ? { [feature]: SHARED_SCOPE[feature] } : SHARED_SCOPE),
       },
       'probe',
     );
@@ -197,6 +200,10 @@ export interface SteadyStateFigures {
   breaker: SteadyStateFigure;
   rateLimit: SteadyStateFigure;
   /** The settings measured (after the config's defaults). */
+  /**
+   * The settings measured (after the config's defaults); `refreshMs` only when the breaker is
+   * shared, `leaseSize` only when the limit is.
+   */
   settings: { callsPerSecond: number; refreshMs?: number; leaseSize?: number; requestsPerSecond: number };
 }
 
@@ -204,7 +211,9 @@ export interface SteadyStateFigures {
  * Sends `callsPerSecond` successful calls per second through one `http` connector handler with a
  * shared breaker and a shared limit (10× the call rate, so nothing is refused), state in the table
  * of `dynamo`, and counts the DynamoDB requests of each feature over `seconds` after a warm-up second.
- * @throws Error when a call does not answer 200, or the build has no shared scope
+ * A feature this build cannot share stays per instance, and its figure is left out of the settings
+ * (so {@link fleetFigures} has no row for it).
+ * @throws Error when a call does not answer 200
  */
 export async function fleetSteadyState(
   upstream: Upstream,
@@ -217,13 +226,21 @@ export async function fleetSteadyState(
   const counter = dynamoRequestCounter();
   const client = countDynamoRequests(localDynamoClient(dynamo.endpoint), counter);
   const overrides = options.overrides ?? {};
+  // Each feature the build can share (the other stays per instance and is not reported).
+  const shared = {
+    circuitBreaker: sharedScopeSupported('circuitBreaker'),
+    rateLimit: sharedScopeSupported('rateLimit'),
+  };
   const config = {
     ...overrides,
-    circuitBreaker: { ...SHARED_SCOPE.circuitBreaker, ...(overrides.circuitBreaker as object) },
+    circuitBreaker: {
+      ...(shared.circuitBreaker ? SHARED_SCOPE.circuitBreaker : {}),
+      ...(overrides.circuitBreaker as object),
+    },
     rateLimit: {
       requestsPerSecond,
       burst: requestsPerSecond,
-      ...SHARED_SCOPE.rateLimit,
+      ...(shared.rateLimit ? SHARED_SCOPE.rateLimit : {}),
       ...(overrides.rateLimit as object),
     },
   };
@@ -266,8 +283,8 @@ export async function fleetSteadyState(
       settings: {
         callsPerSecond,
         requestsPerSecond,
-        ...(breaker.refreshMs === undefined ? {} : { refreshMs: breaker.refreshMs }),
-        ...(rateLimit.leaseSize === undefined ? {} : { leaseSize: rateLimit.leaseSize }),
+        ...(shared.circuitBreaker && breaker.refreshMs !== undefined ? { refreshMs: breaker.refreshMs } : {}),
+        ...(shared.rateLimit && rateLimit.leaseSize !== undefined ? { leaseSize: rateLimit.leaseSize } : {}),
       },
     };
   } finally {
