@@ -1,11 +1,17 @@
 /**
  * A fleet in one process (issue 13): N instances of the real `http` connector, i.e. N handlers each
  * with its own HTTP client (its own in-memory breaker and token bucket) and its own DynamoDB client,
- * against ONE DynamoDB (dynalite) and ONE upstream that counts what it receives and fails on demand.
+ * against ONE DynamoDB (dynalite) and ONE upstream that counts what it receives and fails on demand;
+ * and `npm start` processes, as instances of a local fleet sharing one DynamoDB endpoint.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { httpConnector } from '../../functions/http/connector.js';
 import type { CredentialStore } from '../../functions/shared/credentials/store.js';
 import type { ConnectorHandler } from '../../functions/shared/runtime/index.js';
@@ -171,4 +177,86 @@ export function hitsPerSecond(hits: readonly UpstreamHit[], fromMs: number, seco
     if (second >= 0 && second < seconds) counts[second] = (counts[second] ?? 0) + 1;
   }
   return counts;
+}
+
+/** The project's root, where `npm start` runs. */
+const ROOT = path.resolve(import.meta.dirname, '../..');
+/** What `npm start` runs, with this Node (see test/integration/npm-start.test.ts for why not tsx's CLI). */
+const START_ARGS = ['--import', 'tsx', 'local/server.ts'];
+/** The first line of the startup block, with the gateway's URL. */
+const LISTENING = /^Connector Suite local gateway listening on (http:\/\/\S+)$/m;
+
+/** A running `npm start`. */
+export interface GatewayProcess {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** Resolves once the process has exited. */
+  exited: Promise<void>;
+  /** Resolves with the gateway's URL once its startup block is printed; rejects if it exits first. */
+  listening: Promise<string>;
+  /** Kills its process group (the gateway and anything it started) and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `npm start` (`node --import tsx local/server.ts`) in its own process group, with a free
+ * `PORT`, its own `LOCAL_STATE_DIR` and the variables of `env` (e.g. `SUITE_CONFIG`,
+ * `LOCAL_SECRETS_FILE`, `DYNAMODB_ENDPOINT`). Waits on the process's output, never on a guessed time.
+ */
+export function startGatewayProcess(env: Record<string, string>): GatewayProcess {
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'fleet-gateway-state-'));
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    DYNAMODB_PORT: '0',
+    LOCAL_STATE_DIR: stateDir,
+  };
+  for (const name of ['SUITE_CONFIG', 'LOCAL_SECRETS_FILE', 'DYNAMODB_ENDPOINT', 'POWERTOOLS_DEV', 'LIVE'])
+    delete childEnv[name];
+  Object.assign(childEnv, env);
+  const child = spawn(process.execPath, START_ARGS, {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let text = '';
+  const events = new EventEmitter();
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk;
+      events.emit('output');
+    });
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve())).then(() =>
+    rm(stateDir, { recursive: true, force: true }),
+  );
+  const listening = new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const url = LISTENING.exec(text)?.[1];
+      if (url && text.includes('Ctrl-C stops it.')) {
+        events.off('output', check);
+        resolve(url);
+      }
+    };
+    events.on('output', check);
+    child.once('close', () => {
+      check();
+      reject(new Error(`npm start ended without reporting listening. Output:\n${text}`));
+    });
+  });
+  listening.catch(() => undefined);
+  return {
+    child,
+    output: () => text,
+    exited,
+    listening,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        process.kill(-child.pid, 'SIGKILL');
+      }
+      await exited;
+    },
+  };
 }
