@@ -245,6 +245,11 @@ export class CircuitBreaker {
     }
   }
 
+  /** When the breaker last opened (epoch ms); 0 if it never did since it was built or reset. */
+  get openedAtMs(): number {
+    return this.#openedAtMs;
+  }
+
   /** Seconds until the half-open probe is allowed, rounded up; 0 unless open. */
   get retryAfterSeconds(): number {
     if (this.#policy.state !== CircuitState.Open) return 0;

@@ -176,7 +176,9 @@ export class SharedCircuitBreaker {
     try {
       return await this.#local.execute(attempt, signal);
     } finally {
-      if (this.#local.state === 'open') await bounded(this.#publishOpen(), signal);
+      if (this.#local.state === 'open' && Date.now() - this.#local.openedAtMs < this.#openMs) {
+        await bounded(this.#publishOpen(), signal);
+      }
     }
   }
 
@@ -205,10 +207,13 @@ export class SharedCircuitBreaker {
     this.#freshUntilMs = this.#clock() + this.#refreshMs;
   }
 
-  /** The local window tripped: opens the shared state, unless it is already open. Never rejects. */
+  /**
+   * The local window tripped (less than `openSeconds` ago, on the local breaker's clock): opens the
+   * shared state, unless it is open or being probed already. Never rejects.
+   */
   async #publishOpen(): Promise<void> {
     const seen = this.#view;
-    if (seen?.state === 'open' || this.#publishing || this.#clock() < this.#writeAfterMs) return;
+    if ((seen && seen.state !== 'closed') || this.#publishing || this.#clock() < this.#writeAfterMs) return;
     this.#publishing = true;
     try {
       const version = seen?.version ?? 0;
