@@ -4,12 +4,14 @@
  * waits for wall-clock time.
  */
 import { randomUUID } from 'node:crypto';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseSuiteConfig } from '../../functions/shared/config.js';
 import {
   type CircuitBreakerSettings,
   CircuitOpenError,
 } from '../../functions/shared/http/circuit-breaker.js';
+import { HttpClient } from '../../functions/shared/http/client.js';
 import {
   createSharedCircuitBreaker,
   type SharedCircuitBreaker,
@@ -95,6 +97,8 @@ describe('SharedCircuitBreaker over dynalite', () => {
       settings,
       clock,
       powertools,
+      // A loaded machine's dynalite may be slow: only the timeout tests below time the store out.
+      storeTimeoutMs: 30_000,
     });
     return { breaker, store, powertools };
   }
@@ -133,6 +137,34 @@ describe('SharedCircuitBreaker over dynalite', () => {
     expect(rejected.retryAfterSeconds).toBe(SETTINGS.openSeconds - 1);
     expect(b.breaker.state).toBe('open');
     expect(writesOf(b)).toBe(0);
+  });
+
+  it('two instances tripping at once write one opening; the item expires a day after it', async () => {
+    // Prepare
+    const clock = manualClock();
+    const connector = `c-${randomUUID()}`;
+    const a = instance(connector, clock.now);
+    const b = instance(connector, clock.now);
+    const calls = upstream();
+
+    // Act
+    await Promise.all([trip(a, calls), trip(b, calls)]);
+    clock.advance(SETTINGS.refreshMs ?? 0);
+    const refusals = await Promise.all([a, b].map((i) => openErrorOf(i.breaker.execute(calls.fn))));
+    const { Item } = await dynamo.client.send(
+      new GetItemCommand({ TableName: dynamo.tableName, Key: { id: { S: `breaker#${connector}` } } }),
+    );
+
+    // Assess
+    expect(refusals.map((r) => r.retryAfterSeconds)).toEqual([
+      SETTINGS.openSeconds - 1,
+      SETTINGS.openSeconds - 1,
+    ]);
+    expect(Item?.breakerState?.S).toBe('open');
+    expect(Item?.version?.N).toBe('1');
+    expect(Number(Item?.expiration?.N)).toBe(
+      Math.ceil((clock.now() - (SETTINGS.refreshMs ?? 0) + SETTINGS.openSeconds * 1000) / 1000) + 86_400,
+    );
   });
 
   it('after openSeconds exactly one of N racing instances sends the probe; its success closes for all', async () => {
@@ -265,6 +297,29 @@ describe('SharedCircuitBreaker over dynalite', () => {
     expect(calls.fn).toHaveBeenCalledTimes(sent);
   });
 
+  it('warns again only once warnIntervalMs has passed, with the failures counted meanwhile', async () => {
+    // Prepare
+    const clock = manualClock();
+    const a = instance(`c-${randomUUID()}`, clock.now);
+    const warn = vi.spyOn(a.powertools.logger, 'warn').mockImplementation(() => undefined);
+    const calls = upstream();
+    a.store.setFaults([{ command: 'GetItemCommand', error: dynamoErrors.internal }]);
+
+    // Act: a read fails every refreshMs for 61 s
+    for (let second = 0; second <= 61; second++) {
+      await a.breaker.execute(calls.fn);
+      clock.advance(SETTINGS.refreshMs ?? 0);
+    }
+
+    // Assess
+    expect(calls.fn).toHaveBeenCalledTimes(62);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(warn.mock.calls[1]?.[1]).toMatchObject({
+      feature: 'circuitBreaker',
+      failuresSinceLastWarning: 60,
+    });
+  });
+
   it('a store that does not answer within storeTimeoutMs falls back to the local breaker', async () => {
     // Prepare
     const clock = manualClock();
@@ -311,6 +366,40 @@ describe('SharedCircuitBreaker over dynalite', () => {
 
     // Assess
     expect(calls.fn).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('HttpClient with scope shared', () => {
+  it('without a table for the shared state, warns once and keeps the instance breaker', async () => {
+    // Prepare
+    const powertools = createPowertools({ serviceName: 'no-table' });
+    const warn = vi.spyOn(powertools.logger, 'warn').mockImplementation(() => undefined);
+    const fetch = vi.fn(async () => new Response('{}', { headers: { 'content-type': 'application/json' } }));
+    const client = new HttpClient({
+      connector: 'no-table',
+      baseUrl: 'https://api.example.com',
+      timeoutMs: 5_000,
+      retry: { maxAttempts: 1, baseDelayMs: 100, maxDelayMs: 2_000, maxRetryAfterSeconds: 20 },
+      circuitBreaker: SETTINGS,
+      rateLimit: { requestsPerSecond: 1_000, burst: 1_000 },
+      cacheTtlSeconds: 0,
+      forwardIdempotencyKey: false,
+      auth: { authorize: async () => undefined },
+      powertools,
+      fetch,
+    });
+
+    // Act
+    const answer = await client.request(
+      { operation: 'request', method: 'GET', path: '/v1/items' },
+      { requestId: 'req-1', deadlineAtMs: Date.now() + 29_000 },
+    );
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(client.sharedCircuitBreaker).toBeUndefined();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toContain('circuitBreaker.scope is shared');
   });
 });
 

@@ -238,6 +238,7 @@ export class HttpClient {
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
+  /** The fleet's breaker for `circuitBreaker.scope: shared` with a table; none otherwise (a warning without a table). */
   #sharedBreakerOf(options: HttpClientOptions): SharedCircuitBreaker | undefined {
     if (options.circuitBreaker.scope !== 'shared') return undefined;
     if (!options.sharedState) {
@@ -260,6 +261,11 @@ export class HttpClient {
   /** The connector's circuit breaker (its `state` and `retryAfterSeconds` are useful in tests and health checks). */
   get circuitBreaker(): CircuitBreaker {
     return this.#breaker;
+  }
+
+  /** The fleet's shared breaker around {@link circuitBreaker} (`circuitBreaker.scope: shared`); `undefined` otherwise. */
+  get sharedCircuitBreaker(): SharedCircuitBreaker | undefined {
+    return this.#sharedBreaker;
   }
 
   /** The GET cache's size now, in bytes and entries (for tests and health checks). */

@@ -55,7 +55,10 @@ export interface SharedCircuitBreakerOptions extends SharedStateStore {
   powertools?: Pick<Powertools, 'logger' | 'metrics'>;
   /** The clock, epoch ms. @default Date.now */
   clock?: () => number;
-  /** The longest wait for one DynamoDB request, in ms (the call's deadline may cut it shorter). @default 300 */
+  /**
+   * The longest wait for one DynamoDB request, in ms (the call's deadline may cut it shorter): long
+   * enough for a cold start's first request (connection, credentials), short beside a call. @default 1000
+   */
   storeTimeoutMs?: number;
   /** The longest time one attempt takes, in ms: a probe claim lasts at least this long. @default 0 */
   attemptTimeoutMs?: number;
@@ -123,7 +126,7 @@ export class SharedCircuitBreaker {
     this.#clock = options.clock ?? Date.now;
     this.#refreshMs = options.settings.refreshMs ?? 1_000;
     this.#openMs = options.settings.openSeconds * 1000;
-    this.#storeTimeoutMs = options.storeTimeoutMs ?? 300;
+    this.#storeTimeoutMs = options.storeTimeoutMs ?? 1_000;
     this.#warnIntervalMs = options.warnIntervalMs ?? 60_000;
     this.#instanceId = options.instanceId ?? randomUUID();
   }
