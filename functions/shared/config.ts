@@ -246,12 +246,24 @@ const circuitBreakerSchema = z.strictObject({
   refreshMs: z.int().min(100).max(60_000).default(1_000),
 });
 
-const rateLimitSchema = z.strictObject({
-  /** Sustained outbound requests per second (token refill rate). */
-  requestsPerSecond: z.number().gt(0).default(50),
-  /** Bucket size: requests allowed at once after a quiet spell. */
-  burst: z.int().min(1).default(100),
-});
+const rateLimitSchema = z
+  .strictObject({
+    /** Sustained outbound requests per second (token refill rate). */
+    requestsPerSecond: z.number().gt(0).default(50),
+    /** Bucket size: requests allowed at once after a quiet spell. */
+    burst: z.int().min(1).default(100),
+    /**
+     * `instance`: each warm instance has its own bucket; `shared`: the fleet shares one, leased in
+     * blocks from the idempotency table (docs/fleet-rate-limit.md). @default 'instance'
+     */
+    scope: z.enum(['instance', 'shared']).optional(),
+    /** `shared` only: tokens leased per DynamoDB write. @default max(1, ⌊requestsPerSecond / 10⌋), at most `burst` */
+    leaseSize: z.int().min(1).optional(),
+  })
+  .refine((limit) => limit.leaseSize === undefined || limit.leaseSize <= limit.burst, {
+    message: 'leaseSize must not exceed burst',
+    path: ['leaseSize'],
+  });
 
 const asyncSchema = z
   .strictObject({

@@ -22,7 +22,7 @@ import { bodyExcerpt, type Redactor, redactor } from '../redaction.js';
 import { DEFAULT_CACHE_MAX_BYTES, ResponseCache, storableLifetimeMs } from './cache.js';
 import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
 import { raceSignal, sleep, timeoutSignal } from './deadline.js';
-import { TokenBucket } from './rate-limit.js';
+import { type TakeResult, TokenBucket } from './rate-limit.js';
 import {
   type AttemptFailure,
   backoffDelayMs,
@@ -33,6 +33,7 @@ import {
   vendorWaitMs,
 } from './retry.js';
 import { SharedCircuitBreaker, type SharedStateStore } from './shared-circuit-breaker.js';
+import type { RateLimiter } from './shared-rate-limit.js';
 
 /** Query values: repeated keys as arrays. */
 export type QueryValue = string | number | boolean | ReadonlyArray<string | number | boolean>;
@@ -122,6 +123,12 @@ export interface HttpClientOptions {
   sharedState?: SharedStateStore;
   rateLimit: { requestsPerSecond: number; burst: number };
   /**
+   * Admits each attempt instead of the instance's own bucket of `rateLimit`: e.g. the fleet's shared
+   * limit (`shared-rate-limit.ts`), which may first lease tokens (never past the call's deadline).
+   * @default a {@link TokenBucket} of `rateLimit`, this instance's own
+   */
+  rateLimiter?: RateLimiter;
+  /**
    * GET cache lifetime, in seconds; 0 = off. A response's own `Cache-Control` may shorten it or
    * forbid caching (see `storableLifetimeMs` in cache.ts, RFC 9111).
    */
@@ -210,7 +217,7 @@ export class HttpClient {
   readonly #breaker: CircuitBreaker;
   /** The fleet's breaker around {@link #breaker}, with `circuitBreaker.scope: shared`. */
   readonly #sharedBreaker: SharedCircuitBreaker | undefined;
-  readonly #bucket: TokenBucket;
+  readonly #bucket: RateLimiter;
   readonly #cache: ResponseCache<CachedAnswer>;
   readonly #redactor: Redactor;
   readonly #fetch: typeof fetch;
@@ -229,7 +236,8 @@ export class HttpClient {
       this.#count(METRIC.circuitBreakerOpened),
     );
     this.#sharedBreaker = this.#sharedBreakerOf(options);
-    this.#bucket = new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
+    this.#bucket =
+      options.rateLimiter ?? new TokenBucket(options.rateLimit.requestsPerSecond, options.rateLimit.burst);
     this.#cache = new ResponseCache({
       ttlSeconds: options.cacheTtlSeconds,
       maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
@@ -392,7 +400,8 @@ export class HttpClient {
     let lastError: ConnectorError | undefined;
 
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      this.#admit(request, context, lastError);
+      const admitted = this.#admit(request, context, lastError);
+      if (admitted) await admitted;
 
       const attemptStartedAt = Date.now();
       // One X-Ray subsegment per attempt, inside the call's own subsegment.
@@ -491,16 +500,30 @@ export class HttpClient {
    * (refused at once, never waited for).
    * @throws ConnectorError the last attempt's error, else `API_TIMEOUT` or `RATE_LIMIT_EXCEEDED`
    */
-  #admit(request: OutboundRequest, context: CallContext, lastError: ConnectorError | undefined): void {
+  #admit(
+    request: OutboundRequest,
+    context: CallContext,
+    lastError: ConnectorError | undefined,
+  ): Promise<void> | undefined {
     if (context.deadlineAtMs - Date.now() < MIN_ATTEMPT_MS) throw lastError ?? this.#deadlineError(request);
-    const taken = this.#bucket.tryTake();
+    const taken = this.#bucket.tryTake(context.deadlineAtMs);
+    if (!(taken instanceof Promise)) return this.#admitted(taken, lastError);
+    // A shared limit leasing tokens: the deadline may have passed meanwhile.
+    return taken.then((result) => {
+      if (context.deadlineAtMs - Date.now() < MIN_ATTEMPT_MS) throw lastError ?? this.#deadlineError(request);
+      this.#admitted(result, lastError);
+    });
+  }
+
+  /** @throws ConnectorError the last attempt's error, else `RATE_LIMIT_EXCEEDED`, when no token was taken */
+  #admitted(taken: TakeResult, lastError: ConnectorError | undefined): undefined {
     if (taken.ok) return;
     this.#count(METRIC.rateLimitRejections);
     throw (
       lastError ??
       new ConnectorError(
         'RATE_LIMIT_EXCEEDED',
-        `Connector '${this.#options.connector}' is over its local rate limit.`,
+        `Connector '${this.#options.connector}' is over its ${this.#options.rateLimiter ? 'shared' : 'local'} rate limit.`,
         {
           source: 'connector',
           retryAfterSeconds: callerRetryAfterSeconds(taken.retryAfterMs, 1),

@@ -12,8 +12,9 @@
 import type { Context } from 'aws-lambda';
 import { createAuthScheme } from '../auth/index.js';
 import { type ConnectorConfig, clientAuthOf, isVendorKind } from '../config.js';
-import { ConnectorError } from '../errors.js';
+import { ConnectorError, configurationError } from '../errors.js';
 import { HttpClient } from '../http/client.js';
+import { createSharedRateLimiter, type SharedRateLimiter } from '../http/shared-rate-limit.js';
 import {
   countDependencyFailure,
   createPowertools,
@@ -115,6 +116,7 @@ function createHttpClient(
         }
       : {}),
     rateLimit: config.rateLimit,
+    ...(config.rateLimit.scope === 'shared' ? { rateLimiter: sharedRateLimiter(deps, powertools) } : {}),
     cacheTtlSeconds: config.cacheTtlSeconds,
     cacheMaxBytes: config.cacheMaxBytes,
     forwardIdempotencyKey: 'forwardIdempotencyKey' in config && config.forwardIdempotencyKey,
@@ -130,6 +132,29 @@ function createHttpClient(
     ...(deps.random ? { random: deps.random } : {}),
     allowLoopbackHttp: deps.allowLoopbackHttp ?? false,
     refreshCredentialsOn401: !isVendorKind(config.kind),
+  });
+}
+
+/**
+ * The fleet's rate limit (`rateLimit.scope: "shared"`), its state in the idempotency table, through
+ * the client the runtime built for idempotency.
+ * @throws ConnectorError `CONFIGURATION_ERROR` when the connector has no idempotency table to keep it in
+ */
+function sharedRateLimiter(deps: ConnectorDependencies, powertools: Powertools): SharedRateLimiter {
+  const { config, idempotency } = deps;
+  if (!idempotency || !('dynamoClient' in idempotency)) {
+    throw configurationError(
+      `Connector '${config.name}': rateLimit.scope 'shared' needs the idempotency table (DynamoDB).`,
+    );
+  }
+  return createSharedRateLimiter({
+    dynamoClient: idempotency.dynamoClient,
+    tableName: idempotency.tableName,
+    connector: config.name,
+    requestsPerSecond: config.rateLimit.requestsPerSecond,
+    burst: config.rateLimit.burst,
+    ...(config.rateLimit.leaseSize === undefined ? {} : { leaseSize: config.rateLimit.leaseSize }),
+    powertools,
   });
 }
 
