@@ -84,25 +84,41 @@ describe('fleet bench: counting DynamoDB requests', () => {
 });
 
 describe('fleet bench: table rows', () => {
-  const figures = (breakerWrites: number, leaseWrites: number): SteadyStateFigures => ({
-    breaker: { calls: 500, perCall: 0.012, writesPerCall: breakerWrites, byCommand: { GetItem: 0.012 } },
+  const figures = (breakerWrites: number, leaseWrites: number, failedWrites = 0): SteadyStateFigures => ({
+    breaker: {
+      calls: 500,
+      perCall: 0.04,
+      writesPerCall: breakerWrites,
+      failedWritesPerCall: 0,
+      byCommand: { GetItem: 0.04 },
+    },
     rateLimit: {
       calls: 500,
-      perCall: leaseWrites,
-      writesPerCall: leaseWrites,
-      byCommand: { UpdateItem: leaseWrites },
+      perCall: leaseWrites + failedWrites,
+      writesPerCall: leaseWrites + failedWrites,
+      failedWritesPerCall: failedWrites,
+      byCommand: { UpdateItem: leaseWrites + failedWrites },
     },
-    settings: { callsPerSecond: 100, requestsPerSecond: 1_000, refreshMs: 1_000, leaseSize: 10 },
+    settings: {
+      instances: 4,
+      callsPerSecond: 100,
+      requestsPerSecond: 1_000,
+      refreshMs: 1_000,
+      leaseSize: 10,
+    },
   });
 
-  it('meets both goals with no breaker write and one write per lease', () => {
-    const rows = fleetFigures(figures(0, 0.1), 5);
+  it('meets both goals with no breaker write and one lease write per leaseSize calls', () => {
+    const rows = fleetFigures(figures(0, 0.1, 0.05), 5);
     expect(rows.map((row) => row.verdict)).toEqual(['met', 'met']);
-    expect(rows[0]?.measured).toBe('0.012 (GetItem 0.012); writes 0.000');
-    expect(rows[1]?.goal).toBe('≤ 1 write per leaseSize (10) calls');
+    expect(rows[0]?.measured).toBe('0.040 (GetItem 0.040); writes 0.000');
+    expect(rows[1]?.goal).toBe('≤ 1 lease write per leaseSize (10) calls');
+    expect(rows[1]?.measured).toBe(
+      '0.150 (UpdateItem 0.150); lease writes 0.100, failed conditional writes 0.050',
+    );
   });
 
-  it('misses them with a breaker write in steady state, or a write per call', () => {
+  it('misses them with a breaker write in steady state, or a lease write per call', () => {
     const rows = fleetFigures(figures(0.002, 1), 5);
     expect(rows.map((row) => row.verdict)).toEqual(['NOT met', 'NOT met']);
   });
@@ -121,8 +137,9 @@ describe.skipIf(!sharedScopeSupported('circuitBreaker'))('fleet bench: a tiny st
 
   it('measures both features, and the breaker writes nothing while calls succeed', async () => {
     captureOutput();
-    const steady = await fleetSteadyState(upstream, dynamo, { callsPerSecond: 20, seconds: 1 });
+    const steady = await fleetSteadyState(upstream, dynamo, { instances: 2, callsPerSecond: 20, seconds: 1 });
     expect(steady.breaker.calls).toBe(20);
+    expect(steady.settings.instances).toBe(2);
     expect(steady.breaker.writesPerCall).toBe(0);
     expect(steady.settings.refreshMs).toBeGreaterThan(0);
     const rows = fleetFigures(steady, 1);
