@@ -11,8 +11,9 @@
  *   Tracer is a no-op outside Lambda for both.
  * - Bundles are built from the current sources by an in-process synth of the stack (its own esbuild
  *   options); cold starts run them in fresh Node processes (scripts/bench/bundles.ts).
- * - Shared breaker and rate limit (issue 13): DynamoDB requests per call in steady state, one handler
- *   over dynalite (scripts/bench/fleet.ts); left out when this build has no shared scope.
+ * - Shared breaker and rate limit (issue 13): DynamoDB requests per call in steady state, 1 and then
+ *   4 handlers over dynalite at 100 calls/s in all (scripts/bench/fleet.ts); left out when this
+ *   build has no shared scope.
  * - Reference rows (verdict `info`, no goal) measure why a goal is missed: the telemetry floor (fetch
  *   with a deadline signal, one Logger line, one EMF document) and the handler with its telemetry
  *   silenced; each bundle's parts and its size without Powertools; a bare handler that also reads
@@ -159,11 +160,18 @@ try {
   }
 
   if (sharedScopeSupported('circuitBreaker') || sharedScopeSupported('rateLimit')) {
-    progress(`shared breaker and rate limit over dynalite: ${settings.fleetSeconds} s of steady calls`);
     const fleetDynamo = await startLocalDynamoDB({ tableName: 'bench-fleet' });
     try {
-      const steady = await fleetSteadyState(upstream, fleetDynamo, { seconds: settings.fleetSeconds });
-      figures.push(...fleetFigures(steady, settings.fleetSeconds));
+      for (const instances of [1, 4]) {
+        progress(
+          `shared breaker and rate limit over dynalite: ${instances} instance(s), ${settings.fleetSeconds} s of steady calls`,
+        );
+        const steady = await fleetSteadyState(upstream, fleetDynamo, {
+          instances,
+          seconds: settings.fleetSeconds,
+        });
+        figures.push(...fleetFigures(steady, settings.fleetSeconds));
+      }
     } finally {
       await fleetDynamo.close();
     }

@@ -349,7 +349,7 @@ export function fleetFigures(measured: SteadyStateFigures, seconds: number): Fig
     Object.entries(figure.byCommand)
       .map(([command, perCall]) => `${command} ${perCall.toFixed(3)}`)
       .join(', ') || 'none';
-  const at = `${settings.instances} instances, ${settings.callsPerSecond} calls/s in all`;
+  const at = `${settings.instances} instance${settings.instances === 1 ? '' : 's'}, ${settings.callsPerSecond} calls/s in all`;
   const rows: Figure[] = [];
   if (settings.refreshMs !== undefined) {
     const readsAllowed =
