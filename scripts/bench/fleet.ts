@@ -10,7 +10,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ConfigValidationError, parseConnectorConfig } from '../../functions/shared/config.js';
+import { parseConnectorConfig } from '../../functions/shared/config.js';
+import { defaultLeaseSize } from '../../functions/shared/http/shared-rate-limit.js';
 import { connectorHandler, requestEvent } from './runtime.js';
 import { type Figure, verdict } from './stats.js';
 import type { Upstream } from './upstream.js';
@@ -148,31 +149,6 @@ export const SHARED_SCOPE = {
   rateLimit: { scope: 'shared' },
 } as const;
 
-/**
- * Whether this build's config accepts `scope: "shared"` for `feature` (`circuitBreaker`, `rateLimit`),
- * or for both when none is named.
- */
-export function sharedScopeSupported(feature?: keyof typeof SHARED_SCOPE): boolean {
-  try {
-    parseConnectorConfig(
-      {
-        name: 'probe',
-        kind: 'http',
-        baseUrl: 'https://api.example.com',
-        auth: { type: 'none' },
-        allowedMethods: ['GET'],
-        allowedPathPrefixes: ['/'],
-        ...(feature ? { [feature]: SHARED_SCOPE[feature] } : SHARED_SCOPE),
-      },
-      'probe',
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConfigValidationError) return false;
-    throw error;
-  }
-}
-
 /** Options of {@link fleetSteadyState}. */
 export interface SteadyStateOptions {
   /** Instances (handlers, each with its own DynamoDB client), called round-robin. @default 4 */
@@ -206,16 +182,13 @@ export interface SteadyStateFigure {
 export interface SteadyStateFigures {
   breaker: SteadyStateFigure;
   rateLimit: SteadyStateFigure;
-  /**
-   * The settings measured (after the config's defaults); `refreshMs` only when the breaker is
-   * shared, `leaseSize` only when the limit is.
-   */
+  /** The settings measured (after the config's defaults). */
   settings: {
     instances: number;
     callsPerSecond: number;
     requestsPerSecond: number;
-    refreshMs?: number;
-    leaseSize?: number;
+    refreshMs: number;
+    leaseSize: number;
   };
 }
 
@@ -223,8 +196,7 @@ export interface SteadyStateFigures {
  * Sends `callsPerSecond` successful calls per second, round-robin, through `instances` handlers of one
  * `http` connector with a shared breaker and a shared limit (10× the call rate, so nothing is
  * refused), state in the table of `dynamo`, and counts the DynamoDB requests of each feature over
- * `seconds` after a warm-up second. A feature this build cannot share stays per instance, and its
- * figure is left out of the settings (so {@link fleetFigures} has no row for it).
+ * `seconds` after a warm-up second.
  * @throws Error when a call does not answer 200
  */
 export async function fleetSteadyState(
@@ -238,23 +210,17 @@ export async function fleetSteadyState(
   const requestsPerSecond = callsPerSecond * 10;
   const counter = dynamoRequestCounter();
   const overrides = options.overrides ?? {};
-  // Each feature the build can share (the other stays per instance and is not reported).
-  const shared = {
-    circuitBreaker: sharedScopeSupported('circuitBreaker'),
-    rateLimit: sharedScopeSupported('rateLimit'),
-  };
   const config = {
     ...overrides,
     circuitBreaker: {
-      ...(shared.circuitBreaker ? SHARED_SCOPE.circuitBreaker : {}),
+      ...SHARED_SCOPE.circuitBreaker,
       ...(overrides.circuitBreaker as object),
     },
     rateLimit: {
       requestsPerSecond,
       burst: requestsPerSecond,
-      ...(shared.rateLimit
-        ? { ...SHARED_SCOPE.rateLimit, leaseSize: Math.max(1, Math.floor(callsPerSecond / 10)) }
-        : {}),
+      ...SHARED_SCOPE.rateLimit,
+      leaseSize: Math.max(1, Math.floor(callsPerSecond / 10)),
       ...(overrides.rateLimit as object),
     },
   };
@@ -300,8 +266,7 @@ export async function fleetSteadyState(
         Object.entries(counter.byKind[kind]).map(([command, count]) => [command, count / calls]),
       ),
     });
-    const breaker = parsed.circuitBreaker as { refreshMs?: number };
-    const rateLimit = parsed.rateLimit as { leaseSize?: number };
+    const { circuitBreaker, rateLimit } = parsed;
     return {
       breaker: figure('breaker'),
       rateLimit: figure('rateLimit'),
@@ -309,8 +274,8 @@ export async function fleetSteadyState(
         instances,
         callsPerSecond,
         requestsPerSecond,
-        ...(shared.circuitBreaker && breaker.refreshMs !== undefined ? { refreshMs: breaker.refreshMs } : {}),
-        ...(shared.rateLimit && rateLimit.leaseSize !== undefined ? { leaseSize: rateLimit.leaseSize } : {}),
+        refreshMs: circuitBreaker.refreshMs,
+        leaseSize: rateLimit.leaseSize ?? defaultLeaseSize(rateLimit.requestsPerSecond, rateLimit.burst),
       },
     };
   } finally {
@@ -350,28 +315,24 @@ export function fleetFigures(measured: SteadyStateFigures, seconds: number): Fig
       .map(([command, perCall]) => `${command} ${perCall.toFixed(3)}`)
       .join(', ') || 'none';
   const at = `${settings.instances} instance${settings.instances === 1 ? '' : 's'}, ${settings.callsPerSecond} calls/s in all`;
-  const rows: Figure[] = [];
-  if (settings.refreshMs !== undefined) {
-    const readsAllowed =
-      (settings.instances * (Math.ceil((seconds * 1000) / settings.refreshMs) + 1)) / breaker.calls;
-    rows.push({
+  const readsAllowed =
+    (settings.instances * (Math.ceil((seconds * 1000) / settings.refreshMs) + 1)) / breaker.calls;
+  const leasesAllowed = 1 / settings.leaseSize + settings.instances / rateLimit.calls;
+  const leaseWrites = rateLimit.writesPerCall - rateLimit.failedWritesPerCall;
+  return [
+    {
       name: `shared breaker: DynamoDB requests per call, steady state (${at})`,
       goal: `0 writes, ≤ 1 read per refreshMs (${settings.refreshMs} ms) per instance`,
       measured: `${breaker.perCall.toFixed(3)} (${commands(breaker)}); writes ${breaker.writesPerCall.toFixed(3)}`,
       verdict: verdict(breaker.writesPerCall === 0 && breaker.perCall <= readsAllowed),
-    });
-  }
-  if (settings.leaseSize !== undefined) {
-    const leasesAllowed = 1 / settings.leaseSize + settings.instances / rateLimit.calls;
-    const succeeded = rateLimit.writesPerCall - rateLimit.failedWritesPerCall;
-    rows.push({
+    },
+    {
       name: `shared rate limit: DynamoDB requests per call, steady state (${at})`,
       goal: `≤ 1 lease write per leaseSize (${settings.leaseSize}) calls`,
       measured:
-        `${rateLimit.perCall.toFixed(3)} (${commands(rateLimit)}); lease writes ${succeeded.toFixed(3)}, ` +
+        `${rateLimit.perCall.toFixed(3)} (${commands(rateLimit)}); lease writes ${leaseWrites.toFixed(3)}, ` +
         `failed conditional writes ${rateLimit.failedWritesPerCall.toFixed(3)}`,
-      verdict: verdict(succeeded <= leasesAllowed),
-    });
-  }
-  return rows;
+      verdict: verdict(leaseWrites <= leasesAllowed),
+    },
+  ];
 }

@@ -13,7 +13,6 @@ import {
   localDynamoClient,
   paced,
   type SteadyStateFigures,
-  sharedScopeSupported,
   stateKindOf,
 } from '../../scripts/bench/fleet.js';
 import { startUpstream, type Upstream } from '../../scripts/bench/upstream.js';
@@ -124,7 +123,7 @@ describe('fleet bench: table rows', () => {
   });
 });
 
-describe.skipIf(!sharedScopeSupported('circuitBreaker'))('fleet bench: a tiny steady-state run', () => {
+describe('fleet bench: a tiny steady-state run', () => {
   let upstream: Upstream;
 
   beforeAll(async () => {
@@ -143,7 +142,7 @@ describe.skipIf(!sharedScopeSupported('circuitBreaker'))('fleet bench: a tiny st
     expect(steady.breaker.writesPerCall).toBe(0);
     expect(steady.settings.refreshMs).toBeGreaterThan(0);
     const rows = fleetFigures(steady, 1);
-    expect(rows.length).toBe(sharedScopeSupported('rateLimit') ? 2 : 1);
+    expect(rows).toHaveLength(2);
     expect(rows[0]?.name).toMatch(/^shared breaker: DynamoDB requests per call/);
   }, 60_000);
 });

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDynamoDB, startLocalDynamoDB } from '../../local/dynamodb.js';
-import { paced, sharedScopeSupported } from '../../scripts/bench/fleet.js';
+import { paced } from '../../scripts/bench/fleet.js';
 import {
   type Fleet,
   type FleetUpstream,
@@ -94,7 +94,7 @@ async function drive(fleet: Fleet, perSecond: number, seconds: number): Promise<
   return answers;
 }
 
-describe.skipIf(!sharedScopeSupported('circuitBreaker'))('a fleet sharing its circuit breaker', () => {
+describe('a fleet sharing its circuit breaker', () => {
   /**
    * The bound on upstream calls after the first breaker opens, which does not grow with N: the
    * calls the fleet offers during one refresh (the others learn of the open state within `refreshMs`)
@@ -231,7 +231,7 @@ describe.skipIf(!sharedScopeSupported('circuitBreaker'))('a fleet sharing its ci
   }, 60_000);
 });
 
-describe.skipIf(!sharedScopeSupported('rateLimit'))('a fleet sharing its rate limit', () => {
+describe('a fleet sharing its rate limit', () => {
   it.each([2, 8])(
     `%i instances at full load: the upstream sees ${LIMIT_PER_SECOND} req/s ± 10 %`,
     async (size) => {
@@ -299,48 +299,40 @@ describe('DynamoDB requests per call in steady state', () => {
     return { fleet, calls: answers.length };
   }
 
-  it.skipIf(!sharedScopeSupported('circuitBreaker'))(
-    'the shared breaker writes nothing and reads at most once per refreshMs per instance',
-    async () => {
-      // Prepare
-      const refreshMs = 500;
+  it('the shared breaker writes nothing and reads at most once per refreshMs per instance', async () => {
+    // Prepare
+    const refreshMs = 500;
 
-      // Act
-      const { fleet } = await steadyCalls('steady-breaker', {
-        circuitBreaker: { scope: 'shared', refreshMs },
-        rateLimit: { requestsPerSecond: 1_000, burst: 1_000 },
-      });
+    // Act
+    const { fleet } = await steadyCalls('steady-breaker', {
+      circuitBreaker: { scope: 'shared', refreshMs },
+      rateLimit: { requestsPerSecond: 1_000, burst: 1_000 },
+    });
 
-      // Assess
-      const refreshes = size * (Math.ceil((seconds * 1000 + SCHEDULING_SLACK_MS) / refreshMs) + 1);
-      expect(fleet.dynamo.writes('breaker')).toBe(0);
-      expect(fleet.dynamo.total('breaker')).toBeGreaterThan(0);
-      expect(fleet.dynamo.total('breaker')).toBeLessThanOrEqual(refreshes);
-    },
-    60_000,
-  );
+    // Assess
+    const refreshes = size * (Math.ceil((seconds * 1000 + SCHEDULING_SLACK_MS) / refreshMs) + 1);
+    expect(fleet.dynamo.writes('breaker')).toBe(0);
+    expect(fleet.dynamo.total('breaker')).toBeGreaterThan(0);
+    expect(fleet.dynamo.total('breaker')).toBeLessThanOrEqual(refreshes);
+  }, 60_000);
 
-  it.skipIf(!sharedScopeSupported('rateLimit'))(
-    'the shared limit writes about once per leaseSize calls',
-    async () => {
-      // Prepare
-      const leaseSize = 10;
+  it('the shared limit writes about once per leaseSize calls', async () => {
+    // Prepare
+    const leaseSize = 10;
 
-      // Act
-      const { fleet, calls } = await steadyCalls('steady-limit', {
-        rateLimit: { scope: 'shared', requestsPerSecond: 1_000, burst: 1_000, leaseSize },
-      });
+    // Act
+    const { fleet, calls } = await steadyCalls('steady-limit', {
+      rateLimit: { scope: 'shared', requestsPerSecond: 1_000, burst: 1_000, leaseSize },
+    });
 
-      // Assess: one successful lease write per leaseSize calls, plus a lease per instance begun in the
-      // measured time. A lease whose guess of the item's state was wrong costs one failed
-      // conditional write more (a write unit too), so all requests stay within twice that.
-      const leases = Math.ceil(calls / leaseSize) + size;
-      const leaseWrites = fleet.dynamo.log.filter((request) => request.kind === 'rateLimit' && request.write);
-      const succeeded = leaseWrites.filter((request) => request.ok).length;
-      expect(succeeded).toBeGreaterThan(0);
-      expect(succeeded).toBeLessThanOrEqual(leases);
-      expect(fleet.dynamo.total('rateLimit')).toBeLessThanOrEqual(2 * leases);
-    },
-    60_000,
-  );
+    // Assess: one successful lease write per leaseSize calls, plus a lease per instance begun in the
+    // measured time. A lease whose guess of the item's state was wrong costs one failed
+    // conditional write more (a write unit too), so all requests stay within twice that.
+    const leases = Math.ceil(calls / leaseSize) + size;
+    const leaseWrites = fleet.dynamo.log.filter((request) => request.kind === 'rateLimit' && request.write);
+    const succeeded = leaseWrites.filter((request) => request.ok).length;
+    expect(succeeded).toBeGreaterThan(0);
+    expect(succeeded).toBeLessThanOrEqual(leases);
+    expect(fleet.dynamo.total('rateLimit')).toBeLessThanOrEqual(2 * leases);
+  }, 60_000);
 });
