@@ -11,6 +11,8 @@
  *   Tracer is a no-op outside Lambda for both.
  * - Bundles are built from the current sources by an in-process synth of the stack (its own esbuild
  *   options); cold starts run them in fresh Node processes (scripts/bench/bundles.ts).
+ * - Shared breaker and rate limit (issue 13): DynamoDB requests per call in steady state, 1 and then
+ *   4 handlers over dynalite at 100 calls/s in all (scripts/bench/fleet.ts).
  * - Reference rows (verdict `info`, no goal) measure why a goal is missed: the telemetry floor (fetch
  *   with a deadline signal, one Logger line, one EMF document) and the handler with its telemetry
  *   silenced; each bundle's parts and its size without Powertools; a bare handler that also reads
@@ -23,6 +25,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startLocalDynamoDB } from '../local/dynamodb.js';
 import { buildBundles, bundleParts, coldStarts, synthTimes } from './bench/bundles.js';
+import { fleetFigures, fleetSteadyState } from './bench/fleet.js';
 import {
   bigBodyPeak,
   breakerOpen,
@@ -49,6 +52,7 @@ const settings = quick
       idempotent: 20,
       heapCalls: 5_000,
       coldRounds: 2,
+      fleetSeconds: 2,
     }
   : {
       rounds: 7,
@@ -58,6 +62,7 @@ const settings = quick
       idempotent: 100,
       heapCalls: 20_000,
       coldRounds: 5,
+      fleetSeconds: 5,
     };
 
 const out = process.stdout.write.bind(process.stdout);
@@ -151,6 +156,22 @@ try {
     );
   } finally {
     await dynamo.close();
+  }
+
+  const fleetDynamo = await startLocalDynamoDB({ tableName: 'bench-fleet' });
+  try {
+    for (const instances of [1, 4]) {
+      progress(
+        `shared breaker and rate limit over dynalite: ${instances} instance(s), ${settings.fleetSeconds} s of steady calls`,
+      );
+      const steady = await fleetSteadyState(upstream, fleetDynamo, {
+        instances,
+        seconds: settings.fleetSeconds,
+      });
+      figures.push(...fleetFigures(steady, settings.fleetSeconds));
+    }
+  } finally {
+    await fleetDynamo.close();
   }
 
   progress(
