@@ -11,6 +11,10 @@ const TIMED = [
   'test/chaos/**/*.test.ts',
   'test/integration/async-events.test.ts',
   'test/unit/async-rate-limit-burst.test.ts',
+  // A fleet's rate per second and its breaker's outage bound, measured in real time (issue 13).
+  'test/integration/fleet-simulation.test.ts',
+  'test/integration/fleet-two-gateways.test.ts',
+  'test/unit/shared-rate-limit.test.ts',
 ];
 
 export default defineConfig({

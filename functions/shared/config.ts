@@ -254,7 +254,7 @@ const rateLimitSchema = z
     burst: z.int().min(1).default(100),
     /**
      * `instance`: each warm instance has its own bucket; `shared`: the fleet shares one, leased in
-     * blocks from the idempotency table (docs/fleet-rate-limit.md). @default 'instance'
+     * blocks from the idempotency table (docs/fleet.md#shared-rate-limit). @default 'instance'
      */
     scope: z.enum(['instance', 'shared']).default('instance'),
     /** `shared` only: tokens leased per DynamoDB write. @default max(1, ⌊requestsPerSecond / 10⌋), at most `burst` */
