@@ -119,7 +119,9 @@ export async function operationsOfConnector(file: string, name: string): Promise
   try {
     suite = await loadSuiteConfig(file);
   } catch (error) {
-    throw new UsageError(firstLine(error));
+    // A ConfigValidationError lists one bad field a line: keep them all, on one line.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
   }
   const connector = suite.connectors.find((c) => c.name === name) as Record<string, unknown> | undefined;
   if (!connector) throw new UsageError(`${file} has no connector named ${name}`);
