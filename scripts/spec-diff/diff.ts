@@ -208,7 +208,10 @@ function diffParameters(ctx: Context, where: string, before: JsonObject[], after
     const location = [where, `${String(old.in)} parameter ${String(old.name)}`];
     const neu = afterByKey.get(parameterKey(old));
     if (!neu) {
-      report(ctx, location, 'parameter removed (or renamed)', true);
+      // One new parameter in the same place is most likely the old one renamed: say so.
+      const added = after.filter((p) => p.in === old.in && !beforeKeys.has(parameterKey(p)));
+      const rename = added.length === 1 ? ` to ${String(added[0]?.name)}` : '';
+      report(ctx, location, `parameter removed (or renamed${rename})`, true);
       continue;
     }
     if (old.required !== true && neu.required === true)

@@ -162,7 +162,7 @@ describe('diffOperations', () => {
     const findings = diffOperations(pets(), after, ['getPet']);
     expect(breaking(findings)).toEqual([
       'getPet: GET /pets/{petId} → path parameter petId: parameter removed (or renamed)',
-      'getPet: GET /pets/{petId} → query parameter fields: parameter removed (or renamed)',
+      'getPet: GET /pets/{petId} → query parameter fields: parameter removed (or renamed to field)',
       'getPet: GET /pets/{petId} → header parameter X-Trace: parameter removed (or renamed)',
     ]);
     expect(findings).toContainEqual(
