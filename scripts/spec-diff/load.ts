@@ -24,11 +24,13 @@ function isObject(value: unknown): value is JsonObject {
  * @param value - the parsed JSON of the file.
  * @param source - the file's name, for messages.
  * @throws {DescriptionError} when `value` is neither OpenAPI 3.x (`openapi: "3.…"` and a `paths`
- *   object) nor Swagger 2.0 (`swagger: "2.0"`) that `swagger2openapi` converts.
+ *   object) nor Swagger 2.0 (`swagger: "2.0"` and a `paths` object) that `swagger2openapi` converts.
  */
 export async function toOpenApi3(value: unknown, source: string): Promise<JsonObject> {
   if (!isObject(value)) throw new DescriptionError(`${source} is not an API description: not a JSON object`);
   if (value.swagger === '2.0') {
+    if (!isObject(value.paths))
+      throw new DescriptionError(`${source} is not an API description: no "paths" object`);
     try {
       const { openapi } = await convertObj(value as never, { patch: true, warnOnly: true, resolve: false });
       return openapi as unknown as JsonObject;

@@ -405,6 +405,11 @@ describe('npm run spec:diff (main)', () => {
       /is not an API description/,
     ],
     [
+      'Swagger 2.0 without paths',
+      () => [TWILIO, write('swagger.json', { swagger: '2.0' })],
+      /no "paths" object/,
+    ],
+    [
       'an operation OLD does not have',
       () => [TWILIO, TWILIO, '--operations', 'listMessage'],
       /has no operation listMessage/,
