@@ -108,16 +108,30 @@ function parse(argv: readonly string[]) {
   });
 }
 
+/** Reads a suite file: `loadSuiteConfig` of functions/shared/config-file.ts, or a stand-in in tests. */
+export type LoadSuiteConfig = (file: string) => ReturnType<typeof loadSuiteConfig>;
+
+/** What {@link main} uses from its environment; every field has a default for the real CLI. */
+export interface MainDependencies {
+  /** Reads the `--config` file. Default: `loadSuiteConfig`, which validates it as `cdk synth` does. */
+  loadSuiteConfig?: LoadSuiteConfig;
+}
+
 /**
  * The `operations` allow-list of connector `name` in the suite file `file`.
  *
+ * @param load - reads the file; @default `loadSuiteConfig`
  * @throws {UsageError} when the file is invalid, has no such connector, or the connector has no
  *   `operations` list of strings.
  */
-export async function operationsOfConnector(file: string, name: string): Promise<string[]> {
-  let suite: Awaited<ReturnType<typeof loadSuiteConfig>>;
+export async function operationsOfConnector(
+  file: string,
+  name: string,
+  load: LoadSuiteConfig = loadSuiteConfig,
+): Promise<string[]> {
+  let suite: Awaited<ReturnType<LoadSuiteConfig>>;
   try {
-    suite = await loadSuiteConfig(file);
+    suite = await load(file);
   } catch (error) {
     // A ConfigValidationError lists one bad field a line: keep them all, on one line.
     const message = error instanceof Error ? error.message : String(error);
@@ -146,7 +160,7 @@ export function formatFinding(finding: Finding): string {
  *
  * @returns the exit code: 0 when nothing breaks or `--help`, 1 on a breaking change, 2 on bad input.
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], deps: MainDependencies = {}): Promise<number> {
   try {
     const options = parseOptions(argv);
     if ('help' in options) {
@@ -159,7 +173,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     ]);
     const operationIds =
       options.config !== undefined && options.connector !== undefined
-        ? await operationsOfConnector(options.config, options.connector)
+        ? await operationsOfConnector(options.config, options.connector, deps.loadSuiteConfig)
         : options.operationIds;
     if (operationIds) {
       const known = indexOperations(before);

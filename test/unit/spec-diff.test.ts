@@ -4,7 +4,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { JsonObject } from '../../scripts/spec-diff/diff.js';
 import { toOpenApi3 } from '../../scripts/spec-diff/load.js';
-import { diffOperations, type Finding, main, parseOptions, UsageError } from '../../scripts/spec-diff.js';
+import {
+  diffOperations,
+  type Finding,
+  type LoadSuiteConfig,
+  main,
+  parseOptions,
+  UsageError,
+} from '../../scripts/spec-diff.js';
 
 const FIXTURES = path.resolve('test/fixtures');
 const TWILIO = path.join(FIXTURES, 'twilio/messages.openapi.json');
@@ -444,6 +451,20 @@ describe('npm run spec:diff (main)', () => {
     streams = captureStreams();
     await expect(main([TWILIO, TWILIO, '--config', suite, '--connector', 'other'])).resolves.toBe(2);
     expect(streams.stderr()).toMatch(/has no connector named other/);
+  });
+
+  it('checks the operations of the --config connector', async () => {
+    // The openapi kind's entry, as loadSuiteConfig would return it once the kind validates it.
+    const loadSuiteConfig = vi.fn(async () => ({
+      connectors: [{ name: 'twilio-api', kind: 'openapi', operations: ['ListMessage'] }],
+    })) as unknown as LoadSuiteConfig;
+    const streams = captureStreams();
+    const argv = [TWILIO, mutated, '--config', 'suite.config.ts', '--connector', 'twilio-api'];
+    await expect(main(argv, { loadSuiteConfig })).resolves.toBe(1);
+    expect(loadSuiteConfig).toHaveBeenCalledWith('suite.config.ts');
+    expect(streams.stdout()).toMatch(/^BREAKING ListMessage: .*body\.messages\[\]\.sid: property removed/);
+    expect(streams.stdout()).not.toContain('CreateMessage');
+    expect(streams.stderr()).toContain('in 1 operation(s)');
   });
 
   it('parses --operations as a comma-separated list', () => {
