@@ -9,6 +9,7 @@ import {
 } from '../../functions/openapi/description.js';
 import { operationValidators } from '../../functions/openapi/validators.js';
 import { ConfigValidationError, parseSuiteConfig } from '../../functions/shared/config.js';
+import { loadSuiteConfig } from '../../functions/shared/config-file.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 /** Twilio's Messages operations (test/fixtures/twilio/SOURCE-messages.md). */
@@ -305,5 +306,25 @@ describe('response validation', () => {
     expect(JSON.stringify(issues)).not.toContain('secret-looking-value');
     expect(validators.response(200, { sid: MESSAGE })).toEqual([]);
     expect(validators.response(204, 'anything')).toEqual([]);
+  });
+});
+
+describe('loadSuiteConfig with an openapi entry', () => {
+  it('reads the example suite, its spec relative to the suite file', async () => {
+    // Act
+    const suite = await loadSuiteConfig(
+      fileURLToPath(new URL('../../examples/openapi-twilio/suite.config.json', import.meta.url)),
+    );
+
+    // Assess
+    const entry = suite.connectors[0];
+    expect(entry).toMatchObject({
+      kind: 'openapi',
+      name: 'twilio-openapi',
+      baseUrl: 'https://api.twilio.com',
+    });
+    expect(
+      entry?.kind === 'openapi' && typeof entry.spec === 'object' && Object.keys(entry.spec.operations),
+    ).toEqual(['CreateMessage', 'FetchMessage', 'ListMessage']);
   });
 });
