@@ -102,6 +102,25 @@ const NAME_MAPS = new Set([
 ]);
 
 /**
+ * OpenAPI 3.0's boolean `exclusiveMinimum` / `exclusiveMaximum` (draft-04) as JSON Schema's numbers:
+ * `{minimum: 1, exclusiveMinimum: true}` becomes `{exclusiveMinimum: 1}`. The keys it returns
+ * replace the schema's own (`undefined`: dropped). 3.1 schemas already use numbers: untouched.
+ */
+function exclusiveBounds(schema: Json): Json {
+  const out: Json = {};
+  for (const [bound, exclusive] of [
+    ['minimum', 'exclusiveMinimum'],
+    ['maximum', 'exclusiveMaximum'],
+  ] as const) {
+    if (typeof schema[exclusive] !== 'boolean') continue;
+    // A key set to undefined is dropped.
+    out[exclusive] = schema[exclusive] === true ? schema[bound] : undefined;
+    if (schema[exclusive] === true) out[bound] = undefined;
+  }
+  return out;
+}
+
+/**
  * `node` with every local `$ref` (`#/components/...`) replaced by what it points to. A reference
  * back into itself (a recursive schema) becomes `{}`, which accepts anything from there down.
  * @throws Error naming the reference when it is not local or points nowhere
@@ -122,12 +141,15 @@ function inline(node: unknown, root: Json, seen: readonly string[] = [], names =
     return inline(target, root, [...seen, ref]);
   }
   const out: Json = {};
+  const bounds = names ? {} : exclusiveBounds(node);
   for (const [key, value] of Object.entries(node)) {
+    if (key in bounds) continue;
     // Documentation (examples, prose, vendor extensions) is dropped to keep the config small, but
     // never a field of a map of names (`properties`: a field may be called `description`).
     if (!names && (DOCUMENTATION_KEYS.has(key) || key.startsWith('x-'))) continue;
     out[key] = inline(value, root, seen, NAME_MAPS.has(key) && !names);
   }
+  for (const [key, value] of Object.entries(bounds)) if (value !== undefined) out[key] = value;
   return out;
 }
 
@@ -302,7 +324,22 @@ export async function loadDescription(
   } else if (typeof document.openapi !== 'string' || !/^3\.[01]\./.test(document.openapi)) {
     throw new ConfigValidationError(absolute, ['is not an OpenAPI 3.0, 3.1 or Swagger 2.0 description']);
   }
-  return trimDescription(document, operationIds, absolute);
+  const description = trimDescription(document, operationIds, absolute);
+  // Compiled once here too, so that a schema Ajv cannot compile fails the config, not a cold start.
+  const { operationValidators } = await import('./validators.js');
+  const issues: string[] = [];
+  operationIds.forEach((id, i) => {
+    const operation = description.operations[id];
+    try {
+      if (operation) operationValidators(operation, description.dialect);
+    } catch (error) {
+      issues.push(
+        `operations[${i}]: '${id}' has a schema that cannot be compiled: ${(error as Error).message}`,
+      );
+    }
+  });
+  if (issues.length > 0) throw new ConfigValidationError(absolute, issues);
+  return description;
 }
 
 /**

@@ -328,3 +328,70 @@ describe('loadSuiteConfig with an openapi entry', () => {
     ).toEqual(['CreateMessage', 'FetchMessage', 'ListMessage']);
   });
 });
+
+describe('trimDescription', () => {
+  it("reads OpenAPI 3.0's boolean exclusiveMinimum as JSON Schema's number", async () => {
+    // Prepare
+    const { trimDescription } = await import('../../functions/openapi/description.js');
+    const document = {
+      openapi: '3.0.3',
+      paths: {
+        '/items': {
+          get: {
+            operationId: 'listItems',
+            parameters: [
+              { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 0, exclusiveMinimum: true } },
+              { name: 'session', in: 'cookie', schema: { type: 'string' } },
+            ],
+            responses: { '200': { description: 'ok' } },
+          },
+        },
+      },
+    };
+
+    // Act
+    const description = trimDescription(document, ['listItems'], 'items.json');
+    const operation = description.operations.listItems;
+    const validators = operationValidators(operation as never, description.dialect);
+
+    // Assess
+    expect(operation?.parameters).toEqual([
+      {
+        name: 'limit',
+        in: 'query',
+        required: false,
+        schema: { type: 'integer', exclusiveMinimum: 0 },
+        explode: true,
+      },
+    ]);
+    expect(validators.input({ query: { limit: 0 } })).toEqual([
+      { path: ['query', 'limit'], message: 'must be > 0' },
+    ]);
+    expect(validators.input({ query: { limit: 1 } })).toEqual([]);
+  });
+
+  it('refuses an operation it cannot serve, naming why', async () => {
+    // Prepare
+    const { trimDescription } = await import('../../functions/openapi/description.js');
+    const document = {
+      openapi: '3.1.0',
+      paths: {
+        '/files': {
+          post: {
+            operationId: 'upload',
+            requestBody: { content: { 'multipart/form-data': { schema: { type: 'object' } } } },
+            responses: {},
+          },
+        },
+      },
+    };
+
+    // Act
+    const trimming = () => trimDescription(document, ['upload'], 'files.json');
+
+    // Assess
+    expect(trimming).toThrow(
+      "operations[0]: 'upload' cannot be served: its request body is multipart/form-data; supported: application/json, application/x-www-form-urlencoded",
+    );
+  });
+});
