@@ -11,7 +11,7 @@ import { ConnectorError } from '../shared/errors.js';
 import type { QueryValue } from '../shared/http/client.js';
 import type { OperationRequest } from '../shared/runtime/connector.js';
 import { defineConnector, defineOperation } from '../shared/runtime/index.js';
-import type { OpenApiDescription, OpenApiOperation } from './description.js';
+import type { OpenApiDescription, OpenApiOperation } from './types.js';
 import {
   callerHeader,
   IDEMPOTENCY_KEY_PARAMETER,

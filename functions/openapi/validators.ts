@@ -9,7 +9,7 @@ import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import { isForbiddenRequestHeader } from '../shared/config.js';
-import type { JsonSchema, OpenApiDescription, OpenApiOperation, OpenApiParameter } from './description.js';
+import type { JsonSchema, OpenApiDescription, OpenApiOperation, OpenApiParameter } from './types.js';
 
 /** A header parameter whose name says it carries an idempotency key: filled from the caller's `Idempotency-Key`. */
 export const IDEMPOTENCY_KEY_PARAMETER = /idempotency-key/i;
