@@ -6,6 +6,7 @@
  * answer is checked against the schema documented for its status (docs/connectors/openapi.md).
  */
 import * as z from 'zod';
+import { queryParameterShadows } from '../shared/auth/index.js';
 import { type OpenApiConnectorConfig, RESPONSE_VALIDATION_MODES } from '../shared/config.js';
 import { ConnectorError } from '../shared/errors.js';
 import type { QueryValue } from '../shared/http/client.js';
@@ -43,13 +44,36 @@ function text(value: unknown): string {
 }
 
 /**
- * The input schema of one operation: the shape, then the description's checks (Ajv), then the path
- * segments, which must not be empty or dot segments once filled in.
+ * The input schema of one operation: the shape, then the description's checks (Ajv), then no
+ * parameter where the connector's `apiKey` credential goes, then the path segments, which must not
+ * be empty or dot segments once filled in.
+ * @param auth - the connector's `auth`; @default none
  */
-export function operationInputSchema(operation: OpenApiOperation, validators: OperationValidators) {
+export function operationInputSchema(
+  operation: OpenApiOperation,
+  validators: OperationValidators,
+  auth: OpenApiConnectorConfig['auth'] = { type: 'none' },
+) {
   return operationInputShape.superRefine((input, ctx) => {
     for (const issue of validators.input(input)) {
       ctx.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] });
+    }
+    // A parameter the description declares may still be where the connector's apiKey goes.
+    if (auth.type === 'apiKey') {
+      const given = auth.in === 'query' ? input.query : input.headers;
+      for (const key of Object.keys(given ?? {})) {
+        const clash =
+          auth.in === 'query'
+            ? queryParameterShadows(key, auth.name)
+            : key.toLowerCase() === auth.name.toLowerCase();
+        if (clash) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must not set ${auth.name}, the connector's credential, in any spelling`,
+            path: [auth.in === 'query' ? 'query' : 'headers', key],
+          });
+        }
+      }
     }
     for (const parameter of operation.parameters) {
       if (parameter.in !== 'path') continue;
@@ -160,7 +184,7 @@ export const openapiConnector = defineConnector<OpenApiConnectorConfig>({
           operationId,
           defineOperation({
             description: `${operation.method} ${operation.path} (${operationId} of ${description.source.split('/').pop()})`,
-            input: operationInputSchema(operation, validators),
+            input: operationInputSchema(operation, validators, config.auth),
             output: operationOutputSchema,
             async run(input, context) {
               const response = await context.send(buildRequest(operation, input, context.idempotencyKey));

@@ -395,3 +395,28 @@ describe('trimDescription', () => {
     );
   });
 });
+
+describe("the apiKey credential's parameter", () => {
+  it('may not be set by the caller, in any spelling, even when the description declares it', () => {
+    // Prepare
+    const operation = {
+      method: 'GET' as const,
+      path: '/items',
+      parameters: [
+        { name: 'api_key', in: 'query' as const, required: false, schema: { type: 'string' }, explode: true },
+      ],
+      responses: {},
+    };
+    const auth = { type: 'apiKey' as const, in: 'query' as const, name: 'API_KEY', secret: 'vendor' };
+    const schema = operationInputSchema(operation, operationValidators(operation, '3.0'), auth);
+
+    // Act
+    const parsed = schema.safeParse({ query: { api_key: 'tok-example' } });
+
+    // Assess
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['query.api_key', "must not set API_KEY, the connector's credential, in any spelling"],
+    ]);
+  });
+});
