@@ -60,11 +60,13 @@ const NAME_MAPS = new Set([
 ]);
 
 /**
- * OpenAPI 3.0's boolean `exclusiveMinimum` / `exclusiveMaximum` (draft-04) as JSON Schema's numbers:
- * `{minimum: 1, exclusiveMinimum: true}` becomes `{exclusiveMinimum: 1}`. The keys it returns
- * replace the schema's own (`undefined`: dropped). 3.1 schemas already use numbers: untouched.
+ * The keywords of an OpenAPI 3.0 schema rewritten for Ajv: the boolean `exclusiveMinimum` /
+ * `exclusiveMaximum` (draft-04) as JSON Schema's numbers (`{minimum: 1, exclusiveMinimum: true}`
+ * becomes `{exclusiveMinimum: 1}`), and `nullable` without `type` dropped (OpenAPI 3.0.3: it only
+ * adds `null` to an explicit `type`; Ajv refuses it alone). The keys it returns replace the
+ * schema's own (`undefined`: dropped). 3.1 schemas use numbers and no `nullable`: untouched.
  */
-function exclusiveBounds(schema: Json): Json {
+function ajvKeywords(schema: Json): Json {
   const out: Json = {};
   for (const [bound, exclusive] of [
     ['minimum', 'exclusiveMinimum'],
@@ -75,6 +77,7 @@ function exclusiveBounds(schema: Json): Json {
     out[exclusive] = schema[exclusive] === true ? schema[bound] : undefined;
     if (schema[exclusive] === true) out[bound] = undefined;
   }
+  if ('nullable' in schema && schema.type === undefined) out.nullable = undefined;
   return out;
 }
 
@@ -99,7 +102,7 @@ function inline(node: unknown, root: Json, seen: readonly string[] = [], names =
     return inline(target, root, [...seen, ref]);
   }
   const out: Json = {};
-  const bounds = names ? {} : exclusiveBounds(node);
+  const bounds = names ? {} : ajvKeywords(node);
   for (const [key, value] of Object.entries(node)) {
     if (key in bounds) continue;
     // Documentation (examples, prose, vendor extensions) is dropped to keep the config small, but

@@ -420,3 +420,31 @@ describe("the apiKey credential's parameter", () => {
     ]);
   });
 });
+
+describe('a Swagger 2.0 description', () => {
+  it("is converted: Slack's chat.postMessage, its base URL from host and basePath, a form body", async () => {
+    // Act
+    const slack = await loadDescription(
+      'slack/slack_web_openapi_v2.chat.json',
+      ['chat_postMessage'],
+      FIXTURES,
+    );
+    const operation = slack.operations.chat_postMessage;
+    const validators = operationValidators(operation as never, slack.dialect);
+
+    // Assess
+    expect(slack).toMatchObject({ dialect: '3.0', baseUrl: 'https://slack.com/api' });
+    expect(operation).toMatchObject({
+      method: 'POST',
+      path: '/chat.postMessage',
+      requestBody: { mediaType: 'application/x-www-form-urlencoded' },
+    });
+    expect(validators.input({ headers: { token: 'xoxb-fake-example' }, body: { text: 'Hi' } })).toEqual([
+      { path: ['body', 'channel'], message: 'is required' },
+    ]);
+    // Its answers declare `nullable` without `type` in places: compiled all the same.
+    expect(validators.response(200, { ok: true, channel: 'C1', ts: '1.2', message: {} })).toEqual(
+      expect.any(Array),
+    );
+  });
+});
