@@ -30,7 +30,7 @@ function builtinEntry(kind: BuiltinKindName): string {
 type BuiltinConfig<K extends BuiltinKindName> = Extract<ConnectorConfig, { kind: K }>;
 
 /**
- * The built-in connector kinds, by name: `http` and the four vendors. Adding a built-in kind means
+ * The built-in connector kinds, by name: `http`, the four vendors and `openapi`. Adding a built-in kind means
  * adding it to the config schema (its entry's fields) and here; the compiler asks for both.
  */
 export const BUILTIN_KINDS: { readonly [K in BuiltinKindName]: ConnectorKind<BuiltinConfig<K>> } = {
@@ -58,6 +58,11 @@ export const BUILTIN_KINDS: { readonly [K in BuiltinKindName]: ConnectorKind<Bui
     kind: 'twilio',
     entry: builtinEntry('twilio'),
     load: async () => (await import('./twilio/connector.js')).twilioConnector,
+  },
+  openapi: {
+    kind: 'openapi',
+    entry: builtinEntry('openapi'),
+    load: async () => (await import('./openapi/connector.js')).openapiConnector,
   },
 };
 

@@ -9,6 +9,7 @@
  * await gateway.close();
  */
 import path from 'node:path';
+import { resolveOpenApiSpecs } from '../functions/openapi/description.js';
 import {
   type AnyConnectorConfig,
   parseSuiteConfig,
@@ -56,7 +57,8 @@ export interface StartLocalGatewayOptions
 }
 
 /**
- * Validates `suite` against the built-in kinds and `kinds`, then starts the local gateway: the
+ * Validates `suite` against the built-in kinds and `kinds` (an `openapi` entry's `spec` file read
+ * relative to the working directory), then starts the local gateway: the
  * connector route, the asynchronous path (`POST /v1/events`, inboxes, dead letters, results) and an
  * embedded DynamoDB for idempotency. Close it with `close()`. As `npm start` does, it sets
  * `POWERTOOLS_METRICS_DISABLED=true` when that is unset (set it to `false` to see the EMF lines).
@@ -67,7 +69,9 @@ export async function startLocalGateway(options: StartLocalGatewayOptions): Prom
   const { suite, kinds = [], credentials, secretsFile, ...rest } = options;
   // As under `npm start`: logs, not EMF metric blobs, unless the caller asked for them.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const config: SuiteConfig<AnyConnectorConfig> = parseSuiteConfig(suite, 'the local suite', {
+  // An `openapi` entry's description file is read here, relative to the working directory.
+  const resolved = await resolveOpenApiSpecs(suite, process.cwd());
+  const config: SuiteConfig<AnyConnectorConfig> = parseSuiteConfig(resolved, 'the local suite', {
     allowLoopbackHttp: true,
     kinds,
   });

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { resolveOpenApiSpecs } from '../openapi/description.js';
 import {
   type ConfigSchemaOptions,
   ConfigValidationError,
@@ -23,8 +24,12 @@ export const DEFAULT_SUITE_CONFIG = 'suite.config.ts';
  * `npm start` and the CDK app use).
  *
  * @param file - path of the file; @default `process.env.SUITE_CONFIG ?? 'suite.config.ts'`
+ * An `openapi` entry's `spec` (a description file, relative to the suite file) is read here and
+ * replaced by the description of its allowed operations (functions/openapi/description.ts).
+ *
  * @throws {@link ConfigValidationError} when the file is missing, unreadable or invalid; the message
- *   names the file and every bad field
+ *   names the file and every bad field (and an `openapi` entry's unreadable description or unknown
+ *   `operationId`)
  */
 export async function loadSuiteConfig(
   file: string = process.env.SUITE_CONFIG || DEFAULT_SUITE_CONFIG,
@@ -44,5 +49,6 @@ export async function loadSuiteConfig(
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigValidationError(absolute, [`cannot be read: ${reason}`]);
   }
+  value = await resolveOpenApiSpecs(value, path.dirname(absolute));
   return parseSuiteConfig(value, absolute, options);
 }

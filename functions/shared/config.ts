@@ -629,8 +629,79 @@ function vendorConnectorSchema<K extends VendorKind>(kind: K, options: ConfigSch
   });
 }
 
-/** The built-in connector kinds: `http` and the vendors of {@link VENDOR_BASE_URLS}. */
-export const BUILTIN_KIND_NAMES = ['http', 'stripe', 'slack', 'github', 'twilio'] as const;
+/** How an `openapi` connector checks the vendor's answers against the description. */
+export const RESPONSE_VALIDATION_MODES = ['enforce', 'warn', 'off'] as const;
+
+/**
+ * The trimmed description an `openapi` entry's `spec` path is replaced with when the suite file is
+ * loaded (`OpenApiDescription`, functions/openapi/description.ts); checked shallowly here.
+ */
+const openapiDescriptionSchema = z.object({
+  source: z.string(),
+  dialect: z.enum(['3.0', '3.1']),
+  baseUrl: z.string().optional(),
+  apiKey: z.object({ in: z.enum(['header', 'query']), name: z.string() }).optional(),
+  operations: z.record(
+    z.string(),
+    z.looseObject({
+      method: z.enum(HTTP_METHODS),
+      path: z.string().startsWith('/'),
+      parameters: z.array(z.looseObject({ name: z.string(), in: z.enum(['path', 'query', 'header']) })),
+      responses: z.record(z.string(), z.unknown()),
+    }),
+  ),
+});
+
+/** The `openapi` kind (docs/connectors/openapi.md): operations from a vendor's API description. */
+function openapiConnectorSchema(options: ConfigSchemaOptions) {
+  return z
+    .strictObject({
+      kind: z.literal('openapi'),
+      ...commonConnectorFields(),
+      /**
+       * The description file (OpenAPI 3.0, 3.1 or Swagger 2.0, JSON), absolute or relative to the
+       * suite file; `loadSuiteConfig` replaces it with the trimmed description of `operations`.
+       */
+      spec: z.union([z.string().min(1), openapiDescriptionSchema]),
+      /** The `operationId`s exposed, each an operation of the connector; nothing else is. */
+      operations: z
+        .array(z.string().min(1).max(256))
+        .min(1, 'must list at least one operationId')
+        .refine((ids) => new Set(ids).size === ids.length, 'must not list an operationId twice'),
+      /** The API's base URL. @default the description's first server (Swagger 2.0: scheme, host, basePath) */
+      baseUrl: secureUrl(options),
+      /**
+       * How requests authenticate, as for an `http` connector; an `apiKey` without `in` and `name`
+       * takes them from the description's `securitySchemes`. @default none
+       */
+      auth: authSchema(options).default({ type: 'none' }),
+      /** Check answers against the documented schema: fail (`enforce`), log the fields (`warn`) or not. */
+      responseValidation: z.enum(RESPONSE_VALIDATION_MODES).default('warn'),
+    })
+    .superRefine((entry, ctx) => {
+      if (typeof entry.spec === 'string') {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'is a description file not yet read: load the suite with loadSuiteConfig, which reads it',
+          path: ['spec'],
+        });
+        return;
+      }
+      const known = entry.spec.operations;
+      entry.operations.forEach((id, i) => {
+        if (!Object.hasOwn(known, id)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `'${id}' is not in the loaded description`,
+            path: ['operations', i],
+          });
+        }
+      });
+    });
+}
+
+/** The built-in connector kinds: `http`, `openapi` and the vendors of {@link VENDOR_BASE_URLS}. */
+export const BUILTIN_KIND_NAMES = ['http', 'stripe', 'slack', 'github', 'twilio', 'openapi'] as const;
 /** A built-in connector kind. */
 export type BuiltinKindName = (typeof BUILTIN_KIND_NAMES)[number];
 
@@ -717,6 +788,7 @@ function connectorUnion(options: SchemaOptions) {
     vendorConnectorSchema('slack', options),
     vendorConnectorSchema('github', options),
     vendorConnectorSchema('twilio', options),
+    openapiConnectorSchema(options),
   ] as const;
   const custom = customKinds(options.kinds);
   const members = [...builtins, ...custom.map((kind) => customConnectorSchema(kind, options))];
@@ -864,6 +936,8 @@ export function suiteConfigSchema(options: SchemaOptions = {}) {
 export type ConnectorConfig = z.output<ReturnType<typeof connectorUnion>>;
 /** A validated `http` connector entry. */
 export type HttpConnectorConfig = Extract<ConnectorConfig, { kind: 'http' }>;
+/** A validated `openapi` entry (its `spec` the trimmed description once the suite file is loaded). */
+export type OpenApiConnectorConfig = Extract<ConnectorConfig, { kind: 'openapi' }>;
 /** A validated entry of a vendor connector kind. */
 export type VendorConnectorConfig<K extends VendorKind = VendorKind> = Extract<ConnectorConfig, { kind: K }>;
 

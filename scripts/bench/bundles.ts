@@ -163,6 +163,10 @@ const FIRST_CALLS: Record<ConnectorConfig['kind'], { operation: string; body: un
   slack: { operation: 'postMessage', body: { channel: 'C0123456789', text: 'bench' } },
   github: { operation: 'createIssue', body: { owner: 'octo-org', repo: 'hello-world', title: 'bench' } },
   twilio: { operation: 'sendSms', body: { to: '+15005550006', from: '+15005550001', body: 'bench' } },
+  openapi: {
+    operation: 'FetchMessage',
+    body: { path: { AccountSid: `AC${'a'.repeat(32)}`, Sid: `SM${'a'.repeat(32)}` } },
+  },
 };
 
 /** Obviously fake secrets in each kind's shape (docs/connectors/*.md). */
@@ -172,6 +176,7 @@ const FAKE_SECRETS: Record<ConnectorConfig['kind'], Record<string, string>> = {
   slack: { token: 'xoxb-fake-example' },
   github: { token: 'ghp_example_not_a_real_token' },
   twilio: { accountSid: `AC${'a'.repeat(32)}`, authToken: 'fake-auth-token-example' },
+  openapi: { username: `AC${'a'.repeat(32)}`, password: 'fake-auth-token-example' },
 };
 
 const DRIVER = `

@@ -110,7 +110,7 @@ describe.skipIf(!process.env.HTTPBIN_URL)('a custom connector kind through the l
 
     // Assess
     await expect(start).rejects.toThrow(
-      "connectors[0].kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio",
+      "connectors[0].kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio, openapi",
     );
   });
 });

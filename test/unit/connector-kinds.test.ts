@@ -162,11 +162,11 @@ describe('config schema with kinds of your own', () => {
 
     // Assess
     expect(unregistered).toEqual([
-      "connectors[0].kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio (register a kind of your own with kinds: [connectorKind(...)])",
+      "connectors[0].kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio, openapi (register a kind of your own with kinds: [connectorKind(...)])",
     ]);
     expect(unknown).toEqual([
       expect.stringMatching(
-        /^connectors\[0\]\.kind: 'grpc' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio, weather /,
+        /^connectors\[0\]\.kind: 'grpc' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio, openapi, weather /,
       ),
     ]);
   });
@@ -216,7 +216,7 @@ describe('kind registry', () => {
     const registry = registeredKinds();
 
     // Assess
-    expect([...registry.keys()]).toEqual(['http', 'stripe', 'slack', 'github', 'twilio']);
+    expect([...registry.keys()]).toEqual(['http', 'stripe', 'slack', 'github', 'twilio', 'openapi']);
     for (const kind of registry.values()) expect(existsSync(kind.entry)).toBe(true);
     expect(HANDLER_ENTRIES).toEqual({
       http: 'functions/http/handler.ts',
@@ -224,6 +224,7 @@ describe('kind registry', () => {
       slack: 'functions/slack/handler.ts',
       github: 'functions/github/handler.ts',
       twilio: 'functions/twilio/handler.ts',
+      openapi: 'functions/openapi/handler.ts',
     });
     expect(handlerEntry('stripe')).toBe(path.join(PROJECT_ROOT, 'functions/stripe/handler.ts'));
     expect(handlerEntry(BUILTIN_KINDS.http)).toBe(path.join(PROJECT_ROOT, 'functions/http/handler.ts'));
@@ -259,7 +260,7 @@ describe('kind registry', () => {
     // Assess
     expect(builtinName).toEqual(["kinds[0].kind: 'http' is a built-in kind; give your kind another name"]);
     expect(unregistered).toEqual([
-      "kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio",
+      "kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio, openapi",
     ]);
   });
 
@@ -280,7 +281,7 @@ describe('kind registry', () => {
     // Assess
     await expect(start).rejects.toThrow(ConfigValidationError);
     await expect(start).rejects.toThrow(
-      "kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio",
+      "kind: 'weather' is not a registered connector kind; the kinds known are http, stripe, slack, github, twilio, openapi",
     );
   });
 

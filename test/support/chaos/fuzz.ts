@@ -278,7 +278,7 @@ export async function fuzzOperations(options: FuzzOptions): Promise<FuzzReport[]
       startTwilioMock(),
     ]);
     mocks.push(stripe, slack, github, twilio);
-    const urls: Record<ConnectorConfig['kind'], string> = {
+    const urls: Record<Exclude<ConnectorConfig['kind'], 'openapi'>, string> = {
       http: upstream.url,
       stripe: stripe.url,
       slack: slack.url,
@@ -287,7 +287,9 @@ export async function fuzzOperations(options: FuzzOptions): Promise<FuzzReport[]
     };
     const credentials = fuzzCredentials();
     const reports: FuzzReport[] = [];
-    for (const kind of Object.keys(CONNECTOR_KINDS) as ConnectorConfig['kind'][]) {
+    // The `openapi` kind's operations come from a description: not fuzzed here yet (issue 14).
+    const kinds = Object.keys(CONNECTOR_KINDS).filter((kind) => kind !== 'openapi') as (keyof typeof urls)[];
+    for (const kind of kinds) {
       const config = fuzzConfig(kind, urls[kind]);
       const definition = CONNECTOR_KINDS[kind] as unknown as {
         operations(config: ConnectorConfig): Record<string, unknown>;
