@@ -1,6 +1,6 @@
 /**
  * `npm run spec:diff -- OLD NEW`: what a new version of an API description removes or changes that
- * the allowed operations depend on (docs/spec-diff.md).
+ * the allowed operations depend on (docs/connectors/openapi.md, "Breaking changes").
  *
  * ```sh
  * npm run spec:diff -- old.json new.json

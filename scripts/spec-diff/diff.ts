@@ -1,6 +1,6 @@
 /**
  * What a new version of an OpenAPI 3.x description removes or changes that an operation depends on:
- * the pure part of `npm run spec:diff` (docs/spec-diff.md). Both descriptions are plain JSON values
+ * the pure part of `npm run spec:diff` (docs/connectors/openapi.md, "Breaking changes"). Both descriptions are plain JSON values
  * (Swagger 2.0 is converted first, see `./load.ts`); nothing here reads a file or throws on an odd
  * description: what it cannot compare it leaves alone.
  *
