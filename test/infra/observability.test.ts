@@ -12,6 +12,7 @@ import path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Alarm, Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -810,6 +811,25 @@ describe('cdk-nag with ConnectorObservability', () => {
       expect(run.synthError).toBeUndefined();
       expect(run.findings).toEqual([]);
     },
+  );
+
+  it(
+    'leaves both packs without findings on a suite with shared state and webhooks, with an alarm topic',
+    () => {
+      // Act: the suite's own observability, with its shared-state and webhook refusal alarms
+      const run = synthWithNag(sharedStateSuite(), {
+        modify: (stack) => {
+          const topic = Topic.fromTopicArn(stack, 'AlarmTopic', TOPIC_ARN);
+          expect(stack.suite.observability?.webhooksRefusedAlarm).toBeDefined();
+          stack.suite.observability?.webhooksRefusedAlarm?.addAlarmAction(new SnsAction(topic));
+        },
+      });
+
+      // Assess
+      expect(run.synthError).toBeUndefined();
+      expect(run.findings).toEqual([]);
+    },
+    FIRST_SYNTH_TIMEOUT_MS,
   );
 
   it(
