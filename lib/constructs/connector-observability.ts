@@ -226,7 +226,8 @@ export interface ConnectorObservabilityProps {
   readonly apiStageName?: string;
   /**
    * The webhook route's function (`ConnectorWebhooks.function`): its Lambda errors alarmed like a
-   * connector's, and the deliveries accepted, refused and duplicated on the dashboard.
+   * connector's, its refused deliveries alarmed ({@link ObservabilityAlarms.webhooksRefused}), and the
+   * deliveries accepted, refused and duplicated on the dashboard.
    * @default none (no webhook route)
    */
   readonly webhookFunction?: IFunction;
@@ -293,8 +294,9 @@ export interface ConnectorAlarmSet {
  * errors and throttles, dead-letter and inbox depth; for the API stage, requests, 4xx, 5xx and
  * latency. Alarms per connector on Lambda errors, Lambda throttles, breaker openings and dependency
  * failures (`UpstreamCalls` outcome `DEPENDENCY_UNAVAILABLE`, `IdempotencyRecordFailures`), and on
- * the API's 5xx rate; every alarm treats missing data as not breaching (the runtime publishes a
- * count only when something happened). With an {@link ConnectorObservabilityProps.alarmTopic}, all of
+ * the API's 5xx rate; per connector with {@link ObservedConnector.sharedState}, on `SharedStateFailures`
+ * (graphed too); for the webhook function, on its Lambda errors and on `WebhooksRefused`; every alarm
+ * treats missing data as not breaching (the runtime publishes a count only when something happened). With an {@link ConnectorObservabilityProps.alarmTopic}, all of
  * them and the connectors' existing dead-letter alarms notify it. No physical names unless given.
  *
  * It takes what it watches as props and creates nothing but the dashboard and the alarms.
