@@ -29,6 +29,12 @@ import { resourceId } from '../../functions/shared/config.js';
 import { DEPENDENCIES, METRIC } from '../../functions/shared/powertools.js';
 import { WEBHOOK_METRIC, WEBHOOK_SERVICE_NAME } from '../../functions/webhooks/contract.js';
 
+/**
+ * The `feature` dimension values of `SharedStateFailures` (`functions/shared/http/shared-circuit-breaker.ts`,
+ * `shared-rate-limit.ts`).
+ */
+const SHARED_STATE_FEATURES = ['circuitBreaker', 'rateLimit'] as const;
+
 /** The most alarms one CloudWatch alarm status widget shows. */
 const MAX_ALARMS_PER_WIDGET = 100;
 
@@ -61,6 +67,13 @@ export interface ObservedConnector {
    * @default none
    */
   readonly deadLetterAlarm?: AlarmBase;
+  /**
+   * Whether the connector's circuit breaker or rate limit has `scope: 'shared'` (docs/fleet.md): its
+   * `SharedStateFailures` are then alarmed and graphed. The `ConnectorSuite` construct sets it from the
+   * connector's config.
+   * @default false (no shared-state alarm or graph)
+   */
+  readonly sharedState?: boolean;
 }
 
 /**
@@ -116,6 +129,22 @@ export interface ObservabilityAlarms {
    */
   readonly idempotencyRecordFailures?: ObservabilityAlarmOptions;
   /**
+   * Per connector with {@link ObservedConnector.sharedState}: `SharedStateFailures` (Sum over its
+   * `feature` dimension, `circuitBreaker` and `rateLimit`, with `service`): requests to the fleet's
+   * shared state in the idempotency table failed, and instances decide alone (docs/fleet.md, How it fails).
+   * @default threshold 1 in one 5-minute period
+   */
+  readonly sharedStateFailures?: ObservabilityAlarmOptions;
+  /**
+   * For the webhook function: `WebhooksRefused` (Sum over every `connector` and `reason`, `service`
+   * `connector-suite-webhooks`, through a CloudWatch Metrics Insights query). A rotated signing secret
+   * not yet deployed, or a wrong `publicUrl`, refuses every genuine delivery. The default lets a few
+   * stray probes of the public URL pass: anyone can POST to it, and scanners do, while a vendor with
+   * a broken route retries every delivery it sends.
+   * @default threshold 50 in one 5-minute period
+   */
+  readonly webhooksRefused?: ObservabilityAlarmOptions;
+  /**
    * For the API stage: `AWS/ApiGateway` `5XXError` (Average, the fraction of requests answered 5xx).
    * @default threshold 0.05 (above 5 %) in 2 of 3 5-minute periods
    */
@@ -146,6 +175,18 @@ export const ALARM_DEFAULTS: Readonly<
     evaluationPeriods: 1,
     datapointsToAlarm: 1,
   },
+  sharedStateFailures: {
+    threshold: 1,
+    period: Duration.minutes(5),
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+  },
+  webhooksRefused: {
+    threshold: 50,
+    period: Duration.minutes(5),
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+  },
   apiServerErrorRate: {
     threshold: 0.05,
     period: Duration.minutes(5),
@@ -162,6 +203,8 @@ export const RUNBOOK_SECTIONS = {
   circuitBreakerOpened: 'circuit-breaker-opened',
   dependencyUnavailable: 'dependency-unavailable',
   idempotencyRecordFailures: 'idempotency-record-failures',
+  sharedStateFailures: 'shared-state-failures',
+  webhooksRefused: 'webhooks-refused',
   apiServerErrorRate: 'api-5xx-rate',
 } as const satisfies Record<keyof ObservabilityAlarms | 'deadLetter', string>;
 
@@ -183,7 +226,8 @@ export interface ConnectorObservabilityProps {
   readonly apiStageName?: string;
   /**
    * The webhook route's function (`ConnectorWebhooks.function`): its Lambda errors alarmed like a
-   * connector's, and the deliveries accepted, refused and duplicated on the dashboard.
+   * connector's, its refused deliveries alarmed ({@link ObservabilityAlarms.webhooksRefused}), and the
+   * deliveries accepted, refused and duplicated on the dashboard.
    * @default none (no webhook route)
    */
   readonly webhookFunction?: IFunction;
@@ -239,6 +283,8 @@ export interface ConnectorAlarmSet {
   readonly dependencyUnavailable?: Alarm;
   /** On `IdempotencyRecordFailures` by `service`. */
   readonly idempotencyRecordFailures?: Alarm;
+  /** On `SharedStateFailures` by `service` and `feature`, summed; only with {@link ObservedConnector.sharedState}. */
+  readonly sharedStateFailures?: Alarm;
 }
 
 /**
@@ -248,8 +294,9 @@ export interface ConnectorAlarmSet {
  * errors and throttles, dead-letter and inbox depth; for the API stage, requests, 4xx, 5xx and
  * latency. Alarms per connector on Lambda errors, Lambda throttles, breaker openings and dependency
  * failures (`UpstreamCalls` outcome `DEPENDENCY_UNAVAILABLE`, `IdempotencyRecordFailures`), and on
- * the API's 5xx rate; every alarm treats missing data as not breaching (the runtime publishes a
- * count only when something happened). With an {@link ConnectorObservabilityProps.alarmTopic}, all of
+ * the API's 5xx rate; per connector with {@link ObservedConnector.sharedState}, on `SharedStateFailures`
+ * (graphed too); for the webhook function, on its Lambda errors and on `WebhooksRefused`; every alarm
+ * treats missing data as not breaching (the runtime publishes a count only when something happened). With an {@link ConnectorObservabilityProps.alarmTopic}, all of
  * them and the connectors' existing dead-letter alarms notify it. No physical names unless given.
  *
  * It takes what it watches as props and creates nothing but the dashboard and the alarms.
@@ -261,6 +308,8 @@ export class ConnectorObservability extends Construct {
   readonly connectorAlarms: ReadonlyMap<string, ConnectorAlarmSet>;
   /** The alarm on the webhook function's Lambda errors, when there is one and `lambdaErrors` is on. */
   readonly webhookLambdaErrorsAlarm: Alarm | undefined;
+  /** The alarm on `WebhooksRefused`, when there is a webhook function and `webhooksRefused` is on. */
+  readonly webhooksRefusedAlarm: Alarm | undefined;
   /** The API's 5xx-rate alarm, when there is an API and the alarm is on. */
   readonly apiServerErrorRateAlarm: Alarm | undefined;
   /** Every alarm made here (not the dead-letter alarms, which belong to the connectors' queues). */
@@ -336,6 +385,16 @@ export class ConnectorObservability extends Construct {
           this.#connectorMetric(connector, METRIC.idempotencyRecordFailures, Stats.SUM),
           `${who} idempotency records were not written after the operation ran; until one is, a duplicate of that request may run again.`,
         ),
+        ...(connector.sharedState
+          ? {
+              sharedStateFailures: alarm(
+                'sharedStateFailures',
+                `${id}SharedStateFailuresAlarm`,
+                this.#sharedStateFailures(connector),
+                `${who} requests to the fleet's shared circuit breaker or rate limit in the idempotency table failed; instances fall back to per-instance decisions (docs/fleet.md).`,
+              ),
+            }
+          : {}),
       });
     }
     this.connectorAlarms = connectorAlarms;
@@ -345,6 +404,14 @@ export class ConnectorObservability extends Construct {
           'WebhooksLambdaErrorsAlarm',
           props.webhookFunction.metricErrors({ statistic: Stats.SUM }),
           'Webhooks: the webhook function failed (a crash, a timeout or out of memory); vendors retry their deliveries, but keep failing ones only for their retry window.',
+        )
+      : undefined;
+    this.webhooksRefusedAlarm = props.webhookFunction
+      ? alarm(
+          'webhooksRefused',
+          'WebhooksRefusedAlarm',
+          this.#webhooksRefused(),
+          'Webhooks: many deliveries were refused (bad signature, stale timestamp, unknown connector, ...): a rotated signing secret not yet deployed or a wrong publicUrl refuses every genuine delivery.',
         )
       : undefined;
 
@@ -573,8 +640,58 @@ export class ConnectorObservability extends Construct {
           width: 8,
         }),
       );
+      if (connector.sharedState) {
+        dashboard.addWidgets(
+          new GraphWidget({
+            title: `${connector.name}: shared state failures`,
+            left: SHARED_STATE_FEATURES.map((feature) => this.#sharedStateMetric(connector, feature)),
+            stacked: true,
+            width: 8,
+          }),
+        );
+      }
     }
     return dashboard;
+  }
+
+  /** `SharedStateFailures` of one `feature`, with the `{service, feature}` dimension set it is emitted with. */
+  #sharedStateMetric(connector: ObservedConnector, feature: (typeof SHARED_STATE_FEATURES)[number]): Metric {
+    return new Metric({
+      namespace: this.#namespace,
+      metricName: METRIC.sharedStateFailures,
+      dimensionsMap: { service: connector.serviceName ?? connector.name, feature },
+      statistic: Stats.SUM,
+      period: this.#period,
+      label: feature === 'circuitBreaker' ? 'circuit breaker' : 'rate limit',
+    });
+  }
+
+  /** `SharedStateFailures` of both features, summed. */
+  #sharedStateFailures(connector: ObservedConnector): MathExpression {
+    const usingMetrics = Object.fromEntries(
+      SHARED_STATE_FEATURES.map((feature, i) => [`s${i}`, this.#sharedStateMetric(connector, feature)]),
+    );
+    return new MathExpression({
+      expression: `SUM([${Object.keys(usingMetrics).join(', ')}])`,
+      usingMetrics,
+      label: 'shared state failures',
+      period: this.#period,
+    });
+  }
+
+  /**
+   * `WebhooksRefused` of every connector and reason, summed: a Metrics Insights query, since the
+   * `reason` and `connector` values are many and appear only when they happen (and a math expression
+   * in an alarm takes at most 10 metrics).
+   */
+  #webhooksRefused(): MathExpression {
+    // A CloudWatch namespace has no quotes in it (letters, digits, `.-_/#:` and spaces).
+    return new MathExpression({
+      expression: `SELECT SUM(${WEBHOOK_METRIC.refused}) FROM SCHEMA("${this.#namespace}", connector, reason, service) WHERE service = '${WEBHOOK_SERVICE_NAME}'`,
+      usingMetrics: {},
+      label: 'webhook deliveries refused',
+      period: this.#period,
+    });
   }
 
   /** A metric of the connector's `{service}` dimension set: every count and latency but `UpstreamCalls`. */

@@ -344,7 +344,17 @@ export class ConnectorSuite extends Construct {
               const { deadLetterQueue, inbox, deadLetterAlarm } = (
                 connectorEvents.get(name) as ConnectorEvents
               ).queues;
-              return { name, function: connector.function, deadLetterQueue, inbox, deadLetterAlarm };
+              const config = this.suite.connectors.find((c) => c.name === name);
+              const sharedState =
+                config?.circuitBreaker.scope === 'shared' || config?.rateLimit.scope === 'shared';
+              return {
+                name,
+                function: connector.function,
+                deadLetterQueue,
+                inbox,
+                deadLetterAlarm,
+                sharedState,
+              };
             }),
             api: this.api.api,
             ...(this.webhooks ? { webhookFunction: this.webhooks.function } : {}),

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Alarm, Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ import {
 import {
   buildSuiteApp,
   FIRST_SYNTH_TIMEOUT_MS,
+  httpConnector,
   loadDefaultSuiteInput,
   PROJECT_ROOT,
   removeOutdirs,
@@ -547,7 +549,204 @@ describe('ConnectorObservability overrides', () => {
   });
 });
 
+/**
+ * The two-connector fixture with `payments`' breaker shared, plus `metered`, whose rate limit is
+ * shared and which receives webhooks; `crm` stays per instance.
+ */
+function sharedStateSuite(): Record<string, unknown> {
+  const config = twoConnectorsConfig();
+  const [payments, crm] = config.connectors as [Record<string, unknown>, Record<string, unknown>];
+  return {
+    ...config,
+    connectors: [
+      { ...payments, circuitBreaker: { scope: 'shared' } },
+      crm,
+      httpConnector('metered', {
+        rateLimit: { scope: 'shared' },
+        webhook: { scheme: 'standardWebhooks', secret: 'metered-webhook' },
+      }),
+    ],
+  };
+}
+
+/** The Metrics Insights query of the webhook refusal alarm, in the namespace given. */
+function refusedQuery(namespace: string): string {
+  return `SELECT SUM(WebhooksRefused) FROM SCHEMA("${namespace}", connector, reason, service) WHERE service = 'connector-suite-webhooks'`;
+}
+
+/** An alarm's `Metrics` as CloudFormation renders a math expression alarm. */
+interface AlarmQuery {
+  readonly Id: string;
+  readonly Expression?: string;
+  readonly Period?: number;
+  readonly ReturnData?: boolean;
+  readonly MetricStat?: {
+    readonly Metric: {
+      readonly Namespace: string;
+      readonly MetricName: string;
+      readonly Dimensions: Array<{ Name: string; Value: unknown }>;
+    };
+    readonly Period: number;
+    readonly Stat: string;
+  };
+}
+
+/** The alarms whose `Metrics` read `metricName`, as `[logicalId, resource, queries]`. */
+function alarmsReading(json: CfnTemplate, metricName: string): Array<[string, CfnResource, AlarmQuery[]]> {
+  return alarmsOf(json)
+    .filter(([, alarm]) => JSON.stringify(alarm.Properties.Metrics ?? []).includes(metricName))
+    .map(([id, alarm]) => [id, alarm, alarm.Properties.Metrics as AlarmQuery[]]);
+}
+
+describe('ConnectorObservability of a suite with shared state and webhooks', () => {
+  let suite: Variant;
+
+  beforeAll(() => {
+    // Through the ConnectorSuite construct: it tells the construct which connectors share state.
+    const { stack, suite: config } = buildSuiteApp(sharedStateSuite());
+    const observability = stack.suite.observability;
+    if (!observability) throw new Error('the suite made no observability');
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+    suite = { stack, names: config.connectors.map((c) => c.name), observability, json };
+  }, FIRST_SYNTH_TIMEOUT_MS);
+
+  it('alarm on SharedStateFailures of both features, by service, only for shared-scope connectors', () => {
+    // Act
+    const alarms = alarmsReading(suite.json, 'SharedStateFailures');
+
+    // Assess
+    const services = alarms.map(([, , queries]) => {
+      expect(queries.find((q) => q.Expression)?.Expression).toBe('SUM([s0, s1])');
+      const stats = queries.filter((q) => q.MetricStat);
+      const dims = stats.map((q) => {
+        expect(q.MetricStat).toMatchObject({
+          Metric: { Namespace: 'ConnectorSuite', MetricName: 'SharedStateFailures' },
+          Period: 300,
+          Stat: 'Sum',
+        });
+        return Object.fromEntries((q.MetricStat?.Metric.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+      });
+      expect(dims.map((d) => Object.keys(d).sort())).toEqual([
+        ['feature', 'service'],
+        ['feature', 'service'],
+      ]);
+      expect(dims.map((d) => d.feature)).toEqual(['circuitBreaker', 'rateLimit']);
+      expect(dims[0]?.service).toBe(dims[1]?.service);
+      return dims[0]?.service;
+    });
+    expect(services.sort()).toEqual(['metered', 'payments']);
+    for (const [, alarm] of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect(String(alarm.Properties.AlarmDescription)).toContain('#shared-state-failures');
+    }
+    expect(suite.observability.connectorAlarms.get('crm')?.sharedStateFailures).toBeUndefined();
+    expect(suite.observability.connectorAlarms.get('payments')?.sharedStateFailures).toBeDefined();
+  });
+
+  it('graph SharedStateFailures per feature in the section of each shared-scope connector only', () => {
+    // Act
+    const dashboard = dashboardOf(suite.json);
+
+    // Assess
+    for (const name of ['payments', 'metered']) {
+      expect(metricsOf(widget(dashboard, `${name}: shared state failures`))).toEqual(
+        ['circuitBreaker', 'rateLimit'].map((feature) => ({
+          namespace: 'ConnectorSuite',
+          name: 'SharedStateFailures',
+          dimensions: { service: name, feature },
+          stat: 'Sum',
+        })),
+      );
+    }
+    expect(dashboard.widgets.filter((w) => w.properties.title === 'crm: shared state failures')).toEqual([]);
+  });
+
+  it('alarm on WebhooksRefused of every connector and reason: 50 or more in one 5-minute period', () => {
+    // Act
+    const alarms = alarmsReading(suite.json, 'WebhooksRefused');
+
+    // Assess
+    expect(alarms).toHaveLength(1);
+    const [, alarm, queries] = alarms[0] as [string, CfnResource, AlarmQuery[]];
+    expect(queries).toEqual([
+      expect.objectContaining({
+        Expression: refusedQuery('ConnectorSuite'),
+        Period: 300,
+        ReturnData: true,
+      }),
+    ]);
+    expect(alarm.Properties).toMatchObject({
+      Threshold: 50,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(String(alarm.Properties.AlarmDescription)).toContain('#webhooks-refused');
+    expect(suite.observability.webhooksRefusedAlarm).toBeDefined();
+    const statuses = widget(dashboardOf(suite.json), 'Alarms').properties.alarms ?? [];
+    expect(statuses).toContain(`\${${alarms[0]?.[0]}.Arn}`);
+  });
+});
+
 describe('ConnectorObservability on its own', () => {
+  it('takes overrides of the shared-state and webhook refusal alarms, and switches them off', () => {
+    // Prepare
+    const stack = new Stack(new App(), 'Watched');
+    const connectors = ['shared-one', 'alone'].map((name) => ({
+      name,
+      function: LambdaFunction.fromFunctionName(stack, `Fn${name}`, `fn-${name}`),
+      sharedState: name === 'shared-one',
+    }));
+    const webhookFunction = LambdaFunction.fromFunctionName(stack, 'Webhooks', 'fn-webhooks');
+
+    // Act
+    const tuned = new ConnectorObservability(stack, 'Tuned', {
+      connectors,
+      webhookFunction,
+      metricsNamespace: 'Payments/Connectors',
+      dashboard: false,
+      alarms: {
+        sharedStateFailures: { threshold: 3, period: Duration.minutes(1), evaluationPeriods: 5 },
+        webhooksRefused: { threshold: 200, period: Duration.minutes(10), datapointsToAlarm: 1 },
+      },
+    });
+    const off = new ConnectorObservability(stack, 'Off', {
+      connectors,
+      webhookFunction,
+      dashboard: false,
+      alarms: { sharedStateFailures: { enabled: false }, webhooksRefused: { enabled: false } },
+    });
+    const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+
+    // Assess
+    const shared = alarmsReading(json, 'SharedStateFailures');
+    expect(shared).toHaveLength(1);
+    const [, sharedAlarm, sharedQueries] = shared[0] as [string, CfnResource, AlarmQuery[]];
+    expect(sharedAlarm.Properties).toMatchObject({
+      Threshold: 3,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 1,
+    });
+    for (const query of sharedQueries.filter((q) => q.MetricStat)) {
+      expect(query.MetricStat).toMatchObject({ Metric: { Namespace: 'Payments/Connectors' }, Period: 60 });
+    }
+    const refused = alarmsReading(json, 'WebhooksRefused');
+    expect(refused).toHaveLength(1);
+    const [, refusedAlarm, refusedQueries] = refused[0] as [string, CfnResource, AlarmQuery[]];
+    expect(refusedAlarm.Properties).toMatchObject({ Threshold: 200, EvaluationPeriods: 1 });
+    expect(refusedQueries[0]).toMatchObject({ Expression: refusedQuery('Payments/Connectors'), Period: 600 });
+    expect(tuned.webhooksRefusedAlarm).toBeDefined();
+    expect(off.webhooksRefusedAlarm).toBeUndefined();
+    expect(off.connectorAlarms.get('shared-one')?.sharedStateFailures).toBeUndefined();
+  });
+
   it("splits the alarm status into widgets of at most 100 alarms (CloudWatch's limit)", () => {
     // Prepare: 17 connectors known only by their functions' names, no API: 5 × 17 = 85 alarms, and
     // 17 dead-letter alarms of their own.
@@ -612,6 +811,25 @@ describe('cdk-nag with ConnectorObservability', () => {
       expect(run.synthError).toBeUndefined();
       expect(run.findings).toEqual([]);
     },
+  );
+
+  it(
+    'leaves both packs without findings on a suite with shared state and webhooks, with an alarm topic',
+    () => {
+      // Act: the suite's own observability, with its shared-state and webhook refusal alarms
+      const run = synthWithNag(sharedStateSuite(), {
+        modify: (stack) => {
+          const topic = Topic.fromTopicArn(stack, 'AlarmTopic', TOPIC_ARN);
+          expect(stack.suite.observability?.webhooksRefusedAlarm).toBeDefined();
+          stack.suite.observability?.webhooksRefusedAlarm?.addAlarmAction(new SnsAction(topic));
+        },
+      });
+
+      // Assess
+      expect(run.synthError).toBeUndefined();
+      expect(run.findings).toEqual([]);
+    },
+    FIRST_SYNTH_TIMEOUT_MS,
   );
 
   it(
