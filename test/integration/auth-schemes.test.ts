@@ -44,7 +44,7 @@ import {
 const HMAC_SECRET = 'hmac-example-signing-secret';
 const HMAC_WRONG_SECRET = 'hmac-example-wrong-secret';
 const HMAC_KEY_ID = 'key-example-1';
-const AWS_ACCESS_KEY_ID = 'AKIAEXAMPLEFAKE00001';
+const AWS_ACCESS_KEY_ID = 'EXAMPLEFAKEACCESSKEY1';
 const AWS_SECRET_ACCESS_KEY = 'fake-secret-access-key-example-00000000000';
 const SIGV4_SERVICE = 'execute-api';
 const SIGV4_REGION = 'eu-west-1';

@@ -365,7 +365,7 @@ describe('the awsSigV4 scheme', () => {
     // Prepare
     const redactor = new Redactor();
     const provider = vi.fn(async () => ({
-      accessKeyId: 'AKIAEXAMPLEFAKE00002',
+      accessKeyId: 'EXAMPLEFAKEACCESSKEY2',
       secretAccessKey: 'fake-secret-access-key-example-11111111111',
       sessionToken: 'fake-session-token-example-2222222222',
       expiration: new Date(Date.now() + 3_600_000),
@@ -381,7 +381,7 @@ describe('the awsSigV4 scheme', () => {
     // Assess
     expect(provider).toHaveBeenCalledTimes(1);
     expect(first.headers.get('authorization')).toMatch(
-      /^AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEFAKE00002\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
+      /^AWS4-HMAC-SHA256 Credential=EXAMPLEFAKEACCESSKEY2\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/,
     );
     expect(first.headers.get('x-amz-security-token')).toBe('fake-session-token-example-2222222222');
     expect(first.headers.get('x-amz-content-sha256')).toMatch(/^44136fa3/);
