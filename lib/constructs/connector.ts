@@ -15,7 +15,11 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { type AnyConnectorConfig, clientAuthOf } from '../../functions/shared/config.js';
+import {
+  type AnyConnectorConfig,
+  ConfigValidationError,
+  clientAuthOf,
+} from '../../functions/shared/config.js';
 import { ENV } from '../../functions/shared/runtime/environment.js';
 import type { ConnectorEvents } from './connector-events.js';
 
@@ -68,6 +72,13 @@ export function connectorBundling(overrides: BundlingOptions = {}): BundlingOpti
     ...overrides,
   };
 }
+
+/**
+ * The most bytes a connector's `CONNECTOR_CONFIG` may take: Lambda allows 4 KB (4,096 bytes) for all
+ * of a function's environment variables together (Lambda quotas), and the others (the table's name,
+ * the secret's ARN, the queues' URLs, the bus, the Powertools settings) take up to about 1 KB.
+ */
+export const MAX_CONNECTOR_CONFIG_BYTES = 3_072;
 
 /** Props of {@link Connector}. */
 export interface ConnectorProps {
@@ -135,6 +146,9 @@ export interface ConnectorProps {
  * `enableSourceMaps`), X-Ray tracing active, JSON logs into its own log group,
  * and a role that may write those logs, read its own secret and use the idempotency table (its
  * {@link ConnectorEvents} adds its queues and the bus), nothing more.
+ *
+ * @throws ConfigValidationError when the connector's config is larger than
+ *   {@link MAX_CONNECTOR_CONFIG_BYTES} in `CONNECTOR_CONFIG` (Lambda's 4 KB environment limit)
  */
 export class Connector extends Construct {
   /** The function. */
@@ -157,10 +171,17 @@ export class Connector extends Construct {
     });
     this.logGroup.grantWrite(role);
 
+    const configJson = JSON.stringify(config);
+    const configBytes = Buffer.byteLength(configJson, 'utf8');
+    if (configBytes > MAX_CONNECTOR_CONFIG_BYTES) {
+      throw new ConfigValidationError(`connector '${config.name}'`, [
+        `its configuration is ${configBytes} bytes in CONNECTOR_CONFIG, more than the ${MAX_CONNECTOR_CONFIG_BYTES} this construct allows: Lambda refuses a function whose environment variables exceed 4 KB in all${config.kind === 'openapi' ? " (an openapi connector's trimmed description rides in it for now: allow fewer operations, see docs/connectors/openapi.md)" : ''}`,
+      ]);
+    }
     const environment: Record<string, string> = {
       POWERTOOLS_SERVICE_NAME: config.name,
       POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'ConnectorSuite',
-      [ENV.connectorConfig]: JSON.stringify(config),
+      [ENV.connectorConfig]: configJson,
       [ENV.idempotencyTable]: props.idempotencyTable.tableName,
     };
     if (props.enableSourceMaps) environment.NODE_OPTIONS = '--enable-source-maps';
