@@ -116,7 +116,7 @@ const AUTH_SECRET_SHAPES: Readonly<Record<string, Readonly<Record<string, string
   basic: { username: '...', password: '...' },
   oauth2ClientCredentials: { clientId: '...', clientSecret: '...' },
   hmac: { signingSecret: '...' },
-  mtls: { certificate: '-----BEGIN CERTIFICATE-----...', privateKey: '-----BEGIN PRIVATE KEY-----...' },
+  mtls: { certificate: '<PEM certificate>', privateKey: '<PEM private key>' },
 };
 
 /**
