@@ -178,6 +178,16 @@ export function countWithDimensions(
   single.addMetric(name, MetricUnit.Count, 1);
 }
 
+/**
+ * Counts one failure of a shared state's store in `SharedStateFailures` (dimension `feature`:
+ * `circuitBreaker` or `rateLimit`, docs/fleet.md).
+ */
+export function countSharedStateFailure(metrics: Metrics, feature: 'circuitBreaker' | 'rateLimit'): void {
+  countWithDimensions(metrics, `${METRIC.sharedStateFailures}\u0000${feature}`, METRIC.sharedStateFailures, {
+    feature,
+  });
+}
+
 /** Counts one failure of `dependency` in `DependencyFailures` (dimension `dependency`). */
 export function countDependencyFailure(metrics: Metrics, dependency: string): void {
   countWithDimensions(metrics, `${METRIC.dependencyFailures}\u0000${dependency}`, METRIC.dependencyFailures, {

@@ -32,7 +32,7 @@ import {
   type GetItemCommandOutput,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { countWithDimensions, METRIC, type Powertools } from '../powertools.js';
+import { countSharedStateFailure, type Powertools } from '../powertools.js';
 import { CircuitBreaker, type CircuitBreakerSettings, CircuitOpenError } from './circuit-breaker.js';
 
 /** Where the shared state lives: the idempotency table (partition key `id`, TTL attribute `expiration`). */
@@ -82,7 +82,7 @@ const KEY_ATTRIBUTE = 'id';
 /** Items expire a day after their last change. */
 const EXPIRY_SECONDS = 86_400;
 /** The feature dimension of `SharedStateFailures`. */
-const FEATURE = 'circuitBreaker';
+const FEATURE = 'circuitBreaker' as const;
 
 const CLOSED: SharedView = {
   state: 'closed',
@@ -398,12 +398,7 @@ export class SharedCircuitBreaker {
   #storeFailed(operation: string, error: unknown): void {
     const powertools = this.#options.powertools;
     if (!powertools) return;
-    countWithDimensions(
-      powertools.metrics,
-      `${METRIC.sharedStateFailures}\u0000${FEATURE}`,
-      METRIC.sharedStateFailures,
-      { feature: FEATURE },
-    );
+    countSharedStateFailure(powertools.metrics, FEATURE);
     this.#failuresSinceWarn += 1;
     const now = this.#clock();
     if (now - this.#lastWarnAtMs < this.#warnIntervalMs) return;

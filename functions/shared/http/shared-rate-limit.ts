@@ -26,7 +26,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { countWithDimensions, METRIC, type Powertools } from '../powertools.js';
+import { countSharedStateFailure, type Powertools } from '../powertools.js';
 import { type TakeResult, TokenBucket } from './rate-limit.js';
 
 /** The admission of a call by a rate limit: a token now, or how long until there is one. */
@@ -39,8 +39,6 @@ export interface RateLimiter {
   tryTake(deadlineAtMs?: number): TakeResult | Promise<TakeResult>;
 }
 
-/** The metric counting failures of a shared state's store, shared with the shared circuit breaker. */
-export const SHARED_STATE_FAILURES = METRIC.sharedStateFailures;
 /** The partition key prefix of the shared rate limit's item in the idempotency table. */
 export const RATE_LIMIT_KEY_PREFIX = 'ratelimit#';
 /** A lease request waits this long at most for DynamoDB, in ms. */
@@ -332,14 +330,7 @@ export class SharedRateLimiter implements RateLimiter {
       fallbackMs,
       errorName: error instanceof Error ? error.name : typeof error,
     });
-    countWithDimensions(
-      powertools.metrics,
-      `${SHARED_STATE_FAILURES}\u0000rateLimit`,
-      SHARED_STATE_FAILURES,
-      {
-        feature: 'rateLimit',
-      },
-    );
+    countSharedStateFailure(powertools.metrics, 'rateLimit');
   }
 }
 
