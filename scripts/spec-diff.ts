@@ -8,7 +8,7 @@
  * npm run spec:diff -- old.json new.json --config suite.config.ts --connector twilio-api
  * ```
  *
- * OLD and NEW are OpenAPI 3.0 or 3.1 descriptions as JSON, or Swagger 2.0 as JSON (converted with
+ * OLD and NEW are OpenAPI 3.0 or 3.1 descriptions, or Swagger 2.0 (converted with
  * `swagger2openapi`). The comparison is `diffOperations` of `./spec-diff/diff.ts`; this file only
  * reads the arguments and prints. Each finding is one line: `BREAKING` or `added`/`changed`, the
  * operation, the location and what changed.
@@ -32,7 +32,7 @@ export const USAGE = `Usage: npm run spec:diff -- OLD NEW [--operations ID,ID,..
        npm run spec:diff -- OLD NEW --config suite.config.ts --connector NAME [--verbose]
 
 Lists what NEW, a new version of the API description OLD, removes or changes that the allowed
-operations depend on. OLD and NEW: OpenAPI 3.0/3.1 or Swagger 2.0, as JSON.
+operations depend on. OLD and NEW: OpenAPI 3.0/3.1 or Swagger 2.0, as JSON or YAML.
 
 Options:
   --operations IDS   the operationIds to check, comma-separated (default: every operation of OLD)

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigValidationError, HTTP_METHODS, type HttpMethod } from '../shared/config.js';
 import { editDistance } from '../shared/config-hints.js';
+import { parseDescriptionText } from './parse.js';
 import {
   type JsonSchema,
   type OpenApiDescription,
@@ -251,8 +252,8 @@ export function trimDescription(
  * Reads a description file and trims it to `operationIds` ({@link trimDescription}).
  * @param file - an absolute path, or one relative to `baseDir`
  * @param baseDir - the suite file's directory
- * @throws ConfigValidationError when the file is missing, not JSON, not OpenAPI 3.x or Swagger 2.0,
- *   or as {@link trimDescription}
+ * @throws ConfigValidationError when the file is missing, neither JSON nor YAML (`.yaml` / `.yml`,
+ *   {@link parseDescriptionText}), not OpenAPI 3.x or Swagger 2.0, or as {@link trimDescription}
  */
 export async function loadDescription(
   file: string,
@@ -262,14 +263,12 @@ export async function loadDescription(
   const absolute = path.resolve(baseDir, file);
   let document: Json;
   try {
-    document = JSON.parse(await readFile(absolute, 'utf8')) as Json;
+    const parsed = await parseDescriptionText(await readFile(absolute, 'utf8'), absolute);
+    if (!isObject(parsed)) throw new Error('not an object');
+    document = parsed;
   } catch (error) {
     const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'file not found'
-        : error instanceof SyntaxError
-          ? 'not JSON (YAML descriptions are not supported yet: convert them to JSON)'
-          : (error as Error).message;
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigValidationError(absolute, [`cannot be read: ${reason}`]);
   }
   if (typeof document.swagger === 'string' && document.swagger.startsWith('2.')) {

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { JsonObject } from '../../scripts/spec-diff/diff.js';
 import { toOpenApi3 } from '../../scripts/spec-diff/load.js';
 import {
@@ -50,8 +51,10 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** A description file of test/fixtures, JSON or YAML (`.yaml`, `.yml`). */
 function readJson(file: string): JsonObject {
-  return JSON.parse(readFileSync(file, 'utf8')) as JsonObject;
+  const text = readFileSync(file, 'utf8');
+  return (/\.ya?ml$/.test(file) ? parseYaml(text) : JSON.parse(text)) as JsonObject;
 }
 
 /** Captures what `main` writes to stdout and stderr (restored after each test by `restoreMocks`). */
@@ -382,6 +385,43 @@ describe('npm run spec:diff (main)', () => {
     );
   });
 
+  it('reads YAML descriptions, OpenAPI 3.x and Swagger 2.0, as the JSON ones', async () => {
+    // Twilio's description as YAML, against its JSON copy less a used field.
+    const yamlTwilio = write('twilio.yaml', toYaml(twilio));
+    let streams = captureStreams();
+    await expect(main([yamlTwilio, mutated, '--operations', 'ListMessage'])).resolves.toBe(1);
+    expect(streams.stdout()).toContain(
+      `${LIST_MESSAGES} → response 200 → body.messages[].sid: property removed`,
+    );
+    vi.restoreAllMocks();
+    // Swagger 2.0 written by hand in YAML (`swagger: "2.0"` quoted, as the specification asks).
+    const chat = (ts: string) =>
+      [
+        'swagger: "2.0"',
+        'info: {title: Chat, version: "1"}',
+        'host: chat.example.com',
+        'paths:',
+        '  /chat.post:',
+        '    post:',
+        '      operationId: chat_post',
+        '      produces: [application/json]',
+        '      responses:',
+        '        200:',
+        '          description: ok',
+        '          schema:',
+        '            type: object',
+        `            properties: {ok: {type: boolean}${ts}}`,
+        '',
+      ].join('\n');
+    streams = captureStreams();
+    await expect(
+      main([write('chat-old.yml', chat(', ts: {type: string}')), write('chat-new.yml', chat(''))]),
+    ).resolves.toBe(1);
+    expect(streams.stdout()).toBe(
+      'BREAKING chat_post: POST /chat.post → response 200 → body.ts: property removed\n',
+    );
+  });
+
   it('lists additions with --verbose only, and exits 0 on them', async () => {
     let streams = captureStreams();
     await expect(main([mutated, TWILIO, '--operations', 'ListMessage'])).resolves.toBe(0);
@@ -400,11 +440,20 @@ describe('npm run spec:diff (main)', () => {
       () => [path.join(dir, 'missing.json'), TWILIO],
       /cannot read .*missing\.json \(ENOENT\)/,
     ],
-    ['a file that is not JSON', () => [write('not.json', '{ nope'), TWILIO], /not\.json is not JSON$/m],
     [
-      'a YAML file',
+      'a file that is neither JSON nor YAML',
+      () => [write('not.json', '{ nope'), TWILIO],
+      /not\.json is not JSON or YAML: /,
+    ],
+    [
+      'a YAML file that is not YAML',
+      () => [write('bad.yaml', 'openapi: 3.0.0\npaths: {\n'), TWILIO],
+      /bad\.yaml is not JSON or YAML: .*line 3/,
+    ],
+    [
+      'a YAML description without paths',
       () => [write('api.yaml', 'openapi: 3.0.0\n'), TWILIO],
-      /YAML is not read, convert it to JSON/,
+      /api\.yaml is not an API description: no "paths" object/,
     ],
     [
       'JSON that is no description',
@@ -478,10 +527,10 @@ describe('npm run spec:diff (main)', () => {
   });
 });
 
-/** Every vendored API description of test/fixtures (OpenAPI 3.x or Swagger 2.0, as JSON). */
+/** Every vendored API description of test/fixtures (OpenAPI 3.x or Swagger 2.0, as JSON or YAML). */
 function vendoredDescriptions(): string[] {
   return readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.json'))
+    .filter((file) => /\.(json|ya?ml)$/.test(file))
     .map((file) => path.join(FIXTURES, file))
     .filter((file) => {
       const value = readJson(file);
