@@ -41,6 +41,9 @@ export function closestOperationIds(id: string, known: Iterable<string>): string
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** What a config error about an operation the kind cannot serve suggests (docs/connectors/openapi.md, "Limits"). */
+const WAY_OUT = 'allow another operation, or call this one with the http connector';
+
 /** Keys that only document: dropped from the trimmed description. */
 const DOCUMENTATION_KEYS = new Set([
   'description',
@@ -92,7 +95,10 @@ function inline(node: unknown, root: Json, seen: readonly string[] = [], names =
   if (!isObject(node)) return node;
   const ref = node.$ref;
   if (typeof ref === 'string') {
-    if (!ref.startsWith('#/')) throw new Error(`$ref '${ref}' is not local (only #/... is supported)`);
+    if (!ref.startsWith('#/'))
+      throw new Error(
+        `$ref '${ref}' is not local (only #/... is supported); bundle the description into one file, or ${WAY_OUT}`,
+      );
     if (seen.includes(ref)) return {};
     let target: unknown = root;
     for (const part of ref.slice(2).split('/')) {
@@ -123,6 +129,65 @@ function jsonSchemaOf(content: unknown): JsonSchema | null {
   return isObject(schema) ? schema : type === undefined ? null : {};
 }
 
+/** The JSON types a parameter value may take and be sent as the description says, by where it goes. */
+const SCALARS = ['string', 'number', 'integer', 'boolean', 'null'];
+
+/**
+ * The JSON types `schema` allows, as far as `type`, `oneOf` / `anyOf` of typed branches, or an
+ * `enum` of scalars tell; `undefined` when it does not say (any type).
+ */
+function typesOf(schema: unknown): string[] | undefined {
+  if (!isObject(schema)) return undefined;
+  if (typeof schema.type === 'string') return [schema.type];
+  if (Array.isArray(schema.type)) return schema.type.map(String);
+  for (const keyword of ['oneOf', 'anyOf'] as const) {
+    const branches = schema[keyword];
+    if (!Array.isArray(branches)) continue;
+    const types = branches.map(typesOf);
+    return types.every((t) => t !== undefined) ? [...new Set(types.flat())] : undefined;
+  }
+  if (Array.isArray(schema.enum) && schema.enum.every((v) => v === null || typeof v !== 'object'))
+    return SCALARS;
+  return undefined;
+}
+
+/**
+ * A parameter's schema, narrowed to the values the connector sends as its `style` says: scalars
+ * everywhere, and arrays of scalars in the query with `style: form` (the default) or an exploded
+ * `spaceDelimited` / `pipeDelimited` (both then written `name=a&name=b`). Objects, and arrays where
+ * the style joins them otherwise (`deepObject`, a path or header `simple` list, `pipeDelimited`
+ * unexploded), would leave as JSON text the vendor does not read: they are refused by validation
+ * instead, `VALIDATION_ERROR` with nothing sent. A schema that already allows only those values is
+ * kept as it is.
+ * @returns the schema, or why the operation cannot be served: a path `style` other than `simple`
+ *   (`label`, `matrix`), or a required parameter whose every value would be refused
+ */
+function sendableSchema(where: 'path' | 'query' | 'header', parameter: Json): JsonSchema | string {
+  const name = `its ${where} parameter '${String(parameter.name)}'`;
+  const schema = isObject(parameter.schema) ? parameter.schema : {};
+  const style = typeof parameter.style === 'string' ? parameter.style : where === 'query' ? 'form' : 'simple';
+  if (where === 'path' && style !== 'simple') return `${name} has style ${style} (only simple is supported)`;
+  const lists =
+    where === 'query' &&
+    (style === 'form' ||
+      ((style === 'spaceDelimited' || style === 'pipeDelimited') && parameter.explode === true));
+  const allowed: JsonSchema = lists
+    ? { type: [...SCALARS, 'array'], items: { type: SCALARS } }
+    : { type: SCALARS };
+  const types = typesOf(schema);
+  const items = typesOf(schema.items);
+  const fits = (type: string) =>
+    SCALARS.includes(type) || (lists && type === 'array' && items?.every((t) => SCALARS.includes(t)));
+  if (types?.every(fits)) return schema;
+  if (
+    parameter.required === true &&
+    types !== undefined &&
+    !types.some((t) => SCALARS.includes(t) || (lists && t === 'array'))
+  )
+    return `${name} is ${types.join(' or ')} in style ${style}, which the connector cannot send (it sends ${lists ? 'scalars and lists of scalars' : 'scalars'} there)`;
+  return { allOf: [schema, allowed] };
+}
+
 /**
  * One operation of the (inlined) description, or the reason it cannot be served.
  * @param pathItem - its path item, whose parameters it inherits
@@ -145,16 +210,18 @@ function operationOf(
     const where = parameter.in;
     if (where !== 'path' && where !== 'query' && where !== 'header') {
       if (parameter.required === true)
-        return `its required ${String(where)} parameter '${String(parameter.name)}' is not supported`;
+        return `its required ${String(where)} parameter '${String(parameter.name)}' is not supported (only path, query and header parameters are sent)`;
       continue; // an optional cookie parameter is never sent
     }
     if (parameter.content !== undefined)
-      return `its parameter '${String(parameter.name)}' uses content, not schema`;
+      return `its parameter '${String(parameter.name)}' is described with content, not schema (not supported)`;
+    const schema = sendableSchema(where, parameter);
+    if (typeof schema === 'string') return schema;
     parameters.push({
       name: String(parameter.name),
       in: where,
       required: where === 'path' || parameter.required === true,
-      schema: isObject(parameter.schema) ? parameter.schema : {},
+      schema,
       explode: parameter.explode !== false,
     });
   }
@@ -177,6 +244,24 @@ function operationOf(
     if (isObject(response)) responses[status.toUpperCase()] = jsonSchemaOf(response.content);
   }
   return { method, path: template, parameters, ...(requestBody ? { requestBody } : {}), responses };
+}
+
+/**
+ * The URL of a `servers` entry, its variables (`https://{region}.api.example.com`) replaced by their
+ * `default`s, as OpenAPI says a client uses them; `undefined` when it has none or a variable has
+ * no default (then `baseUrl` must be set).
+ */
+function serverUrl(server: unknown): string | undefined {
+  if (!isObject(server) || typeof server.url !== 'string') return undefined;
+  const variables = isObject(server.variables) ? server.variables : {};
+  let complete = true;
+  const url = server.url.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const variable = variables[name];
+    if (isObject(variable) && typeof variable.default === 'string') return variable.default;
+    complete = false;
+    return '';
+  });
+  return complete ? url.replace(/\/+$/, '') : undefined;
 }
 
 /** Where the description's `apiKey` security scheme puts the key (the first one in header or query). */
@@ -229,15 +314,15 @@ export function trimDescription(
       const pathItem = inline({ parameters: entry.pathItem.parameters ?? [] }, document) as Json;
       const operation = inline(entry.operation, document) as Json;
       const built = operationOf(entry.method, entry.template, pathItem, operation);
-      if (typeof built === 'string') issues.push(`operations[${i}]: '${id}' cannot be served: ${built}`);
+      if (typeof built === 'string')
+        issues.push(`operations[${i}]: '${id}' cannot be served: ${built}; ${WAY_OUT}`);
       else operations[id] = built;
     } catch (error) {
       issues.push(`operations[${i}]: '${id}': ${(error as Error).message}`);
     }
   });
   if (issues.length > 0) throw new ConfigValidationError(source, issues);
-  const servers = document.servers as Json[] | undefined;
-  const baseUrl = typeof servers?.[0]?.url === 'string' ? servers[0].url.replace(/\/+$/, '') : undefined;
+  const baseUrl = serverUrl((document.servers as unknown[] | undefined)?.[0]);
   const apiKey = apiKeyOf(document);
   return {
     source,
