@@ -357,6 +357,106 @@ describe('diffOperations', () => {
     ]);
   });
 
+  /** `pets()` with documented headers on getPet's 200, and a 429 whose body is an `Error`. */
+  const withHeaders = (edit: (d: Obj) => void = () => {}) =>
+    pets((d) => {
+      const responses = at(d, 'paths', '/pets/{petId}', 'get', 'responses');
+      at(responses, '200').headers = {
+        'X-RateLimit-Remaining': { required: true, schema: { type: 'integer' } },
+        ETag: { schema: { type: 'string' } },
+      };
+      responses['429'] = {
+        description: 'slow down',
+        headers: { 'Retry-After': { schema: { type: 'integer' } } },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
+      at(d, 'components', 'schemas').Error = {
+        type: 'object',
+        properties: { code: { type: 'string' }, message: { type: 'string' } },
+      };
+      edit(d);
+    });
+
+  it('reports a removed 2xx response header as breaking, and one no longer required, whatever its case', () => {
+    const after = withHeaders((d) => {
+      const headers = at(d, 'paths', '/pets/{petId}', 'get', 'responses', '200', 'headers');
+      delete headers['X-RateLimit-Remaining'];
+      headers.etag = headers.ETag;
+      delete headers.ETag;
+      headers['X-RateLimit-Reset'] = { schema: { type: 'integer' } };
+    });
+    const findings = diffOperations(withHeaders(), after, ['getPet']);
+    expect(breaking(findings)).toEqual([
+      'getPet: GET /pets/{petId} → response 200 → header X-RateLimit-Remaining: response header removed',
+    ]);
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        location: 'GET /pets/{petId} → response 200 → header X-RateLimit-Reset',
+        change: 'response header added',
+        breaking: false,
+      }),
+    );
+    const optional = withHeaders((d) => {
+      const header = at(
+        d,
+        'paths',
+        '/pets/{petId}',
+        'get',
+        'responses',
+        '200',
+        'headers',
+        'X-RateLimit-Remaining',
+      );
+      header.required = false;
+      header.schema = { type: 'string' };
+    });
+    expect(breaking(diffOperations(withHeaders(), optional, ['getPet']))).toEqual([
+      'getPet: GET /pets/{petId} → response 200 → header X-RateLimit-Remaining: response header no longer required (may be absent)',
+      'getPet: GET /pets/{petId} → response 200 → header X-RateLimit-Remaining: type changed from integer to string',
+    ]);
+  });
+
+  it('reports changes to an error response as notable, not breaking', () => {
+    const after = withHeaders((d) => {
+      delete at(d, 'paths', '/pets/{petId}', 'get', 'responses', '429').headers;
+      const error = at(d, 'components', 'schemas', 'Error', 'properties');
+      delete error.code;
+      at(error, 'message').type = 'object';
+      delete at(d, 'paths', '/pets/{petId}', 'get', 'responses')['404'];
+    });
+    const findings = diffOperations(withHeaders(), after, ['getPet']);
+    expect(breaking(findings)).toEqual([]);
+    expect(
+      findings
+        .filter((f) => f.notable)
+        .map((f) => `${f.location}: ${f.change}${f.schema ? ` (${f.schema})` : ''}`),
+    ).toEqual([
+      'GET /pets/{petId} → response 404: response status removed',
+      'GET /pets/{petId} → response 429 → header Retry-After: response header removed',
+      'GET /pets/{petId} → response 429 → body.code: property removed (#/components/schemas/Error)',
+      'GET /pets/{petId} → response 429 → body.message: type changed from string to object (#/components/schemas/Error)',
+    ]);
+    expect(findings.every((f) => !(f.breaking && f.notable))).toBe(true);
+  });
+
+  it('compares a schema shared by a 2xx and an error response in each, at its severity', () => {
+    const shared = (edit: (d: Obj) => void = () => {}) =>
+      withHeaders((d) => {
+        at(d, 'paths', '/pets/{petId}', 'get', 'responses', '429', 'content', 'application/json').schema = {
+          $ref: '#/components/schemas/Pet',
+        };
+        edit(d);
+      });
+    const after = shared((d) => delete at(d, 'components', 'schemas', 'Pet', 'properties').status);
+    const findings = diffOperations(shared(), after, ['getPet']).map(
+      (f) => `${f.breaking ? 'BREAKING' : f.notable ? 'NOTABLE' : 'ok'} ${f.location}`,
+    );
+    expect(findings).toEqual([
+      'BREAKING GET /pets/{petId} → response 200 → body.status',
+      'NOTABLE GET /pets/{petId} → response 429 → body.status',
+    ]);
+  });
+
   it('looks only at the operations it is given', () => {
     const after = pets((d) => delete at(d, 'paths', '/pets').get);
     expect(diffOperations(pets(), after, ['getPet', 'updatePet'])).toEqual([]);
@@ -419,6 +519,33 @@ describe('npm run spec:diff (main)', () => {
     ).resolves.toBe(1);
     expect(streams.stdout()).toBe(
       'BREAKING chat_post: POST /chat.post → response 200 → body.ts: property removed\n',
+    );
+  });
+
+  it('lists notable changes to error responses without --verbose, and exits 0 on them', async () => {
+    const withoutErrorCode = structuredClone(twilio);
+    // Twilio documents no error bodies: give ListMessage's a 429 with Retry-After, then drop it.
+    const responses = at(
+      withoutErrorCode,
+      'paths',
+      '/2010-04-01/Accounts/{AccountSid}/Messages.json',
+      'get',
+      'responses',
+    );
+    responses['429'] = {
+      description: 'slow down',
+      headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    };
+    const before = write('twilio-429.json', withoutErrorCode);
+    delete at(responses, '429').headers;
+    const after = write('twilio-429-no-retry-after.json', withoutErrorCode);
+    const streams = captureStreams();
+    await expect(main([before, after, '--operations', 'ListMessage'])).resolves.toBe(0);
+    expect(streams.stdout()).toBe(
+      `NOTABLE  ListMessage: ${LIST_MESSAGES} → response 429 → header Retry-After: response header removed\n`,
+    );
+    expect(streams.stderr()).toBe(
+      'spec:diff: 0 breaking change(s), 1 notable, 0 other(s), in 1 operation(s)\n',
     );
   });
 
