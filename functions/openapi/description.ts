@@ -157,8 +157,9 @@ function typesOf(schema: unknown): string[] | undefined {
  * `spaceDelimited` / `pipeDelimited` (both then written `name=a&name=b`). Objects, and arrays where
  * the style joins them otherwise (`deepObject`, a path or header `simple` list, `pipeDelimited`
  * unexploded), would leave as JSON text the vendor does not read: they are refused by validation
- * instead, `VALIDATION_ERROR` with nothing sent. A schema that already allows only those values is
- * kept as it is.
+ * instead, `VALIDATION_ERROR` with nothing sent. So is an empty list where it would leave as one
+ * empty value (`name=`, unexploded) or not at all (a required parameter). A schema that already
+ * allows only those values is kept as it is.
  * @returns the schema, or why the operation cannot be served: a path `style` other than `simple`
  *   (`label`, `matrix`), or a required parameter whose every value would be refused
  */
@@ -171,13 +172,19 @@ function sendableSchema(where: 'path' | 'query' | 'header', parameter: Json): Js
     where === 'query' &&
     (style === 'form' ||
       ((style === 'spaceDelimited' || style === 'pipeDelimited') && parameter.explode === true));
+  // An empty list leaves as `name=` (one empty value) unexploded, and not at all exploded.
+  const nonEmpty = lists && (parameter.explode === false || parameter.required === true);
   const allowed: JsonSchema = lists
-    ? { type: [...SCALARS, 'array'], items: { type: SCALARS } }
+    ? { type: [...SCALARS, 'array'], items: { type: SCALARS }, ...(nonEmpty ? { minItems: 1 } : {}) }
     : { type: SCALARS };
   const types = typesOf(schema);
   const items = typesOf(schema.items);
   const fits = (type: string) =>
-    SCALARS.includes(type) || (lists && type === 'array' && items?.every((t) => SCALARS.includes(t)));
+    SCALARS.includes(type) ||
+    (lists &&
+      type === 'array' &&
+      items?.every((t) => SCALARS.includes(t)) &&
+      (!nonEmpty || Number(schema.minItems) >= 1));
   if (types?.every(fits)) return schema;
   if (
     parameter.required === true &&

@@ -369,7 +369,9 @@ describe('a documented degradation', () => {
   });
 
   it.each([
-    ['form (the default): lists of scalars, not objects', {}, [['a', 'b']], [{ a: 1 }, [{ a: 1 }]]],
+    ['form (the default): lists of scalars, not objects', {}, [['a', 'b'], []], [{ a: 1 }, [{ a: 1 }]]],
+    ['form, not exploded: no empty list (it would leave as tags=)', { explode: false }, [['a', 'b']], [[]]],
+    ['form, required: no empty list (it would not leave at all)', { required: true }, [['a'], 'a'], [[]]],
     [
       'pipeDelimited, exploded: lists of scalars',
       { style: 'pipeDelimited', explode: true },
