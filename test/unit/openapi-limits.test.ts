@@ -18,6 +18,7 @@ import {
 } from '../../functions/openapi/description.js';
 import { operationValidators } from '../../functions/openapi/validators.js';
 import { ConfigValidationError } from '../../functions/shared/config.js';
+import { loadSuiteConfig } from '../../functions/shared/config-file.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'openapi-limits-'));
@@ -61,6 +62,39 @@ describe('a YAML description', () => {
     // Assess
     expect(fromYaml.baseUrl).toBe('https://slack.com/api');
     expect(fromYaml.operations).toEqual(fromJson.operations);
+  });
+
+  it('is named by a suite file, as loadSuiteConfig reads it for cdk synth and npm start', async () => {
+    // Prepare
+    write('items.yaml', readFileSync(path.join(FIXTURES, 'openapi/items.openapi.yaml'), 'utf8'));
+    const suiteFile = path.join(
+      dir,
+      write(
+        'suite.json',
+        JSON.stringify({
+          connectors: [
+            {
+              name: 'items',
+              kind: 'openapi',
+              spec: 'items.yaml',
+              operations: ['getItem'],
+              auth: { type: 'apiKey', secret: 'items' },
+            },
+          ],
+        }),
+      ),
+    );
+
+    // Act
+    const suite = await loadSuiteConfig(suiteFile);
+
+    // Assess
+    expect(suite.connectors[0]).toMatchObject({
+      kind: 'openapi',
+      baseUrl: 'https://items.example.com/v1',
+      auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+      spec: { source: path.join(dir, 'items.yaml'), operations: { getItem: { method: 'GET' } } },
+    });
   });
 
   it('that is not YAML is a config error naming the line, never a stack trace', async () => {
