@@ -449,7 +449,7 @@ export async function fuzzOperations(options: FuzzOptions): Promise<FuzzReport[]
     };
     const credentials = fuzzCredentials();
     const reports: FuzzReport[] = [];
-    // The `openapi` kind's operations come from a description: not fuzzed here yet (issue 14).
+    // The `openapi` kind's operations come from a description: fuzzed below, by fuzzOpenApi.
     const kinds = Object.keys(CONNECTOR_KINDS).filter((kind) => kind !== 'openapi') as (keyof typeof urls)[];
     for (const kind of kinds) {
       const config = fuzzConfig(kind, urls[kind]);
