@@ -173,7 +173,9 @@ function sendableSchema(where: 'path' | 'query' | 'header', parameter: Json): Js
     (style === 'form' ||
       ((style === 'spaceDelimited' || style === 'pipeDelimited') && parameter.explode === true));
   // An empty list leaves as `name=` (one empty value) unexploded, and not at all exploded.
-  const nonEmpty = lists && (parameter.explode === false || parameter.required === true);
+  // A path parameter is required whatever its `required` says (OpenAPI: it must be true).
+  const required = where === 'path' || parameter.required === true;
+  const nonEmpty = lists && (parameter.explode === false || required);
   const allowed: JsonSchema = lists
     ? { type: [...SCALARS, 'array'], items: { type: SCALARS }, ...(nonEmpty ? { minItems: 1 } : {}) }
     : { type: SCALARS };
@@ -186,11 +188,7 @@ function sendableSchema(where: 'path' | 'query' | 'header', parameter: Json): Js
       items?.every((t) => SCALARS.includes(t)) &&
       (!nonEmpty || Number(schema.minItems) >= 1));
   if (types?.every(fits)) return schema;
-  if (
-    parameter.required === true &&
-    types !== undefined &&
-    !types.some((t) => SCALARS.includes(t) || (lists && t === 'array'))
-  )
+  if (required && types !== undefined && !types.some((t) => SCALARS.includes(t) || (lists && t === 'array')))
     return `${name} is ${types.join(' or ')} in style ${style}, which the connector cannot send (it sends ${lists ? 'scalars and lists of scalars' : 'scalars'} there)`;
   return { allOf: [schema, allowed] };
 }

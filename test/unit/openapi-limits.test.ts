@@ -235,6 +235,17 @@ describe('an allowed operation using a feature the kind does not support', () =>
       "operations[0]: 'op' cannot be served: its query parameter 'filter' is object in style deepObject, which the connector cannot send (it sends scalars there)",
     ],
     [
+      'a path parameter that is an array, even without required: true',
+      {
+        get: {
+          operationId: 'op',
+          parameters: [{ name: 'id', in: 'path', schema: { type: 'array', items: { type: 'string' } } }],
+          responses: OK,
+        },
+      },
+      "operations[0]: 'op' cannot be served: its path parameter 'id' is array in style simple, which the connector cannot send (it sends scalars there)",
+    ],
+    [
       'a required header parameter that is an array',
       {
         get: {
