@@ -14,9 +14,10 @@
  *   that carries the credential is not asked for, as the `openapi` kind does not send it
  *   (`credentialParameterOf`, docs/connectors/openapi.md#credential-parameters). A request that
  *   fails answers `400 {"message": "Mock: ...", "errors": [...]}` (a missing credential: `401`).
- * - **Answers**: the operation's first documented success status with its documented example when
- *   that example matches the documented schema, otherwise a sample generated from the schema
- *   (openapi-backend's `mockResponseForOperation`).
+ * - **Answers**: the operation's first documented success status with its documented example, the
+ *   fields its documented schema refuses left out ({@link repair}: vendors' examples drift from their
+ *   schemas), or, when that is not enough, a sample generated from the schema (openapi-backend's
+ *   `mockResponseForOperation`). Formats are ajv-formats', as the `openapi` kind checks them.
  * - **Switches for tests**: {@link DescriptionMock.answerNext} queues the answer of the next request
  *   that passes the checks: a status, headers and body of the test's choosing (a `429` with
  *   `Retry-After`, a `404`), or `{ violateSchema: true }`, the usual answer with one field of the
@@ -29,11 +30,15 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import path from 'node:path';
+import formats from 'ajv-formats';
 import { OpenAPIBackend, type Operation } from 'openapi-backend';
 import { credentialParameterOf } from '../../functions/openapi/description.js';
 import { listenOnLoopback, type VendorMock } from './server.js';
 
 type Json = Record<string, unknown>;
+
+/** ajv-formats is CommonJS: its plugin is the module's `default` under Node's ESM and TypeScript alike. */
+const addFormats = formats.default;
 
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -49,6 +54,8 @@ export interface DescriptionMockRequest {
   operationId: string | undefined;
   /** What the checks found (`query.limit: must be integer`, `credential: ...`); empty when it passed. */
   issues: string[];
+  /** What the mock answered, once it has. */
+  answer?: { status: number; body: unknown };
 }
 
 /** An answer chosen by a test: as given, or the usual one made to violate the documented schema. */
@@ -213,6 +220,44 @@ function responseSchemaOf(operation: Operation, status: number): unknown {
   return json === undefined ? undefined : (content[json] as Json | undefined)?.schema;
 }
 
+/** The most fields {@link repair} leaves out of an example. */
+const MAX_REPAIRS = 20;
+
+/**
+ * `example` with the fields its schema refuses left out (vendors' examples drift from their schemas:
+ * Slack's `chat.postMessage` example has an attachment `text` its schema does not allow), or
+ * `undefined` when leaving fields out does not make it valid.
+ * @param errorsOf - the schema's Ajv errors for a body; `null` or empty when it is valid
+ */
+export function repair(
+  example: unknown,
+  errorsOf: (
+    body: unknown,
+  ) => ReadonlyArray<{ instancePath: string; keyword: string; params: unknown }> | null | undefined,
+): unknown {
+  const body: unknown = structuredClone(example);
+  for (let removed = 0; removed <= MAX_REPAIRS; removed++) {
+    const errors = errorsOf(body) ?? [];
+    if (errors.length === 0) return body;
+    const error = errors.find((e) => e.instancePath !== '' || e.keyword === 'additionalProperties');
+    if (error === undefined || error.keyword === 'required') return undefined;
+    const parts = error.instancePath
+      .split('/')
+      .slice(1)
+      .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+    if (error.keyword === 'additionalProperties') {
+      parts.push(String((error.params as { additionalProperty?: unknown }).additionalProperty));
+    }
+    const name = parts.pop();
+    let parent: unknown = body;
+    for (const part of parts)
+      parent = isObject(parent) || Array.isArray(parent) ? (parent as Json)[part] : undefined;
+    if (name === undefined || !isObject(parent) || !(name in parent)) return undefined;
+    delete parent[name];
+  }
+  return undefined;
+}
+
 /** A value of another type than `schema` declares. */
 function wrongValueFor(schema: unknown): unknown {
   const type = isObject(schema) ? schema.type : undefined;
@@ -261,6 +306,8 @@ async function startBackend(document: Json, basePath: string): Promise<OpenAPIBa
     validate: true,
     // Descriptions carry formats and keywords Ajv does not know (Twilio's `phone-number`): ignored.
     ajvOpts: { strict: false, logger: false, allErrors: true },
+    // The formats of ajv-formats, as the `openapi` kind checks them (`uri` is an absolute URI).
+    customizeAjv: (ajv) => addFormats(ajv as never) as never,
   });
   await api.init();
   return api;
@@ -327,16 +374,13 @@ export async function startDescriptionMock(options: DescriptionMockOptions): Pro
   const usualAnswer = async (operation: Operation): Promise<{ status: number; body: unknown }> => {
     const id = operation.operationId as string;
     const example = api.mockResponseForOperation(id);
-    if (api.validateResponse(example.mock, operation, example.status).valid) {
-      return { status: example.status, body: example.mock };
-    }
-    if (responseSchemaOf(operation, example.status) !== undefined) {
-      samples ??= startBackend(withoutResponseExamples(served.document), basePath);
-      const { mock } = (await samples).mockResponseForOperation(id, { code: example.status });
-      const sample = api.validateResponse(mock, operation, example.status).valid ? mock : example.mock;
-      return { status: example.status, body: sample };
-    }
-    return { status: example.status, body: example.mock };
+    const status = example.status;
+    if (responseSchemaOf(operation, status) === undefined) return { status, body: example.mock };
+    const repaired = repair(example.mock, (body) => api.validateResponse(body, operation, status).errors);
+    if (repaired !== undefined) return { status, body: repaired };
+    samples ??= startBackend(withoutResponseExamples(served.document), basePath);
+    const { mock } = (await samples).mockResponseForOperation(id, { code: status });
+    return { status, body: api.validateResponse(mock, operation, status).valid ? mock : example.mock };
   };
 
   const queued: DescriptionMockAnswer[] = [];
@@ -438,6 +482,7 @@ export async function startDescriptionMock(options: DescriptionMockOptions): Pro
       requests.push(received);
       answer(req, raw, received).then(
         ({ status, headers, body }) => {
+          received.answer = { status, body };
           const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
           res.writeHead(status, {
             ...(body === undefined || typeof body === 'string' ? {} : { 'content-type': 'application/json' }),
