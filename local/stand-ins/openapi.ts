@@ -19,9 +19,10 @@
  *   schemas), or, when that is not enough, a sample generated from the schema (openapi-backend's
  *   `mockResponseForOperation`). Formats are ajv-formats', as the `openapi` kind checks them.
  * - **Switches for tests**: {@link DescriptionMock.answerNext} queues the answer of the next request
- *   that passes the checks: a status, headers and body of the test's choosing (a `429` with
- *   `Retry-After`, a `404`), or `{ violateSchema: true }`, the usual answer with one field of the
- *   wrong type, which the documented schema refuses.
+ *   that passes the checks, {@link DescriptionMock.answerEvery} sets the answer of every one: a
+ *   status, headers and body of the test's choosing (a `429` with `Retry-After`, a `404`), or
+ *   `{ violateSchema: true }`, the usual answer with one field of the wrong type, which the
+ *   documented schema refuses.
  * - **Counts**: {@link DescriptionMock.requests} holds every request received, with the operation
  *   it matched and the problems found, so a test can prove that an invalid input never left.
  *
@@ -70,6 +71,12 @@ export interface DescriptionMock extends VendorMock {
   operationIds: readonly string[];
   /** Queues the answer of the next request that passes the checks (first queued, first used). */
   answerNext(answer: DescriptionMockAnswer): void;
+  /**
+   * Answers every request that passes the checks (once the queue is empty) with `answer`, until
+   * called again; `undefined` goes back to the usual answers. For answers whose count a test cannot
+   * know in advance (a connector's retries, a forced credential refresh).
+   */
+  answerEvery(answer: DescriptionMockAnswer | undefined): void;
 }
 
 /** Options of {@link startDescriptionMock}. */
@@ -384,6 +391,7 @@ export async function startDescriptionMock(options: DescriptionMockOptions): Pro
   };
 
   const queued: DescriptionMockAnswer[] = [];
+  let standing: DescriptionMockAnswer | undefined;
   const requests: DescriptionMockRequest[] = [];
 
   const answer = async (
@@ -458,7 +466,7 @@ export async function startDescriptionMock(options: DescriptionMockOptions): Pro
         body: { message: 'Mock: the request does not match the description', errors: received.issues },
       };
     }
-    const next = queued.shift();
+    const next = queued.shift() ?? standing;
     if (next && !('violateSchema' in next)) return next;
     const usual = await usualAnswer(operation);
     if (next)
@@ -504,6 +512,9 @@ export async function startDescriptionMock(options: DescriptionMockOptions): Pro
     operationIds,
     answerNext: (next) => {
       queued.push(next);
+    },
+    answerEvery: (answer) => {
+      standing = answer;
     },
     close,
   };

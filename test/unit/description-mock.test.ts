@@ -8,7 +8,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DescriptionMock, startDescriptionMock, violating } from '../../local/stand-ins/openapi.js';
+import {
+  type DescriptionMock,
+  repair,
+  startDescriptionMock,
+  violating,
+} from '../../local/stand-ins/openapi.js';
 
 const THING = {
   type: 'object',
@@ -174,6 +179,21 @@ describe('startDescriptionMock', () => {
     expect(violated).toMatchObject({ status: 201, body: { id: 42, count: 2 } });
     expect(usual).toMatchObject({ status: 201, body: { id: 'th_1' } });
   });
+
+  it('answers every request with a standing answer until it is cleared', async () => {
+    // Prepare
+    mock.answerEvery({ status: 503, body: { message: 'down' } });
+
+    // Act
+    const first = await call('POST', '/things', FORM, 'id=th_5&count=1');
+    const second = await call('GET', '/things', BEARER);
+    mock.answerEvery(undefined);
+    const after = await call('POST', '/things', FORM, 'id=th_6&count=1');
+
+    // Assess
+    expect([first.status, second.status, after.status]).toEqual([503, 503, 201]);
+    expect(mock.requests.at(-1)?.answer).toEqual({ status: 201, body: { id: 'th_1', count: 2 } });
+  });
 });
 
 describe('violating', () => {
@@ -184,5 +204,39 @@ describe('violating', () => {
     });
     expect(violating([], { type: 'array' })).toEqual({ not: 'an array' });
     expect(violating('x', {})).toEqual(['not', 'an', 'object']);
+  });
+});
+
+describe('repair', () => {
+  const errorsOf = (body: unknown) => {
+    const errors: Array<{ instancePath: string; keyword: string; params: unknown }> = [];
+    const value = body as { id?: unknown; extra?: unknown; nested?: { bad?: unknown } };
+    if (typeof value.id !== 'string') errors.push({ instancePath: '', keyword: 'required', params: {} });
+    if ('extra' in value) {
+      errors.push({
+        instancePath: '',
+        keyword: 'additionalProperties',
+        params: { additionalProperty: 'extra' },
+      });
+    }
+    if (value.nested && 'bad' in value.nested)
+      errors.push({ instancePath: '/nested/bad', keyword: 'format', params: {} });
+    return errors;
+  };
+
+  it('leaves out the fields the schema refuses, and never changes the example it is given', () => {
+    // Prepare
+    const example = { id: 'a', extra: 1, nested: { bad: 'x', good: 'y' } };
+
+    // Act
+    const repaired = repair(example, errorsOf);
+
+    // Assess
+    expect(repaired).toEqual({ id: 'a', nested: { good: 'y' } });
+    expect(example).toEqual({ id: 'a', extra: 1, nested: { bad: 'x', good: 'y' } });
+  });
+
+  it('gives up when a required field is missing', () => {
+    expect(repair({ extra: 1 }, errorsOf)).toBeUndefined();
   });
 });
