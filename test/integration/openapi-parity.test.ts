@@ -287,6 +287,9 @@ describe('slack postMessage/updateMessage and openapi chat_postMessage/chat_upda
   it('differ, as documented, on an HTTP 200 `ok: false`: an error for the SDK, data for the description', async () => {
     // Prepare
     slack.answerEvery({ status: 200, body: { ok: false, error: 'channel_not_found' } });
+    const warnings = () =>
+      output.text().split('The upstream answer does not match the documented schema.').length - 1;
+    const warned = warnings();
 
     // Act
     const viaSdk = await call('slack', 'postMessage', { channel: 'C0123456789', text: 'hi' });
@@ -305,6 +308,8 @@ describe('slack postMessage/updateMessage and openapi chat_postMessage/chat_upda
       status: 200,
       body: { ok: false, error: 'channel_not_found' },
     });
+    // The `200` schema requires `ok: true`: the answer is logged as not matching it.
+    expect(warnings()).toBe(warned + 1);
   });
 
   it('never logs a credential', () => {
