@@ -204,6 +204,8 @@ beforeAll(async () => {
         // it first answers it): a retry would take the answer queued for the next call.
         timeoutMs: 60_000,
         retry: { maxAttempts: 1 },
+        // The test's calls come faster than Slack's one message a second.
+        rateLimit: { requestsPerSecond: 100, burst: 100 },
       };
       connectors.push(written, {
         ...written,
