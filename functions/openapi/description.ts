@@ -133,6 +133,8 @@ const TOKEN_PARAMETERS = new Set(['access_token', 'token']);
  * document's) requires an `oauth2`, `openIdConnect` or `http` bearer scheme, a header or query
  * parameter named `token` or `access_token` (Slack's description declares its token so).
  * @param document - the OpenAPI 3.x document (Swagger 2.0 converted), `$ref`s not yet inlined
+ * @param operation - the operation, for its own `security`
+ * @returns a test of a parameter's `in` and `name`; `false` for cookies (never sent by the connector)
  */
 export function credentialParameterOf(
   document: Json,
@@ -141,7 +143,8 @@ export function credentialParameterOf(
   const schemes = isObject(document.components) ? document.components.securitySchemes : undefined;
   const byName = isObject(schemes) ? schemes : {};
   const apiKeys = Object.values(byName).filter(
-    (scheme): scheme is Json => isObject(scheme) && scheme.type === 'apiKey',
+    (scheme): scheme is Json =>
+      isObject(scheme) && scheme.type === 'apiKey' && (scheme.in === 'header' || scheme.in === 'query'),
   );
   const security = Array.isArray(operation.security) ? operation.security : document.security;
   const tokenRequired = (Array.isArray(security) ? security : []).some(

@@ -71,6 +71,7 @@ describe('credentialParameterOf', () => {
     const document = describedWith([], [{ key: [] }], {
       key: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
       q: { type: 'apiKey', in: 'query', name: 'api_key' },
+      c: { type: 'apiKey', in: 'cookie', name: 'session' },
     });
 
     // Act
@@ -80,6 +81,8 @@ describe('credentialParameterOf', () => {
     expect(isCredential('header', 'x-api-key')).toBe(true);
     expect(isCredential('query', 'api_key')).toBe(true);
     expect(isCredential('query', 'X-API-Key')).toBe(false);
+    // the connector never sends cookies: a required one stays a config error (docs' Limits)
+    expect(isCredential('cookie', 'session')).toBe(false);
     expect(isCredential('header', 'Authorization')).toBe(true);
     // no oauth2 or bearer requirement: a `token` parameter is the caller's
     expect(isCredential('query', 'token')).toBe(false);
