@@ -342,12 +342,12 @@ export async function loadDescription(
   }
   const description = trimDescription(document, operationIds, absolute);
   // Compiled once here too, so that a schema Ajv cannot compile fails the config, not a cold start.
-  const { operationValidators } = await import('./validators.js');
+  const { compileOperation } = await import('./compile.js');
   const issues: string[] = [];
   operationIds.forEach((id, i) => {
     const operation = description.operations[id];
     try {
-      if (operation) operationValidators(operation, description.dialect);
+      if (operation) compileOperation(operation, description.dialect);
     } catch (error) {
       issues.push(
         `operations[${i}]: '${id}' has a schema that cannot be compiled: ${(error as Error).message}`,
@@ -362,12 +362,14 @@ export async function loadDescription(
  * A suite config as written, with each `openapi` entry's `spec` path replaced by its trimmed
  * description, `baseUrl` defaulted to the description's server, and an `apiKey` auth without `in`
  * and `name` completed from the description's `securitySchemes`. Other entries are left as they are.
- * Called by `loadSuiteConfig` before the config is validated.
+ * Called by `loadSuiteConfig` before the config is validated; a CDK app that hands its suite to the
+ * `ConnectorSuite` construct itself calls it first (exported by `connector-suite/cdk`):
+ * `new ConnectorSuite(stack, 'Connectors', { suite: await resolveOpenApiSpecs(suite, import.meta.dirname) })`.
  * @param suite - the suite config as written (not yet validated)
  * @param baseDir - the suite file's directory, against which `spec` paths are resolved
  * @throws ConfigValidationError as {@link loadDescription}, naming the entry
  */
-export async function resolveOpenApiSpecs(suite: unknown, baseDir: string): Promise<unknown> {
+export async function resolveOpenApiSpecs<S>(suite: S, baseDir: string): Promise<S> {
   if (!isObject(suite) || !Array.isArray(suite.connectors)) return suite;
   const connectors = await Promise.all(
     suite.connectors.map(async (entry: unknown) => {
@@ -379,7 +381,7 @@ export async function resolveOpenApiSpecs(suite: unknown, baseDir: string): Prom
       return withDescription(entry, description);
     }),
   );
-  return { ...suite, connectors };
+  return { ...suite, connectors } as S;
 }
 
 /** An `openapi` entry as written with its trimmed description in `spec` and its defaults from it. */
