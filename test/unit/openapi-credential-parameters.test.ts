@@ -7,12 +7,12 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { operationValidators } from '../../functions/openapi/compile.js';
 import {
   credentialParameterOf,
   loadDescription,
   trimDescription,
 } from '../../functions/openapi/description.js';
-import { operationValidators } from '../../functions/openapi/validators.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures');
 

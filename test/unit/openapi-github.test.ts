@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { operationValidators } from '../../functions/openapi/compile.js';
 import type { OpenApiDescription } from '../../functions/openapi/description.js';
-import { operationValidators } from '../../functions/openapi/validators.js';
 import type { OpenApiConnectorConfig } from '../../functions/shared/config.js';
 import { loadSuiteConfig } from '../../functions/shared/config-file.js';
 import {
