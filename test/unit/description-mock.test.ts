@@ -196,6 +196,32 @@ describe('startDescriptionMock', () => {
   });
 });
 
+describe('startDescriptionMock with a YAML description', () => {
+  it('reads it as the JSON one', async () => {
+    // Prepare
+    const dir = await mkdtemp(path.join(tmpdir(), 'description-mock-yaml-'));
+    const spec = path.join(dir, 'things.openapi.yaml');
+    await writeFile(spec, (await import('yaml')).stringify(DESCRIPTION));
+
+    // Act
+    const mock = await startDescriptionMock({ spec });
+    try {
+      const response = await fetch(`${mock.url}/things`, {
+        method: 'POST',
+        headers: FORM,
+        body: 'id=a&count=1',
+      });
+
+      // Assess
+      expect(mock.operationIds).toEqual(['ListThings', 'CreateThing', 'Open']);
+      expect(response.status).toBe(201);
+    } finally {
+      await mock.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('violating', () => {
   it('gives the first typed property a value of another type, or the whole body another shape', () => {
     expect(violating({ id: 'a', n: 1 }, THING)).toEqual({ id: 42, n: 1 });
