@@ -1,8 +1,10 @@
 /**
- * `npx tsx scripts/extract-github-spec.ts [--source FILE] [--out FILE]`: rewrites
- * `test/fixtures/github/api.github.com.operations.json`, the part of GitHub's REST API description
- * the GitHub mock and contract tests read, from the full description that the npm package
- * `@octokit/openapi` publishes (`generated/api.github.com.json`).
+ * `npx tsx scripts/extract-github-spec.ts [--source FILE] [--operations ID,ID,… --out FILE]`:
+ * rewrites `test/fixtures/github/api.github.com.operations.json`, the part of GitHub's REST API
+ * description the GitHub mock and contract tests read, from the full description that the npm
+ * package `@octokit/openapi` publishes (`generated/api.github.com.json`). With `--operations`, it
+ * extracts the operations of those `operationId`s instead, to `--out` (required then): that is how
+ * `test/fixtures/github/api.github.com.openapi.json` ({@link GITHUB_OPENAPI_OPERATION_IDS}) is made.
  *
  * The package is not a dependency (it is 385 MB); install it for the run without saving it, then
  * format the output with Biome as the rest of the repository:
@@ -55,6 +57,42 @@ export const GITHUB_OPERATIONS: readonly OperationRef[] = [
   { path: '/repos/{owner}/{repo}/issues/{issue_number}/comments', method: 'post' },
   { path: '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', method: 'post' },
 ];
+
+/**
+ * The 20 operations of `test/fixtures/github/api.github.com.openapi.json`, the fixture of the
+ * `openapi` kind built from GitHub's description (issue 14): what a platform team calls, issues and
+ * their comments and labels, pull requests, the repository, its contents and releases, workflow
+ * runs and dispatches, and the authenticated user. Extracted with
+ * `--operations` and this list, comma-separated (test/fixtures/github/SOURCE.md).
+ */
+export const GITHUB_OPENAPI_OPERATION_IDS: readonly string[] = [
+  'issues/get',
+  'issues/list-for-repo',
+  'issues/create',
+  'issues/update',
+  'issues/list-comments',
+  'issues/create-comment',
+  'issues/update-comment',
+  'issues/list-labels-for-repo',
+  'issues/add-labels',
+  'pulls/get',
+  'pulls/list',
+  'pulls/create',
+  'pulls/merge',
+  'repos/get',
+  'repos/get-content',
+  'repos/list-releases',
+  'repos/create-release',
+  'actions/list-workflow-runs',
+  'actions/create-workflow-dispatch',
+  'users/get-authenticated',
+];
+
+/** The fixture of the `openapi` kind: {@link GITHUB_OPENAPI_OPERATION_IDS} of GitHub's description. */
+export const GITHUB_OPENAPI_FIXTURE_FILE = new URL(
+  '../test/fixtures/github/api.github.com.openapi.json',
+  import.meta.url,
+);
 
 /** The fixture the mock reads. */
 export const GITHUB_FIXTURE_FILE = new URL(
@@ -131,12 +169,35 @@ export function extractOperations(
 }
 
 /**
+ * The operations of `operationIds`, found by their `operationId` in `spec`, in that order.
+ * @param spec - the full description
+ * @param operationIds - the `operationId`s, e.g. `issues/get`
+ * @returns each one's path template and lower-case method
+ * @throws Error naming every `operationId` that `spec` lacks
+ */
+export function operationsById(spec: OpenApiDescription, operationIds: readonly string[]): OperationRef[] {
+  const byId = new Map<string, OperationRef>();
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const id = (operation as { operationId?: unknown } | null)?.operationId;
+      if (typeof id === 'string') byId.set(id, { path, method });
+    }
+  }
+  const missing = operationIds.filter((id) => !byId.has(id));
+  if (missing.length > 0) throw new Error(`no operationId ${missing.join(', ')}`);
+  return operationIds.map((id) => byId.get(id) as OperationRef);
+}
+
+/**
  * Reads the source (`--source`, default: `@octokit/openapi`'s file as installed), writes the
  * extraction of {@link GITHUB_OPERATIONS} to `--out` (default {@link GITHUB_FIXTURE_FILE}) as JSON
- * with two-space indentation, and prints the source's version and sha256.
+ * with two-space indentation, and prints the source's version and sha256. With `--operations
+ * ID,ID,…`, extracts the operations of those `operationId`s ({@link operationsById}) instead, and
+ * `--out` is required (the default file is the mock's).
  * @param argv - the command-line arguments after the script's name
  * @returns the exit code: 0 once written, 2 for a usage error or when the package is not installed
- * @throws Error as {@link extractOperations} does, or when a file cannot be read or written
+ * @throws Error as {@link extractOperations} and {@link operationsById} do, or when a file cannot be
+ *   read or written
  */
 export function main(argv: readonly string[]): number {
   const { values } = parseArgs({
@@ -144,11 +205,18 @@ export function main(argv: readonly string[]): number {
     options: {
       source: { type: 'string' },
       out: { type: 'string' },
+      operations: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    console.error('Usage: npx tsx scripts/extract-github-spec.ts [--source FILE] [--out FILE]');
+  const ids = values.operations
+    ?.split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  if (values.help || (ids !== undefined && (ids.length === 0 || values.out === undefined))) {
+    console.error(
+      'Usage: npx tsx scripts/extract-github-spec.ts [--source FILE] [--operations ID,ID,… --out FILE]',
+    );
     return 2;
   }
   let source = values.source;
@@ -166,7 +234,8 @@ export function main(argv: readonly string[]): number {
     }
   }
   const text = readFileSync(source, 'utf8');
-  const trimmed = extractOperations(JSON.parse(text) as OpenApiDescription, GITHUB_OPERATIONS);
+  const spec = JSON.parse(text) as OpenApiDescription;
+  const trimmed = extractOperations(spec, ids === undefined ? GITHUB_OPERATIONS : operationsById(spec, ids));
   const out = values.out ?? GITHUB_FIXTURE_FILE;
   writeFileSync(out, `${JSON.stringify(trimmed, null, 2)}\n`);
   const sha256 = createHash('sha256').update(text).digest('hex');

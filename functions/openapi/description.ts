@@ -193,15 +193,68 @@ function sendableSchema(where: 'path' | 'query' | 'header', parameter: Json): Js
   return { allOf: [schema, allowed] };
 }
 
+/** Names of a token parameter: OAuth 2.0's `access_token` (RFC 6750 §2.3) and Slack's `token`. */
+const TOKEN_PARAMETERS = new Set(['access_token', 'token']);
+
+/**
+ * Whether a parameter carries the credential, so that the connector's `auth` fills it and the caller
+ * never does (docs/connectors/openapi.md#credential-parameters): a header named `Authorization` (what
+ * `http` basic and bearer, OAuth 2.0 and OpenID Connect schemes send); the header or query parameter
+ * of an `apiKey` scheme of the description; and, when the operation's `security` (else the
+ * document's) requires an `oauth2`, `openIdConnect` or `http` bearer scheme, a header or query
+ * parameter named `token` or `access_token` (Slack's description declares its token so).
+ * @param document - the OpenAPI 3.x document (Swagger 2.0 converted), `$ref`s not yet inlined
+ * @param operation - the operation, for its own `security`
+ * @returns a test of a parameter's `in` and `name`; `false` for cookies (never sent by the connector)
+ */
+export function credentialParameterOf(
+  document: Json,
+  operation: Json,
+): (where: string, name: string) => boolean {
+  const schemes = isObject(document.components) ? document.components.securitySchemes : undefined;
+  const byName = isObject(schemes) ? schemes : {};
+  const apiKeys = Object.values(byName).filter(
+    (scheme): scheme is Json =>
+      isObject(scheme) && scheme.type === 'apiKey' && (scheme.in === 'header' || scheme.in === 'query'),
+  );
+  const security = Array.isArray(operation.security) ? operation.security : document.security;
+  const tokenRequired = (Array.isArray(security) ? security : []).some(
+    (requirement) =>
+      isObject(requirement) &&
+      Object.keys(requirement).some((name) => {
+        const scheme = byName[name];
+        return (
+          isObject(scheme) &&
+          (scheme.type === 'oauth2' ||
+            scheme.type === 'openIdConnect' ||
+            (scheme.type === 'http' && String(scheme.scheme).toLowerCase() === 'bearer'))
+        );
+      }),
+  );
+  return (where, name) =>
+    (where === 'header' && name.toLowerCase() === 'authorization') ||
+    apiKeys.some(
+      (scheme) =>
+        scheme.in === where &&
+        (where === 'header'
+          ? String(scheme.name).toLowerCase() === name.toLowerCase()
+          : scheme.name === name),
+    ) ||
+    (tokenRequired && (where === 'header' || where === 'query') && TOKEN_PARAMETERS.has(name));
+}
+
 /**
  * One operation of the (inlined) description, or the reason it cannot be served.
  * @param pathItem - its path item, whose parameters it inherits
+ * @param isCredential - whether a parameter carries the credential ({@link credentialParameterOf}):
+ *   left out of the operation, filled by the connector's `auth`
  */
 function operationOf(
   method: HttpMethod,
   template: string,
   pathItem: Json,
   operation: Json,
+  isCredential: (where: string, name: string) => boolean = () => false,
 ): OpenApiOperation | string {
   const byKey = new Map<string, Json>();
   for (const parameter of [
@@ -213,6 +266,7 @@ function operationOf(
   const parameters: OpenApiParameter[] = [];
   for (const parameter of byKey.values()) {
     const where = parameter.in;
+    if (isCredential(String(where), String(parameter.name))) continue;
     if (where !== 'path' && where !== 'query' && where !== 'header') {
       if (parameter.required === true)
         return `its required ${String(where)} parameter '${String(parameter.name)}' is not supported (only path, query and header parameters are sent)`;
@@ -318,7 +372,8 @@ export function trimDescription(
     try {
       const pathItem = inline({ parameters: entry.pathItem.parameters ?? [] }, document) as Json;
       const operation = inline(entry.operation, document) as Json;
-      const built = operationOf(entry.method, entry.template, pathItem, operation);
+      const isCredential = credentialParameterOf(document, entry.operation);
+      const built = operationOf(entry.method, entry.template, pathItem, operation, isCredential);
       if (typeof built === 'string')
         issues.push(`operations[${i}]: '${id}' cannot be served: ${built}; ${WAY_OUT}`);
       else operations[id] = built;

@@ -4,15 +4,21 @@
  * extraction (every `$ref` resolves within it and nothing unreferenced is left), and equals the
  * extraction of `@octokit/openapi` when that package happens to be installed.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   extractOperations,
   GITHUB_FIXTURE_FILE,
+  GITHUB_OPENAPI_FIXTURE_FILE,
+  GITHUB_OPENAPI_OPERATION_IDS,
   GITHUB_OPERATIONS,
   GITHUB_SOURCE_MODULE,
+  main,
   type OpenApiDescription,
+  operationsById,
 } from '../../scripts/extract-github-spec.js';
 
 const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
@@ -90,6 +96,76 @@ describe('extractOperations', () => {
   });
 });
 
+describe('operationsById', () => {
+  it('finds each operationId, in the order given', () => {
+    // Prepare
+    const spec = description();
+
+    // Act
+    const found = operationsById(spec, ['other/create', 'things/list']);
+
+    // Assess
+    expect(found).toEqual([
+      { path: '/other', method: 'post' },
+      { path: '/things', method: 'get' },
+    ]);
+  });
+
+  it('names every operationId the description lacks', () => {
+    // Prepare
+    const spec = description();
+
+    // Act
+    const find = () => operationsById(spec, ['things/list', 'things/delete', 'gone']);
+
+    // Assess
+    expect(find).toThrow('no operationId things/delete, gone');
+  });
+});
+
+describe('main with --operations', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    vi.restoreAllMocks();
+  });
+
+  it('writes the extraction of those operationIds to --out', () => {
+    // Prepare
+    const dir = mkdtempSync(path.join(tmpdir(), 'extract-github-spec-'));
+    dirs.push(dir);
+    const source = path.join(dir, 'source.json');
+    const out = path.join(dir, 'out.json');
+    writeFileSync(source, JSON.stringify(description()));
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+
+    // Act
+    const code = main(['--source', source, '--operations', 'things/list, other/create', '--out', out]);
+
+    // Assess
+    expect(code).toBe(0);
+    const written = JSON.parse(readFileSync(out, 'utf8')) as OpenApiDescription;
+    expect(written).toEqual(
+      extractOperations(description(), [
+        { path: '/things', method: 'get' },
+        { path: '/other', method: 'post' },
+      ]),
+    );
+  });
+
+  it("is a usage error without --out, so that the mock's fixture is never overwritten", () => {
+    // Prepare
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+
+    // Act
+    const code = main(['--operations', 'things/list']);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(error).toHaveBeenCalledWith(expect.stringContaining('--operations ID,ID,… --out FILE'));
+  });
+});
+
 describe('the committed GitHub fixture', () => {
   const fixture = JSON.parse(readFileSync(GITHUB_FIXTURE_FILE, 'utf8')) as OpenApiDescription;
 
@@ -120,6 +196,44 @@ describe('the committed GitHub fixture', () => {
 
       // Act
       const trimmed = extractOperations(spec, GITHUB_OPERATIONS);
+
+      // Assess
+      expect(trimmed).toEqual(fixture);
+    },
+    60_000,
+  );
+});
+
+describe('the committed GitHub fixture of the openapi kind (20 operations)', () => {
+  const fixture = JSON.parse(readFileSync(GITHUB_OPENAPI_FIXTURE_FILE, 'utf8')) as OpenApiDescription;
+
+  it('holds the 20 operations and is its own extraction', () => {
+    // Act
+    const again = extractOperations(fixture, operationsById(fixture, GITHUB_OPENAPI_OPERATION_IDS));
+
+    // Assess
+    const ids = Object.values(fixture.paths).flatMap((item) =>
+      Object.values(item).map((operation) => (operation as { operationId?: string }).operationId),
+    );
+    expect(ids.toSorted()).toEqual([...GITHUB_OPENAPI_OPERATION_IDS].sort());
+    expect(again).toEqual(fixture);
+  });
+
+  let source: string | undefined;
+  try {
+    source = createRequire(import.meta.url).resolve(GITHUB_SOURCE_MODULE);
+  } catch {
+    source = undefined;
+  }
+
+  it.skipIf(source === undefined)(
+    'equals the extraction of @octokit/openapi when it is installed',
+    () => {
+      // Prepare
+      const spec = JSON.parse(readFileSync(source ?? '', 'utf8')) as OpenApiDescription;
+
+      // Act
+      const trimmed = extractOperations(spec, operationsById(spec, GITHUB_OPENAPI_OPERATION_IDS));
 
       // Assess
       expect(trimmed).toEqual(fixture);
