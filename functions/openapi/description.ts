@@ -430,19 +430,24 @@ export async function loadDescription(
     throw new ConfigValidationError(absolute, ['is not an OpenAPI 3.0, 3.1 or Swagger 2.0 description']);
   }
   const description = trimDescription(document, operationIds, absolute);
-  // Compiled once here too, so that a schema Ajv cannot compile fails the config, not a cold start.
-  const { compileOperation } = await import('./compile.js');
+  // Compiled once here too, so that a schema Ajv cannot compile fails the config, not a deploy;
+  // operation by operation only when that fails, to name the operations at fault.
+  const { compileDescription, compileOperation } = await import('./compile.js');
   const issues: string[] = [];
-  operationIds.forEach((id, i) => {
-    const operation = description.operations[id];
-    try {
-      if (operation) compileOperation(operation, description.dialect);
-    } catch (error) {
-      issues.push(
-        `operations[${i}]: '${id}' has a schema that cannot be compiled: ${(error as Error).message}`,
-      );
-    }
-  });
+  try {
+    compileDescription(description);
+  } catch {
+    operationIds.forEach((id, i) => {
+      const operation = description.operations[id];
+      try {
+        if (operation) compileOperation(operation, description.dialect);
+      } catch (error) {
+        issues.push(
+          `operations[${i}]: '${id}' has a schema that cannot be compiled: ${(error as Error).message}`,
+        );
+      }
+    });
+  }
   if (issues.length > 0) throw new ConfigValidationError(absolute, issues);
   return description;
 }

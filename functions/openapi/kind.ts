@@ -4,11 +4,11 @@
  * `handler.ts` entry. A deployed connector uses the entry generated at synth time instead
  * (functions/openapi/lambda-entry.ts), whose validators are precompiled.
  */
-import { compileOperation } from './compile.js';
+import { compileDescription } from './compile.js';
 import { defineOpenApiConnector } from './connector.js';
-import { validatorsOf } from './validators.js';
+import { type CompiledOperation, validatorsOf } from './validators.js';
 
 /** The `openapi` connector kind, validators compiled at load. */
-export const openapiConnector = defineOpenApiConnector((_id, operation, description) =>
-  validatorsOf(operation, compileOperation(operation, description.dialect)),
+export const openapiConnector = defineOpenApiConnector((operationId, operation, description) =>
+  validatorsOf(operation, compileDescription(description)[operationId] as CompiledOperation),
 );

@@ -6,13 +6,13 @@
  * environment limit no longer bounds the operations allowed. Called by the `Connector` construct.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigValidationError, type OpenApiConnectorConfig } from '../shared/config.js';
-import { standaloneExportName, standaloneValidatorsCode } from './compile.js';
+import { checkedStatuses, standaloneExportName, standaloneValidatorsCode } from './compile.js';
 import { BUNDLED_SPEC_PREFIX } from './precompiled.js';
-import type { OpenApiDescription } from './types.js';
+import type { OpenApiDescription, OpenApiOperation } from './types.js';
 
 /** The extension of this project's modules as they run: `.ts` from source, `.js` once compiled. */
 const MODULE_EXTENSION = path.extname(fileURLToPath(import.meta.url));
@@ -28,7 +28,7 @@ export interface OpenApiLambdaEntry {
   readonly entry: string;
   /** The entry with `spec` set to `bundled:<digest>`: what `CONNECTOR_CONFIG` carries. */
   readonly config: OpenApiConnectorConfig;
-  /** The digest of the description and the allowed operations. */
+  /** The digest of the description, the allowed operations and whether answers are checked. */
   readonly digest: string;
 }
 
@@ -41,6 +41,31 @@ export interface OpenApiLambdaEntryOptions {
    * @default `<projectRoot>/node_modules/.cache/connector-suite/openapi/<name>-<digest>`
    */
   readonly outDir?: string;
+}
+
+/**
+ * What the Lambda needs of the trimmed description once its validators are compiled: every
+ * operation's method, path, parameters and media types, with each schema replaced by `{}` (a
+ * response documented without a JSON body stays `null`), and the file's name without its directory.
+ */
+export function bundledDescription(description: OpenApiDescription): OpenApiDescription {
+  const operations = Object.fromEntries(
+    Object.entries(description.operations).map(([id, operation]) => [
+      id,
+      {
+        ...operation,
+        parameters: operation.parameters.map((parameter) => ({ ...parameter, schema: {} })),
+        ...(operation.requestBody ? { requestBody: { ...operation.requestBody, schema: {} } } : {}),
+        responses: Object.fromEntries(
+          Object.entries(operation.responses).map(([status, schema]) => [
+            status,
+            schema === null ? null : {},
+          ]),
+        ),
+      },
+    ]),
+  );
+  return { ...description, source: path.basename(description.source), operations };
 }
 
 /** A path from `from` to `to` as an import specifier (`./x`, `../y`), with forward slashes. */
@@ -72,8 +97,11 @@ export function writeOpenApiLambdaEntry(
     ]);
   }
   const description = config.spec as unknown as OpenApiDescription;
+  // Answers are never checked with responseValidation off: no response validator is compiled, and
+  // the digest says so, so that a CONNECTOR_CONFIG turning them on cannot meet this bundle.
+  const checkResponses = config.responseValidation !== 'off';
   const digest = createHash('sha256')
-    .update(JSON.stringify({ description, operations: config.operations }))
+    .update(JSON.stringify({ description, operations: config.operations, checkResponses }))
     .digest('hex')
     .slice(0, 16);
   const outDir =
@@ -85,22 +113,22 @@ export function writeOpenApiLambdaEntry(
   mkdirSync(outDir, { recursive: true });
   writeAtomically(
     path.join(outDir, 'validators.mjs'),
-    standaloneValidatorsCode(description, config.operations, outDir),
+    standaloneValidatorsCode(description, config.operations, outDir, checkResponses),
   );
   const validators = config.operations.map((operationId, index) => {
-    const operation = description.operations[operationId];
-    const responses = Object.entries(operation?.responses ?? {})
-      .filter(([, schema]) => schema !== null)
-      .map(([status]) => `${JSON.stringify(status)}: v.${standaloneExportName(index, status)}`);
+    const operation = description.operations[operationId] as OpenApiOperation;
+    const responses = checkedStatuses(operation, checkResponses).map(
+      (status) => `${JSON.stringify(status)}: v.${standaloneExportName(index, status)}`,
+    );
     return `${JSON.stringify(operationId)}: { input: v.${standaloneExportName(index)}, responses: { ${responses.join(', ')} } }`;
   });
   writeAtomically(
     entry,
     [
       `// Generated at synth time by connector-suite for the openapi connector '${config.name}': do not edit.`,
-      `import { precompiledOpenApiHandler } from ${JSON.stringify(specifier(outDir, PRECOMPILED_MODULE))};`,
+      `import { precompiledOpenApiHandler } from ${JSON.stringify(specifier(realpathSync(outDir), PRECOMPILED_MODULE))};`,
       `import * as v from './validators.mjs';`,
-      `const description = ${JSON.stringify(description)};`,
+      `const description = ${JSON.stringify(bundledDescription(description))};`,
       `export const handler = precompiledOpenApiHandler({`,
       `  digest: ${JSON.stringify(digest)},`,
       '  description,',
