@@ -62,7 +62,7 @@ export const BUILTIN_KINDS: { readonly [K in BuiltinKindName]: ConnectorKind<Bui
   openapi: {
     kind: 'openapi',
     entry: builtinEntry('openapi'),
-    load: async () => (await import('./openapi/connector.js')).openapiConnector,
+    load: async () => (await import('./openapi/kind.js')).openapiConnector,
   },
 };
 

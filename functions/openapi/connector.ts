@@ -1,9 +1,14 @@
 /**
- * The `openapi` connector kind: each allowed `operationId` of a vendor's API description is an
- * operation, `POST /v1/connectors/{name}/{operationId}` with input `{path?, query?, headers?, body?}`
- * as the description defines them. The input is checked against the description before anything is
- * sent, the request is built from it and sent with `context.send` (every policy applies), and the
- * answer is checked against the schema documented for its status (docs/connectors/openapi.md).
+ * The `openapi` connector kind's operations: each allowed `operationId` of a vendor's API
+ * description is an operation, `POST /v1/connectors/{name}/{operationId}` with input
+ * `{path?, query?, headers?, body?}` as the description defines them. The input is checked against
+ * the description before anything is sent, the request is built from it and sent with
+ * `context.send` (every policy applies), and the answer is checked against the schema documented
+ * for its status (docs/connectors/openapi.md).
+ *
+ * {@link defineOpenApiConnector} takes the validators from its caller, so this module loads no Ajv:
+ * `kind.ts` compiles them at load (`npm start`, tests), `precompiled.ts` takes the standalone code
+ * generated at synth time (Lambda).
  */
 import * as z from 'zod';
 import { queryParameterShadows } from '../shared/auth/index.js';
@@ -13,12 +18,7 @@ import type { QueryValue } from '../shared/http/client.js';
 import type { OperationRequest } from '../shared/runtime/connector.js';
 import { defineConnector, defineOperation } from '../shared/runtime/index.js';
 import type { OpenApiDescription, OpenApiOperation } from './types.js';
-import {
-  callerHeader,
-  IDEMPOTENCY_KEY_PARAMETER,
-  type OperationValidators,
-  operationValidators,
-} from './validators.js';
+import { callerHeader, IDEMPOTENCY_KEY_PARAMETER, type OperationValidators } from './validators.js';
 
 /** The input of every `openapi` operation, before the description's own checks. */
 export const operationInputShape = z.strictObject({
@@ -95,7 +95,8 @@ export function operationInputSchema(
  * The request of a validated input: the path template filled (each value percent-encoded), the
  * declared query parameters (arrays as repeated `name=v`, or `name=a,b` with `explode: false`), the
  * declared header parameters, the caller's `Idempotency-Key` in a header parameter named like
- * `Idempotency-Key`, and the body as JSON or `application/x-www-form-urlencoded`.
+ * `Idempotency-Key` or `Idempotency-Token` (named in `idempotencyKeyHeader`, so that a POST or
+ * PATCH carrying it is retried as one carrying `Idempotency-Key`), and the body as JSON or `application/x-www-form-urlencoded`.
  * @param idempotencyKey - the caller's `Idempotency-Key`, if any
  */
 export function buildRequest(
@@ -108,6 +109,7 @@ export function buildRequest(
   );
   const query: Record<string, QueryValue> = {};
   const headers: Record<string, string> = {};
+  let idempotencyKeyHeader: string | undefined;
   for (const parameter of operation.parameters) {
     if (parameter.in === 'query') {
       const value = input.query?.[parameter.name];
@@ -121,6 +123,7 @@ export function buildRequest(
       if (!callerHeader(parameter)) {
         if (IDEMPOTENCY_KEY_PARAMETER.test(parameter.name) && idempotencyKey !== undefined) {
           headers[parameter.name] = idempotencyKey;
+          idempotencyKeyHeader = parameter.name;
         }
         continue;
       }
@@ -147,6 +150,7 @@ export function buildRequest(
     path,
     ...(Object.keys(query).length > 0 ? { query } : {}),
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    ...(idempotencyKeyHeader === undefined ? {} : { idempotencyKeyHeader }),
     ...(body === undefined ? {} : { body }),
   };
 }
@@ -170,54 +174,71 @@ function descriptionOf(config: OpenApiConnectorConfig): OpenApiDescription {
 const isMode = (mode: string): mode is (typeof RESPONSE_VALIDATION_MODES)[number] =>
   (RESPONSE_VALIDATION_MODES as readonly string[]).includes(mode);
 
-/** The `openapi` connector kind. */
-export const openapiConnector = defineConnector<OpenApiConnectorConfig>({
-  kind: 'openapi',
-  operations: (config) => {
-    const description = descriptionOf(config);
-    const mode = isMode(config.responseValidation) ? config.responseValidation : 'warn';
-    return Object.fromEntries(
-      config.operations.map((operationId) => {
-        const operation = description.operations[operationId] as OpenApiOperation;
-        const validators = operationValidators(operation, description.dialect);
-        return [
-          operationId,
-          defineOperation({
-            description: `${operation.method} ${operation.path} (${operationId} of ${description.source.split('/').pop()})`,
-            input: operationInputSchema(operation, validators, config.auth),
-            output: operationOutputSchema,
-            async run(input, context) {
-              const response = await context.send(buildRequest(operation, input, context.idempotencyKey));
-              if (mode !== 'off') {
-                const issues = validators.response(response.status, response.body);
-                if (issues.length > 0) {
-                  const details = issues.map((issue) => ({
-                    path: issue.path
-                      .map((p) => (typeof p === 'number' ? `[${p}]` : p))
-                      .join('.')
-                      .replaceAll('.[', '['),
-                    message: issue.message,
-                  }));
-                  if (mode === 'enforce') {
-                    throw new ConnectorError(
-                      'RESPONSE_VALIDATION_ERROR',
-                      `The upstream answer does not match the schema ${operationId} documents for status ${response.status}.`,
-                      { details, upstreamStatus: response.status },
-                    );
+/**
+ * The checks of one allowed operation, given by the caller of {@link defineOpenApiConnector}.
+ * @param operationId - the operation's id, as the entry's `operations` lists it
+ * @param index - its place in `operations` (the standalone code names its validators by it)
+ */
+export type OpenApiValidatorsSource = (
+  operationId: string,
+  operation: OpenApiOperation,
+  description: OpenApiDescription,
+  index: number,
+) => OperationValidators;
+
+/**
+ * The `openapi` connector kind, its checks taken from `validatorsOf`.
+ * @param validatorsOf - compiles them now (`kind.ts`) or picks the precompiled ones (`precompiled.ts`)
+ */
+export function defineOpenApiConnector(validatorsOf: OpenApiValidatorsSource) {
+  return defineConnector<OpenApiConnectorConfig>({
+    kind: 'openapi',
+    operations: (config) => {
+      const description = descriptionOf(config);
+      const mode = isMode(config.responseValidation) ? config.responseValidation : 'warn';
+      return Object.fromEntries(
+        config.operations.map((operationId, index) => {
+          const operation = description.operations[operationId] as OpenApiOperation;
+          const validators = validatorsOf(operationId, operation, description, index);
+          return [
+            operationId,
+            defineOperation({
+              description: `${operation.method} ${operation.path} (${operationId} of ${description.source.split('/').pop()})`,
+              input: operationInputSchema(operation, validators, config.auth),
+              output: operationOutputSchema,
+              async run(input, context) {
+                const response = await context.send(buildRequest(operation, input, context.idempotencyKey));
+                if (mode !== 'off') {
+                  const issues = validators.response(response.status, response.body);
+                  if (issues.length > 0) {
+                    const details = issues.map((issue) => ({
+                      path: issue.path
+                        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+                        .join('.')
+                        .replaceAll('.[', '['),
+                      message: issue.message,
+                    }));
+                    if (mode === 'enforce') {
+                      throw new ConnectorError(
+                        'RESPONSE_VALIDATION_ERROR',
+                        `The upstream answer does not match the schema ${operationId} documents for status ${response.status}.`,
+                        { details, upstreamStatus: response.status },
+                      );
+                    }
+                    // The paths and Ajv's reasons only: never the values.
+                    context.logger.warn('The upstream answer does not match the documented schema.', {
+                      operationId,
+                      upstreamStatus: response.status,
+                      responseIssues: details,
+                    });
                   }
-                  // The paths and Ajv's reasons only: never the values.
-                  context.logger.warn('The upstream answer does not match the documented schema.', {
-                    operationId,
-                    upstreamStatus: response.status,
-                    responseIssues: details,
-                  });
                 }
-              }
-              return { status: response.status, headers: response.headers, body: response.body };
-            },
-          }),
-        ];
-      }),
-    );
-  },
-});
+                return { status: response.status, headers: response.headers, body: response.body };
+              },
+            }),
+          ];
+        }),
+      );
+    },
+  });
+}

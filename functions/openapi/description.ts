@@ -287,12 +287,12 @@ export async function loadDescription(
   }
   const description = trimDescription(document, operationIds, absolute);
   // Compiled once here too, so that a schema Ajv cannot compile fails the config, not a cold start.
-  const { operationValidators } = await import('./validators.js');
+  const { compileOperation } = await import('./compile.js');
   const issues: string[] = [];
   operationIds.forEach((id, i) => {
     const operation = description.operations[id];
     try {
-      if (operation) operationValidators(operation, description.dialect);
+      if (operation) compileOperation(operation, description.dialect);
     } catch (error) {
       issues.push(
         `operations[${i}]: '${id}' has a schema that cannot be compiled: ${(error as Error).message}`,

@@ -1,18 +1,21 @@
 /**
- * The validators of one `openapi` operation, compiled with Ajv (+ ajv-formats) from the trimmed
- * description: the caller's input `{path, query, headers, body}` and the vendor's answer by status.
+ * The checks of one `openapi` operation, from its compiled validators: the caller's input
+ * `{path, query, headers, body}` and the vendor's answer by status, as {@link SchemaIssue}s.
  *
- * For now they are compiled when the connector is created (cold start); {@link operationValidators}
- * is the one place that does it, so that precompiled (Ajv standalone) validators can replace it.
+ * Nothing here compiles: the validators are Ajv's, compiled either at synth time into standalone
+ * code the Lambda bundle carries (functions/openapi/lambda-entry.ts), or at load under `npm start`
+ * and in tests (functions/openapi/compile.ts). So the Lambda bundle holds no Ajv compiler.
  */
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import formats from 'ajv-formats';
+import type { ErrorObject } from 'ajv';
 import { isForbiddenRequestHeader } from '../shared/config.js';
-import type { JsonSchema, OpenApiDescription, OpenApiOperation, OpenApiParameter } from './types.js';
+import type { JsonSchema, OpenApiOperation, OpenApiParameter } from './types.js';
 
-/** A header parameter whose name says it carries an idempotency key: filled from the caller's `Idempotency-Key`. */
-export const IDEMPOTENCY_KEY_PARAMETER = /idempotency-key/i;
+/**
+ * A header parameter whose name says it carries an idempotency key (`Idempotency-Key`,
+ * `X-Idempotency-Key`, `Idempotency-Token`, any case): filled from the caller's `Idempotency-Key`,
+ * never from the input.
+ */
+export const IDEMPOTENCY_KEY_PARAMETER = /idempotency[-_]?(key|token)/i;
 
 /** One problem found: where (`['body', 'To']`) and what, in words; never the value. */
 export interface SchemaIssue {
@@ -31,29 +34,17 @@ export interface OperationValidators {
   response(status: number, body: unknown): SchemaIssue[];
 }
 
-const AJV_OPTIONS: Options = {
-  // Descriptions carry keywords Ajv does not know (OpenAPI's `discriminator`, `xml`, vendor
-  // formats such as Twilio's `phone-number`): ignored, not refused.
-  strict: false,
-  allErrors: true,
-  logger: false,
-  validateSchema: false,
-};
+/** One compiled validator: Ajv's `ValidateFunction`, or the same function as standalone code. */
+export interface CompiledValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null | undefined;
+}
 
-/** ajv-formats is CommonJS: its plugin is the module's `default` under Node's ESM and TypeScript alike. */
-const addFormats = formats.default;
-
-let ajv30: Ajv | undefined;
-let ajv31: Ajv2020 | undefined;
-
-/** The Ajv of a dialect (draft-07 with `nullable` for OpenAPI 3.0, 2020-12 for 3.1), created once. */
-function ajvFor(dialect: OpenApiDescription['dialect']): Ajv {
-  if (dialect === '3.1') {
-    ajv31 ??= addFormats(new Ajv2020(AJV_OPTIONS)) as Ajv2020;
-    return ajv31;
-  }
-  ajv30 ??= addFormats(new Ajv(AJV_OPTIONS));
-  return ajv30;
+/** The compiled validators of one operation: its input, and its answers by documented status. */
+export interface CompiledOperation {
+  readonly input: CompiledValidator;
+  /** By the status key of {@link OpenApiOperation.responses} (`200`, `2XX`, `DEFAULT`); none for `null`. */
+  readonly responses: Readonly<Record<string, CompiledValidator>>;
 }
 
 /** Whether the caller may set header parameter `parameter` (the runtime sets the others). */
@@ -61,35 +52,6 @@ export function callerHeader(parameter: OpenApiParameter): boolean {
   return (
     !IDEMPOTENCY_KEY_PARAMETER.test(parameter.name) && !isForbiddenRequestHeader(parameter.name.toLowerCase())
   );
-}
-
-/** The JSON schema of the input's `path`, `query` or `headers` object. */
-function groupSchema(parameters: readonly OpenApiParameter[]): JsonSchema {
-  return {
-    type: 'object',
-    properties: Object.fromEntries(parameters.map((p) => [p.name, p.schema])),
-    required: parameters.filter((p) => p.required).map((p) => p.name),
-    additionalProperties: false,
-  };
-}
-
-/** The JSON schema of an operation's whole input. */
-export function inputSchema(operation: OpenApiOperation): JsonSchema {
-  const of = (where: OpenApiParameter['in']) => operation.parameters.filter((p) => p.in === where);
-  const headers = of('header').filter(callerHeader);
-  const groups = { path: of('path'), query: of('query'), headers };
-  const properties: Record<string, JsonSchema> = {};
-  const required: string[] = [];
-  for (const [key, parameters] of Object.entries(groups)) {
-    if (parameters.length === 0) continue;
-    properties[key] = groupSchema(parameters);
-    if (parameters.some((p) => p.required)) required.push(key);
-  }
-  if (operation.requestBody) {
-    properties.body = operation.requestBody.schema;
-    if (operation.requestBody.required) required.push('body');
-  }
-  return { type: 'object', properties, required, additionalProperties: false };
 }
 
 /** Ajv's errors as issues: `/path/AccountSid` → `['path', 'AccountSid']`, a missing field named. */
@@ -130,29 +92,22 @@ function responseSchemaFor(
 }
 
 /**
- * Compiles the validators of one operation: its input and each documented response schema.
+ * The checks of one operation from its compiled validators.
  * @param operation - from the trimmed description
- * @param dialect - the description's {@link OpenApiDescription.dialect}
+ * @param compiled - its validators, compiled at synth time or at load
  */
-export function operationValidators(
-  operation: OpenApiOperation,
-  dialect: OpenApiDescription['dialect'],
-): OperationValidators {
-  const ajv = ajvFor(dialect);
-  const input = ajv.compile(inputSchema(operation));
-  const responses = new Map<string, ValidateFunction>();
-  for (const [status, schema] of Object.entries(operation.responses)) {
-    if (schema !== null) responses.set(status, ajv.compile(schema));
-  }
+export function validatorsOf(operation: OpenApiOperation, compiled: CompiledOperation): OperationValidators {
   return {
     input(value) {
-      return input(value) ? [] : issuesOf(input.errors, []);
+      return compiled.input(value) ? [] : issuesOf(compiled.input.errors, []);
     },
     response(status, body) {
       const schema = responseSchemaFor(operation.responses, status);
       if (schema === null || schema === undefined) return [];
-      const key = [String(status), `${String(status)[0]}XX`, 'DEFAULT'].find((k) => responses.has(k));
-      const validate = key === undefined ? undefined : responses.get(key);
+      const key = [String(status), `${String(status)[0]}XX`, 'DEFAULT'].find((k) =>
+        Object.hasOwn(compiled.responses, k),
+      );
+      const validate = key === undefined ? undefined : compiled.responses[key];
       if (validate === undefined || validate(body)) return [];
       return issuesOf(validate.errors, ['body']);
     },

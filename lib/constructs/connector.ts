@@ -2,6 +2,8 @@
  * One connector: its Lambda function (bundled locally by esbuild), log group, role and grants. Its
  * asynchronous path (queues, rule, mapping) is a {@link ConnectorEvents} on this function.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -15,10 +17,12 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { writeOpenApiLambdaEntry } from '../../functions/openapi/lambda-entry.js';
 import {
   type AnyConnectorConfig,
   ConfigValidationError,
   clientAuthOf,
+  type OpenApiConnectorConfig,
 } from '../../functions/shared/config.js';
 import { ENV } from '../../functions/shared/runtime/environment.js';
 import type { ConnectorEvents } from './connector-events.js';
@@ -84,7 +88,12 @@ export const MAX_CONNECTOR_CONFIG_BYTES = 3_072;
 export interface ConnectorProps {
   /** The connector's validated config entry; its non-secret settings become `CONNECTOR_CONFIG`. */
   readonly config: AnyConnectorConfig;
-  /** Absolute path of the handler file of the connector's kind, e.g. `functions/http/handler.ts`. */
+  /**
+   * Absolute path of the handler file of the connector's kind, e.g. `functions/http/handler.ts`.
+   * An `openapi` connector ignores it: its entry is generated at synth time under the project root
+   * (`node_modules/.cache/connector-suite/openapi/`), with the trimmed description and the
+   * validators compiled into standalone code (functions/openapi/lambda-entry.ts).
+   */
   readonly entry: string;
   /** The idempotency table; the function may only get, put, update and delete items in it. */
   readonly idempotencyTable: ITable;
@@ -140,6 +149,17 @@ export interface ConnectorProps {
   readonly functionProps?: Partial<NodejsFunctionProps>;
 }
 
+/** The lock files `NodejsFunction` looks for to find the project root. */
+const LOCK_FILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'];
+
+/** The directory of the lock file nearest up from `from`, as `NodejsFunction` finds the project root; `from` when none. */
+function projectRootFrom(from: string): string {
+  for (let directory = path.resolve(from); ; directory = path.dirname(directory)) {
+    if (LOCK_FILES.some((file) => existsSync(path.join(directory, file)))) return directory;
+    if (path.dirname(directory) === directory) return path.resolve(from);
+  }
+}
+
 /**
  * A connector's Lambda function: Node.js 24 on arm64, bundled locally by esbuild as minified ESM
  * ({@link CONNECTOR_BUNDLING}: the AWS SDK from the runtime, source maps off at run time unless
@@ -171,11 +191,21 @@ export class Connector extends Construct {
     });
     this.logGroup.grantWrite(role);
 
-    const configJson = JSON.stringify(config);
+    const overrides = props.functionProps ?? {};
+    const projectRoot = props.projectRoot ?? overrides.projectRoot;
+    // An openapi connector's entry is generated now, its validators compiled, its description in
+    // the bundle; CONNECTOR_CONFIG names the description by digest.
+    const generated =
+      config.kind === 'openapi'
+        ? writeOpenApiLambdaEntry(config as OpenApiConnectorConfig, {
+            projectRoot: projectRoot ?? projectRootFrom(process.cwd()),
+          })
+        : undefined;
+    const configJson = JSON.stringify(generated?.config ?? config);
     const configBytes = Buffer.byteLength(configJson, 'utf8');
     if (configBytes > MAX_CONNECTOR_CONFIG_BYTES) {
       throw new ConfigValidationError(`connector '${config.name}'`, [
-        `its configuration is ${configBytes} bytes in CONNECTOR_CONFIG, more than the ${MAX_CONNECTOR_CONFIG_BYTES} this construct allows: Lambda refuses a function whose environment variables exceed 4 KB in all${config.kind === 'openapi' ? " (an openapi connector's trimmed description rides in it for now: allow fewer operations, see docs/connectors/openapi.md)" : ''}`,
+        `its configuration is ${configBytes} bytes in CONNECTOR_CONFIG, more than the ${MAX_CONNECTOR_CONFIG_BYTES} this construct allows: Lambda refuses a function whose environment variables exceed 4 KB in all`,
       ]);
     }
     const environment: Record<string, string> = {
@@ -188,7 +218,6 @@ export class Connector extends Construct {
     const secretId = props.secretId ?? props.secret?.secretArn;
     if (secretId) environment[ENV.secretId] = secretId;
 
-    const overrides = props.functionProps ?? {};
     this.function = new NodejsFunction(this, 'Function', {
       ...(props.projectRoot ? { projectRoot: props.projectRoot } : {}),
       runtime: Runtime.NODEJS_24_X,
@@ -200,7 +229,7 @@ export class Connector extends Construct {
       loggingFormat: LoggingFormat.JSON,
       description: `Connector ${config.name} (${config.kind})`,
       ...overrides,
-      entry: props.entry,
+      entry: generated?.entry ?? props.entry,
       handler: 'handler',
       role,
       environment: { ...overrides.environment, ...environment },

@@ -1,18 +1,18 @@
 /**
- * An `openapi` connector in the stack. A connector of one small operation (Twilio's
- * `DeleteMessage`) synthesizes with no unacknowledged cdk-nag finding, and its function's
- * `CONNECTOR_CONFIG` carries the trimmed description, not the description file's path. The example
- * suite (three Twilio operations, about 9 KB of trimmed description) is refused at synth, naming
- * Lambda's 4 KB environment limit, until the description moves into the bundle (issue 14).
+ * An `openapi` connector in the stack: the example suite (three Twilio operations, about 9 KB of
+ * trimmed description) synthesizes with no unacknowledged cdk-nag finding; its function's entry is
+ * generated at synth time (the description and the standalone validators in the bundle, see
+ * test/infra/openapi-bundle.test.ts), so `CONNECTOR_CONFIG` names the description by digest and
+ * stays far below Lambda's 4 KB environment limit.
  * One synthesis (bundling skipped) shared by the tests that read it.
  */
 import path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveOpenApiSpecs } from '../../functions/openapi/description.js';
-import { ConfigValidationError } from '../../functions/shared/config.js';
+import { GENERATED_ENTRIES_DIRECTORY } from '../../functions/openapi/lambda-entry.js';
 import { MAX_CONNECTOR_CONFIG_BYTES } from '../../lib/constructs/connector.js';
-import { buildSuiteApp, type NagRun, PROJECT_ROOT, synthWithNag } from '../support/infra-helpers.js';
+import { type NagRun, PROJECT_ROOT, synthWithNag } from '../support/infra-helpers.js';
 
 const EXAMPLE = path.join(PROJECT_ROOT, 'examples/openapi-twilio/suite.config.json');
 
@@ -31,7 +31,7 @@ describe('an openapi connector in the stack', () => {
   let template: Template;
 
   beforeAll(async () => {
-    run = synthWithNag(await exampleSuite(['DeleteMessage']));
+    run = synthWithNag(await exampleSuite());
     template = Template.fromStack(run.stack);
   });
 
@@ -40,7 +40,7 @@ describe('an openapi connector in the stack', () => {
     expect(run.synthError).toBeUndefined();
   });
 
-  it("gives its function the trimmed description in CONNECTOR_CONFIG, never the file's path", () => {
+  it("names the bundled description by digest in CONNECTOR_CONFIG, never the file's path or its schemas", () => {
     // Act
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'twilio-openapi' } } },
@@ -50,23 +50,36 @@ describe('an openapi connector in the stack', () => {
 
     // Assess
     expect(Object.keys(functions)).toHaveLength(1);
-    expect(config).toMatchObject({ kind: 'openapi', baseUrl: 'https://api.twilio.com' });
-    expect(Object.keys(config.spec.operations)).toEqual(['DeleteMessage']);
-    expect(variables.CONNECTOR_CONFIG).not.toContain('"description"');
+    expect(config).toMatchObject({
+      kind: 'openapi',
+      baseUrl: 'https://api.twilio.com',
+      operations: ['CreateMessage', 'FetchMessage', 'ListMessage'],
+    });
+    expect(config.spec).toMatch(/^bundled:[0-9a-f]{16}$/);
+    expect(variables.CONNECTOR_CONFIG).not.toContain('messages.openapi.json');
     expect(Buffer.byteLength(variables.CONNECTOR_CONFIG ?? '')).toBeLessThanOrEqual(
       MAX_CONNECTOR_CONFIG_BYTES,
     );
   });
 
-  it("refuses the example's three operations at synth, naming Lambda's 4 KB environment limit", async () => {
+  it('generates its entry under the project root, for esbuild to bundle', async () => {
     // Prepare
-    const suite = await exampleSuite();
+    const { existsSync } = await import('node:fs');
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'twilio-openapi' } } },
+    });
+    const variables = Object.values(functions)[0]?.Properties.Environment.Variables as Record<string, string>;
+    const digest = String(JSON.parse(variables.CONNECTOR_CONFIG ?? '{}').spec).slice('bundled:'.length);
 
     // Act
-    const build = () => buildSuiteApp(suite);
+    const entry = path.join(
+      PROJECT_ROOT,
+      GENERATED_ENTRIES_DIRECTORY,
+      `twilio-openapi-${digest}`,
+      'index.mjs',
+    );
 
     // Assess
-    expect(build).toThrow(ConfigValidationError);
-    expect(build).toThrow(/twilio-openapi.*CONNECTOR_CONFIG.*4 KB.*allow fewer operations/s);
+    expect(existsSync(entry)).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { operationValidators } from '../../functions/openapi/compile.js';
 import { buildRequest, operationInputSchema } from '../../functions/openapi/connector.js';
 import {
   closestOperationIds,
@@ -7,7 +8,6 @@ import {
   type OpenApiDescription,
   resolveOpenApiSpecs,
 } from '../../functions/openapi/description.js';
-import { operationValidators } from '../../functions/openapi/validators.js';
 import { ConfigValidationError, parseSuiteConfig } from '../../functions/shared/config.js';
 import { loadSuiteConfig } from '../../functions/shared/config-file.js';
 
@@ -281,6 +281,8 @@ describe('buildRequest', () => {
 
     // Assess
     expect(request.headers).toEqual({ 'Idempotency-Key': 'key-1' });
+    // Named, so that the client retries a POST carrying it as one carrying Idempotency-Key.
+    expect(request.idempotencyKeyHeader).toBe('Idempotency-Key');
     expect(operationValidators(operation, '3.0').input({ headers: { 'Idempotency-Key': 'x' } })).toEqual([
       { path: ['headers'], message: 'is not defined by the description' },
     ]);

@@ -53,6 +53,13 @@ export interface OutboundRequest {
   /** The caller's idempotency key; sent upstream as `Idempotency-Key` when the connector forwards it. */
   idempotencyKey?: string;
   /**
+   * A header of `headers` that carries the caller's idempotency key under the vendor's own name
+   * (an `openapi` operation's declared `X-Idempotency-Token`, …): when present, like
+   * `Idempotency-Key`, it makes a POST or PATCH safe to retry.
+   * @default none
+   */
+  idempotencyKeyHeader?: string;
+  /**
    * The whole URL, as a vendor SDK builds it; it must lie on the base URL's origin. When set, `path`
    * and `query` are ignored.
    */
@@ -391,9 +398,13 @@ export class HttpClient {
   ): Promise<{ answer: RawResponse; prepared: PreparedRequest | undefined }> {
     const { retry } = this.#options;
     // A key forwarded by us, or set by a vendor SDK itself (Stripe's Idempotency-Key), makes a POST safe to repeat.
+    const keyHeader = request.idempotencyKeyHeader?.toLowerCase();
     const idempotencyKeySent =
       (this.#options.forwardIdempotencyKey && request.idempotencyKey !== undefined) ||
-      Object.keys(request.headers ?? {}).some((name) => name.toLowerCase() === 'idempotency-key');
+      Object.keys(request.headers ?? {}).some((name) => {
+        const lower = name.toLowerCase();
+        return lower === 'idempotency-key' || lower === keyHeader;
+      });
     let maxAttempts = retry.maxAttempts;
     let refreshed = false;
     let forceRefreshNext = false;

@@ -42,15 +42,28 @@ export interface ConnectorEnvironment {
   eventBusName?: string;
 }
 
+/** Options of {@link readConnectorEnvironment}. */
+export interface ReadConnectorEnvironmentOptions {
+  /** The function's own kind when it is not built-in (its settings schema). @default none */
+  kinds?: readonly ConfigKind[];
+  /**
+   * Completes `CONNECTOR_CONFIG` once parsed as JSON, before it is validated: an `openapi`
+   * connector's generated entry puts back the trimmed description its bundle carries
+   * (functions/openapi/precompiled.ts). May throw a `CONFIGURATION_ERROR`.
+   * @default the config as it is
+   */
+  completeConfig?: (config: unknown) => unknown;
+}
+
 /**
  * Reads and validates the connector's environment.
  * @param env - @default process.env
- * @param options - `kinds`: the function's own kind when it is not built-in (its settings schema)
+ * @param options - see {@link ReadConnectorEnvironmentOptions}
  * @throws ConnectorError `CONFIGURATION_ERROR` naming the variable that is missing or malformed
  */
 export function readConnectorEnvironment(
   env: NodeJS.ProcessEnv = process.env,
-  options: { kinds?: readonly ConfigKind[] } = {},
+  options: ReadConnectorEnvironmentOptions = {},
 ): ConnectorEnvironment {
   const required = (name: string): string => {
     const value = env[name];
@@ -59,7 +72,8 @@ export function readConnectorEnvironment(
   };
   let config: AnyConnectorConfig;
   try {
-    config = parseConnectorConfig(JSON.parse(required(ENV.connectorConfig)), ENV.connectorConfig, {
+    const parsed: unknown = JSON.parse(required(ENV.connectorConfig));
+    config = parseConnectorConfig(options.completeConfig?.(parsed) ?? parsed, ENV.connectorConfig, {
       kinds: options.kinds ?? [],
     });
   } catch (error) {

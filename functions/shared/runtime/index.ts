@@ -13,7 +13,7 @@ import { redactor } from '../redaction.js';
 import { AWS_CLIENT_TIMEOUTS, awsClientConfig } from './aws-clients.js';
 import { EventBridgeResultPublisher, SqsQueuePort } from './aws-ports.js';
 import type { ConnectorDefinition, CustomConnectorDefinition } from './connector.js';
-import { readConnectorEnvironment } from './environment.js';
+import { type ReadConnectorEnvironmentOptions, readConnectorEnvironment } from './environment.js';
 import { isEventBridgeEvent } from './eventbridge.js';
 import { createConnectorHandler } from './handler.js';
 import { isSqsEvent } from './sqs.js';
@@ -41,10 +41,11 @@ export interface DefinedConnector<C extends AnyConnectorConfig> extends Connecto
    * The deployed handler: reads the environment once (see {@link readConnectorEnvironment}) and
    * wires Secrets Manager and the DynamoDB idempotency table. A bad environment does not crash the
    * function: every request answers `CONFIGURATION_ERROR` naming the variable, and it is logged.
+   * @param options - `completeConfig`: see {@link ReadConnectorEnvironmentOptions}; @default none
    */
-  lambdaHandler():
-    | ConnectorHandler
-    | ((event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>);
+  lambdaHandler(
+    options?: Pick<ReadConnectorEnvironmentOptions, 'completeConfig'>,
+  ): ConnectorHandler | ((event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>);
 }
 
 /**
@@ -92,10 +93,10 @@ export function defineConnector<C extends AnyConnectorConfig>(
   return {
     ...definition,
     createHandler: (deps) => createConnectorHandler(core, { ...deps, config: ofKind(deps.config) }),
-    lambdaHandler() {
+    lambdaHandler(options = {}) {
       try {
         // CONNECTOR_CONFIG is checked against this kind's own schema (its settings included).
-        const env = readConnectorEnvironment(process.env, { kinds: [definition] });
+        const env = readConnectorEnvironment(process.env, { ...options, kinds: [definition] });
         if (env.config.kind !== definition.kind) {
           throw configurationError(
             `CONNECTOR_CONFIG is of kind '${env.config.kind}', but this function serves '${definition.kind}'.`,
