@@ -15,10 +15,11 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { writeOpenApiLambdaEntry } from '../../functions/openapi/lambda-entry.js';
 import type { OpenApiConnectorConfig } from '../../functions/shared/config.js';
 import { loadSuiteConfig } from '../../functions/shared/config-file.js';
 import { ENV } from '../../functions/shared/runtime/environment.js';
-import { HANDLER_ENTRIES, PROJECT_ROOT } from '../../lib/connector-kinds.js';
+import { PROJECT_ROOT } from '../../lib/connector-kinds.js';
 import {
   GITHUB_FIXTURE_FILE,
   GITHUB_OPENAPI_FIXTURE_FILE,
@@ -62,20 +63,20 @@ export interface OpenApiEntry {
 }
 
 /**
- * The Lambda entry of one `openapi` connector, as the stack builds it: for now the kind's handler
- * (`functions/openapi/handler.ts`), which reads the trimmed description from `CONNECTOR_CONFIG` and
- * compiles the validators at cold start. When the construct generates an entry per connector
- * (validators compiled at synth time, Ajv standalone), call that generator here, writing into
- * `outDir`: every figure follows.
+ * The Lambda entry of one `openapi` connector, as the `Connector` construct makes it at synth time
+ * (functions/openapi/lambda-entry.ts): the trimmed description and its validators as Ajv standalone
+ * code, written into `outDir`, and a `CONNECTOR_CONFIG` that names the description by digest. To
+ * measure another entry (e.g. `functions/openapi/handler.ts`, which compiles the validators at cold
+ * start from the description in `CONNECTOR_CONFIG`), change this function: every figure follows.
  * @param config - the validated entry (its `spec` is the trimmed description)
- * @param outDir - a directory the entry may be written into
+ * @param outDir - the directory the entry is written into
  */
 export async function openapiEntry(config: OpenApiConnectorConfig, outDir: string): Promise<OpenApiEntry> {
-  void outDir;
+  const generated = writeOpenApiLambdaEntry(config, { projectRoot: PROJECT_ROOT, outDir });
   return {
-    entry: path.join(PROJECT_ROOT, HANDLER_ENTRIES.openapi),
-    environment: { [ENV.connectorConfig]: JSON.stringify(config) },
-    label: `${HANDLER_ENTRIES.openapi}, validators compiled at cold start`,
+    entry: generated.entry,
+    environment: { [ENV.connectorConfig]: JSON.stringify(generated.config) },
+    label: 'generated at synth time, validators precompiled (Ajv standalone)',
   };
 }
 
@@ -131,7 +132,7 @@ export interface OpenApiBundle extends BuiltConnector {
 /**
  * Builds one `openapi` connector: a suite of it alone loaded with `loadSuiteConfig` (the
  * description read and trimmed as for a deploy), its entry from {@link openapiEntry}, bundled with
- * the stack's options into `outDir/<name>/index.mjs`.
+ * the stack's options into `outDir/<name>/bundle/index.mjs`.
  * @param spec - absolute path of the description
  * @param operations - the allowed `operationId`s
  * @param baseEnvironment - the variables the stack sets on every function (`POWERTOOLS_*`, `NODE_OPTIONS`)
@@ -155,8 +156,8 @@ export async function buildOpenApiConnector(
   );
   const suite = await loadSuiteConfig(suiteFile);
   const config = suite.connectors[0] as OpenApiConnectorConfig;
-  const entry = await openapiEntry(config, dir);
-  const bundle = path.join(dir, 'index.mjs');
+  const entry = await openapiEntry(config, path.join(dir, 'entry'));
+  const bundle = path.join(dir, 'bundle', 'index.mjs');
   const result = await build({
     ...stackBuildOptions(entry.entry, bundle),
     write: true,
