@@ -35,6 +35,7 @@ import {
   OPENAPI_OPERATION_COUNTS,
   openapiBundleFigures,
   openapiColdStartFigure,
+  openapiPartsFigure,
 } from './bench/openapi.js';
 import {
   bigBodyPeak,
@@ -238,19 +239,8 @@ try {
   const http = built.find((connector) => connector.kind === 'http');
   const openapi = await buildOpenApiBundles(path.join(bundleDir, 'openapi'), http?.environment ?? {});
   figures.push(...openapiBundleFigures(openapi));
-  {
-    const parts = await bundleParts('openapi');
-    figures.push({
-      name: 'bundle parts: openapi (KB; reference)',
-      goal: '—',
-      measured: parts.parts
-        .slice(0, 6)
-        .map((part) => `${part.name} ${(part.bytes / KB).toFixed(0)}`)
-        .join(', '),
-      verdict: 'info',
-    });
-  }
   const openapiCold = openapi.byOperations.at(-1);
+  if (openapiCold) figures.push(openapiPartsFigure(openapiCold));
   const coldContenders = openapiCold ? [...built, openapiCold] : built;
 
   progress(`cold starts: ${settings.coldRounds} rounds of ${coldContenders.length + 1} fresh processes`);

@@ -110,7 +110,7 @@ export interface BundleParts {
 }
 
 /** The part a bundled input file belongs to. */
-function partOf(file: string): string {
+export function partOf(file: string): string {
   const at = file.lastIndexOf('node_modules/');
   if (at < 0) return 'own code';
   const rest = file.slice(at + 'node_modules/'.length).split('/');

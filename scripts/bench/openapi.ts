@@ -27,7 +27,7 @@ import {
   GITHUB_OPERATIONS,
 } from '../extract-github-spec.js';
 import type { BuiltConnector, ColdStart } from './bundles.js';
-import { stackBuildOptions } from './bundles.js';
+import { partOf, stackBuildOptions } from './bundles.js';
 import { type Figure, formatSpread, type Spread, spread, verdict } from './stats.js';
 
 /** How many of {@link GITHUB_OPENAPI_OPERATION_IDS} (the first N) each measured connector allows. */
@@ -113,6 +113,31 @@ export function ajvCompilerInputs(inputs: Readonly<Record<string, { bytesInOutpu
   return { files: files.sort(), bytes };
 }
 
+/**
+ * A bundle's bytes by part: {@link partOf}'s parts, and the files of the generated entry's
+ * directory apart: its `validators.mjs` as `standalone validators`, the rest (`index.mjs`, which
+ * holds the trimmed description) as `description`.
+ * @param inputs - `metafile.outputs[...].inputs`, paths relative to the working directory
+ * @param entryDir - absolute path of the generated entry's directory
+ */
+export function partsOf(
+  inputs: Readonly<Record<string, { bytesInOutput: number }>>,
+  entryDir: string,
+): Array<{ name: string; bytes: number }> {
+  const byPart = new Map<string, number>();
+  for (const [file, { bytesInOutput }] of Object.entries(inputs)) {
+    const absolute = path.resolve(file);
+    const part =
+      path.dirname(absolute) === entryDir
+        ? path.basename(absolute).startsWith('validators.')
+          ? 'standalone validators'
+          : 'description'
+        : partOf(file);
+    byPart.set(part, (byPart.get(part) ?? 0) + bytesInOutput);
+  }
+  return [...byPart].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
 /** One measured `openapi` connector. */
 export interface OpenApiBundle extends BuiltConnector {
   kind: 'openapi';
@@ -125,6 +150,11 @@ export interface OpenApiBundle extends BuiltConnector {
   /** What the function carries: the bundle's bytes plus its `CONNECTOR_CONFIG`'s. */
   carriedBytes: number;
   ajvCompiler: AjvCompiler;
+  /**
+   * Bytes in the bundle by part, largest first: as `bundle parts` of the other kinds, with the
+   * generated entry's files apart (`standalone validators`, `description`).
+   */
+  parts: Array<{ name: string; bytes: number }>;
   /** {@link OpenApiEntry.label} */
   entryLabel: string;
 }
@@ -186,6 +216,7 @@ export async function buildOpenApiConnector(
     configBytes,
     carriedBytes: bytes + configBytes,
     ajvCompiler: ajvCompilerInputs(output.inputs),
+    parts: partsOf(output.inputs, path.dirname(entry.entry)),
     entryLabel: entry.label,
   };
 }
@@ -309,6 +340,19 @@ export function openapiBundleFigures(measured: OpenApiBundles): Figure[] {
       verdict: verdict(widest !== undefined && widest.ajvCompiler.files.length === 0),
     },
   ];
+}
+
+/** The reference row of the widest connector's bundle parts. */
+export function openapiPartsFigure(bundle: OpenApiBundle): Figure {
+  return {
+    name: `bundle parts: openapi, ${bundle.operations} operations (KB; reference)`,
+    goal: '—',
+    measured: bundle.parts
+      .slice(0, 6)
+      .map((part) => `${part.name} ${(part.bytes / 1024).toFixed(0)}`)
+      .join(', '),
+    verdict: 'info',
+  };
 }
 
 /**

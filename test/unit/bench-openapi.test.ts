@@ -3,6 +3,7 @@
  * compiler is in a bundle, how what a connector carries grows, the cold-start ratio and the rows.
  * No timing is asserted: the figures are measured by the bench, not here.
  */
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ColdStart } from '../../scripts/bench/bundles.js';
 import {
@@ -13,6 +14,7 @@ import {
   type OpenApiBundles,
   openapiBundleFigures,
   openapiColdStartFigure,
+  partsOf,
   sameSize,
 } from '../../scripts/bench/openapi.js';
 
@@ -55,6 +57,34 @@ describe('ajvCompilerInputs', () => {
 
     // Assess
     expect(compiler).toEqual({ files: [], bytes: 0 });
+  });
+});
+
+describe('partsOf', () => {
+  it("puts the generated entry's files apart from the packages and the project's code", () => {
+    // Prepare
+    const entryDir = path.resolve('/tmp/bench/github-openapi-20/entry');
+    const relative = (file: string) => path.relative(process.cwd(), file);
+    const inputs = {
+      [relative(path.join(entryDir, 'validators.mjs'))]: { bytesInOutput: 4_000 },
+      [relative(path.join(entryDir, 'index.mjs'))]: { bytesInOutput: 300 },
+      'node_modules/zod/v4/core/schemas.js': { bytesInOutput: 90 },
+      'node_modules/@aws-lambda-powertools/logger/lib/esm/Logger.js': { bytesInOutput: 50 },
+      'node_modules/@aws-lambda-powertools/metrics/lib/esm/Metrics.js': { bytesInOutput: 40 },
+      'functions/openapi/precompiled.ts': { bytesInOutput: 60 },
+    };
+
+    // Act
+    const parts = partsOf(inputs, entryDir);
+
+    // Assess
+    expect(parts).toEqual([
+      { name: 'standalone validators', bytes: 4_000 },
+      { name: 'description', bytes: 300 },
+      { name: 'zod', bytes: 90 },
+      { name: 'Powertools', bytes: 90 },
+      { name: 'own code', bytes: 60 },
+    ]);
   });
 });
 
@@ -111,6 +141,7 @@ function bundle(
     configBytes,
     carriedBytes: bytes + configBytes,
     ajvCompiler: { files: ajvFiles, bytes: ajvFiles.length * 1024 },
+    parts: [],
     entryLabel: 'generated entry',
   };
 }
