@@ -2,6 +2,8 @@
  * `connector-suite/cdk`: the constructs a CDK app uses to deploy connectors. `ConnectorSuite` is
  * the whole suite; the others are its parts, for apps that assemble their own.
  */
+
+export { resolveOpenApiSpecs } from '../functions/openapi/description.js';
 export type {
   AnyConnectorConfig,
   CustomConnectorConfig,

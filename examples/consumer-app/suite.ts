@@ -1,6 +1,8 @@
 /**
  * The suite of this app, shared by the CDK app (`bin/app.ts`) and the local gateway
- * (`scripts/try-local.ts`): one `http` connector and one connector of the app's own `weather` kind.
+ * (`scripts/try-local.ts`): one `http` connector, one connector of the app's own `weather` kind,
+ * and `status`, an `openapi` connector built from the API description
+ * `connectors/status/status.openapi.json` (its path relative to this app's root).
  */
 import type { SuiteConfigInput } from 'connector-suite/cdk';
 
@@ -24,6 +26,13 @@ export function suite(weatherBaseUrl = 'https://api.weather.example'): SuiteConf
         baseUrl: weatherBaseUrl,
         auth: { type: 'apiKey', in: 'header', name: 'X-Api-Key', secret: 'weather' },
         settings: { units: 'metric' },
+      },
+      {
+        name: 'status',
+        kind: 'openapi',
+        spec: 'connectors/status/status.openapi.json',
+        operations: ['getComponent', 'createIncident'],
+        auth: { type: 'bearer', secret: 'status' },
       },
     ],
   } as SuiteConfigInput;

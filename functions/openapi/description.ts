@@ -307,12 +307,14 @@ export async function loadDescription(
  * A suite config as written, with each `openapi` entry's `spec` path replaced by its trimmed
  * description, `baseUrl` defaulted to the description's server, and an `apiKey` auth without `in`
  * and `name` completed from the description's `securitySchemes`. Other entries are left as they are.
- * Called by `loadSuiteConfig` before the config is validated.
+ * Called by `loadSuiteConfig` before the config is validated; a CDK app that hands its suite to the
+ * `ConnectorSuite` construct itself calls it first (exported by `connector-suite/cdk`):
+ * `new ConnectorSuite(stack, 'Connectors', { suite: await resolveOpenApiSpecs(suite, import.meta.dirname) })`.
  * @param suite - the suite config as written (not yet validated)
  * @param baseDir - the suite file's directory, against which `spec` paths are resolved
  * @throws ConfigValidationError as {@link loadDescription}, naming the entry
  */
-export async function resolveOpenApiSpecs(suite: unknown, baseDir: string): Promise<unknown> {
+export async function resolveOpenApiSpecs<S>(suite: S, baseDir: string): Promise<S> {
   if (!isObject(suite) || !Array.isArray(suite.connectors)) return suite;
   const connectors = await Promise.all(
     suite.connectors.map(async (entry: unknown) => {
@@ -324,7 +326,7 @@ export async function resolveOpenApiSpecs(suite: unknown, baseDir: string): Prom
       return withDescription(entry, description);
     }),
   );
-  return { ...suite, connectors };
+  return { ...suite, connectors } as S;
 }
 
 /** An `openapi` entry as written with its trimmed description in `spec` and its defaults from it. */

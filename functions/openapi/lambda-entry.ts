@@ -68,7 +68,7 @@ export function writeOpenApiLambdaEntry(
 ): OpenApiLambdaEntry {
   if (typeof config.spec === 'string') {
     throw new ConfigValidationError(`connector '${config.name}'`, [
-      'spec: is a description file not yet read: load the suite with loadSuiteConfig, which reads it',
+      'spec: is a description file not yet read: load the suite with loadSuiteConfig, or pass it through resolveOpenApiSpecs (connector-suite/cdk) before the construct',
     ]);
   }
   const description = config.spec as unknown as OpenApiDescription;

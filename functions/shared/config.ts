@@ -682,7 +682,8 @@ function openapiConnectorSchema(options: ConfigSchemaOptions) {
       if (typeof entry.spec === 'string') {
         ctx.addIssue({
           code: 'custom',
-          message: 'is a description file not yet read: load the suite with loadSuiteConfig, which reads it',
+          message:
+            'is a description file not yet read: load the suite with loadSuiteConfig, or pass it through resolveOpenApiSpecs (connector-suite/cdk) before the construct',
           path: ['spec'],
         });
         return;

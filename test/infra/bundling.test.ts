@@ -12,58 +12,26 @@ import { parseConnectorConfig } from '../../functions/shared/config.js';
 import { HANDLER_ENTRIES, PROJECT_ROOT } from '../../lib/connector-kinds.js';
 import { CONNECTOR_BUNDLING, Connector } from '../../lib/constructs/connector.js';
 import { IdempotencyTable } from '../../lib/constructs/idempotency-table.js';
+import { bundledInputs, bundleOutput, connectorEsbuildOptions } from '../support/connector-esbuild.js';
 import { SKIP_BUNDLING_CONTEXT } from '../support/infra-helpers.js';
 
 type Kind = keyof typeof HANDLER_ENTRIES;
 const KINDS = Object.keys(HANDLER_ENTRIES) as Kind[];
 
-/** `CONNECTOR_BUNDLING` as the esbuild options `NodejsFunction`'s command line gives. */
-function esbuildOptions(kind: Kind): BuildOptions {
-  return {
-    entryPoints: [HANDLER_ENTRIES[kind]],
-    absWorkingDir: PROJECT_ROOT,
-    bundle: true,
-    platform: 'node',
-    target: CONNECTOR_BUNDLING.target,
-    format: 'esm',
-    minify: CONNECTOR_BUNDLING.minify,
-    sourcemap: CONNECTOR_BUNDLING.sourceMap,
-    sourcesContent: CONNECTOR_BUNDLING.sourcesContent,
-    mainFields: [...CONNECTOR_BUNDLING.mainFields],
-    external: [...CONNECTOR_BUNDLING.externalModules],
-    banner: { js: CONNECTOR_BUNDLING.banner },
-    outfile: `bundle-${kind}/index.mjs`,
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  };
-}
-
 const metafiles = new Map<Kind, Promise<Metafile>>();
 function metafileOf(kind: Kind): Promise<Metafile> {
   let pending = metafiles.get(kind);
   if (!pending) {
-    pending = build(esbuildOptions(kind)).then((result) => result.metafile as Metafile);
+    pending = build(connectorEsbuildOptions(HANDLER_ENTRIES[kind], `bundle-${kind}/index.mjs`)).then(
+      (result) => result.metafile as Metafile,
+    );
     metafiles.set(kind, pending);
   }
   return pending;
 }
 
-function outputOf(metafile: Metafile) {
-  const output = Object.entries(metafile.outputs).find(([path]) => path.endsWith('.mjs'))?.[1];
-  if (!output) throw new Error('esbuild wrote no index.mjs');
-  return output;
-}
-
-/** The files that put code into the bundle (esbuild also lists those tree-shaking dropped). */
-function inputsOf(metafile: Metafile): string[] {
-  return Object.entries(outputOf(metafile).inputs)
-    .filter(([, input]) => input.bytesInOutput > 0)
-    .map(([path]) => path);
-}
-
 function importsOf(metafile: Metafile) {
-  return outputOf(metafile).imports;
+  return bundleOutput(metafile).imports;
 }
 
 describe('connector bundles', () => {
@@ -74,7 +42,7 @@ describe('connector bundles', () => {
       const metafile = await metafileOf(kind);
 
       // Assess
-      expect(inputsOf(metafile).filter((path) => path.includes('node_modules/@aws-sdk/'))).toEqual([]);
+      expect(bundledInputs(metafile).filter((path) => path.includes('node_modules/@aws-sdk/'))).toEqual([]);
       const sdkImports = importsOf(metafile).filter((entry) => entry.path.startsWith('@aws-sdk/'));
       expect(sdkImports.every((entry) => entry.external)).toBe(true);
       for (const lazy of ['@aws-sdk/client-sqs', '@aws-sdk/client-eventbridge']) {
@@ -92,7 +60,7 @@ describe('connector bundles', () => {
       const metafile = await metafileOf(kind);
 
       // Assess
-      const locales = inputsOf(metafile).filter((path) =>
+      const locales = bundledInputs(metafile).filter((path) =>
         /node_modules\/zod\/.*\/locales\/(?!index)/.test(path),
       );
       expect(locales.map((path) => path.replace(/.*\/locales\//, ''))).toEqual(['en.js']);
@@ -102,7 +70,7 @@ describe('connector bundles', () => {
 
   it('twilio: holds the Messages resource, not the entry point, other products or axios', async () => {
     // Act
-    const inputs = inputsOf(await metafileOf('twilio'));
+    const inputs = bundledInputs(await metafileOf('twilio'));
 
     // Assess
     expect(inputs.some((path) => path.endsWith('twilio/lib/rest/api/v2010/account/message.js'))).toBe(true);

@@ -7,8 +7,8 @@
  * enforces the documented response schema.
  * One bundle (esbuild, about a second) shared by the tests.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,9 +19,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveOpenApiSpecs } from '../../functions/openapi/description.js';
 import { writeOpenApiLambdaEntry } from '../../functions/openapi/lambda-entry.js';
 import { type OpenApiConnectorConfig, parseSuiteConfig } from '../../functions/shared/config.js';
-import { CONNECTOR_BUNDLING } from '../../lib/constructs/connector.js';
 import { connectorProxyEvent } from '../../local/lambda-events.js';
+import { bundledInputs, connectorEsbuildOptions } from '../support/connector-esbuild.js';
 import { PROJECT_ROOT } from '../support/infra-helpers.js';
+import { loopbackCertificate } from '../support/loopback-tls.js';
 
 const ACCOUNT = `AC${'a'.repeat(32)}`;
 const MESSAGE = `SM${'b'.repeat(32)}`;
@@ -81,58 +82,19 @@ beforeAll(async () => {
   const generated = writeOpenApiLambdaEntry(config, { projectRoot: PROJECT_ROOT });
   slimConfig = generated.config;
   bundle = path.join(dir, 'bundle', 'index.mjs');
-  const result = await build({
-    entryPoints: [generated.entry],
-    absWorkingDir: PROJECT_ROOT,
-    bundle: true,
-    platform: 'node',
-    target: CONNECTOR_BUNDLING.target,
-    format: 'esm',
-    minify: CONNECTOR_BUNDLING.minify,
-    mainFields: [...CONNECTOR_BUNDLING.mainFields],
-    external: [...CONNECTOR_BUNDLING.externalModules],
-    banner: { js: CONNECTOR_BUNDLING.banner },
-    outfile: bundle,
-    metafile: true,
-    logLevel: 'silent',
-  });
-  metafile = result.metafile;
+  const result = await build(connectorEsbuildOptions(generated.entry, bundle, true));
+  metafile = result.metafile as Metafile;
   // The bundle leaves the AWS SDK to the runtime: the project's node_modules stands in for it.
   symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
 
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  upstream = createServer(
-    { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) },
-    (req, res) => {
-      received.push(`${req.method} ${req.url}`);
-      req.resume();
-      req.on('end', () =>
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(getAnswer)),
-      );
-    },
-  );
+  const tls = loopbackCertificate(dir);
+  upstream = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    received.push(`${req.method} ${req.url}`);
+    req.resume();
+    req.on('end', () =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(getAnswer)),
+    );
+  });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   upstreamUrl = `https://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
 }, 60_000);
@@ -165,7 +127,7 @@ async function runBundle(connectorConfig: unknown, events: unknown[]): Promise<A
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'LOCALFAKEKEY',
       AWS_SECRET_ACCESS_KEY: 'local-fake-secret',
-      NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'),
+      NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'), // the certificate loopbackCertificate wrote
       POWERTOOLS_SERVICE_NAME: 'twilio-openapi',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',
@@ -190,8 +152,7 @@ async function runBundle(connectorConfig: unknown, events: unknown[]): Promise<A
 describe("an openapi connector's generated Lambda bundle", () => {
   it('carries the standalone validators, not the Ajv compiler, the description reader or the file', () => {
     // Act
-    const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
-    const inputs = Object.keys(output?.inputs ?? {});
+    const inputs = bundledInputs(metafile);
 
     // Assess
     expect(inputs.some((file) => file.endsWith('validators.mjs'))).toBe(true);

@@ -284,12 +284,28 @@ describe('cdk synth of the example consumer', () => {
     );
     expect(functions.map(([, fn]) => fn.Properties.Description).sort()).toEqual([
       'Connector billing-api (http)',
+      'Connector status (openapi)',
       'Connector weather (weather)',
     ]);
     const [, billing] = functions[0] ?? [];
     expect(billing?.Properties.Handler).toBe('index.handler');
     const assets = readdirSync(path.join(app, 'cdk.out')).filter((name) => name.startsWith('asset.'));
     expect(assets.some((asset) => existsSync(path.join(app, 'cdk.out', asset, 'index.mjs')))).toBe(true);
+  });
+
+  it('bundles the openapi connector from an entry generated in the app, its description named by digest', () => {
+    const [, status] =
+      resourcesOfType(template, 'AWS::Lambda::Function').find(
+        ([, fn]) => fn.Properties.Description === 'Connector status (openapi)',
+      ) ?? [];
+    const variables = (status?.Properties.Environment as { Variables: Record<string, string> }).Variables;
+    const digest = String(JSON.parse(variables.CONNECTOR_CONFIG ?? '{}').spec).replace(/^bundled:/, '');
+    expect(digest).toMatch(/^[0-9a-f]{16}$/);
+    expect(
+      existsSync(
+        path.join(app, 'node_modules/.cache/connector-suite/openapi', `status-${digest}`, 'validators.mjs'),
+      ),
+    ).toBe(true);
   });
 
   it('holds the REST API with a route per connector, and the idempotency table', () => {
@@ -299,6 +315,7 @@ describe('cdk synth of the example consumer', () => {
     );
     expect(pathParts).toContain('billing-api');
     expect(pathParts).toContain('weather');
+    expect(pathParts).toContain('status');
     const tables = resourcesOfType(template, 'AWS::DynamoDB::Table');
     expect(tables).toHaveLength(1);
     expect(tables[0]?.[1].Properties.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
@@ -309,7 +326,7 @@ describe('cdk synth of the example consumer', () => {
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(
       ([, alarm]) => alarm.Properties.AlarmDescription as string,
     );
-    for (const connector of ['billing-api', 'weather']) {
+    for (const connector of ['billing-api', 'status', 'weather']) {
       expect(
         alarms.filter((description) => description.startsWith(`Connector ${connector}:`)).length,
       ).toBeGreaterThan(1);
