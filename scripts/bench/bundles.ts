@@ -122,13 +122,15 @@ export function partOf(file: string): string {
 
 /**
  * esbuild's options for a connector's bundle as the stack builds it ({@link CONNECTOR_BUNDLING}):
- * `entry` bundled into `outfile` (not written), with a metafile, the AWS SDK external.
+ * `entry` bundled into `outfile` (not written), with a metafile (its paths relative to the project
+ * root, as the stack's), the AWS SDK external.
  * @param entry - absolute path of the Lambda entry
  * @param outfile - absolute path of the `index.mjs` it would be
  */
 export function stackBuildOptions(entry: string, outfile: string): BuildOptions {
   return {
     entryPoints: [entry],
+    absWorkingDir: PROJECT_ROOT,
     bundle: true,
     platform: 'node',
     format: 'esm',

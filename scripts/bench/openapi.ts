@@ -117,16 +117,18 @@ export function ajvCompilerInputs(inputs: Readonly<Record<string, { bytesInOutpu
  * A bundle's bytes by part: {@link partOf}'s parts, and the files of the generated entry's
  * directory apart: its `validators.mjs` as `standalone validators`, the rest (`index.mjs`, which
  * holds the trimmed description) as `description`.
- * @param inputs - `metafile.outputs[...].inputs`, paths relative to the working directory
+ * @param inputs - `metafile.outputs[...].inputs`, paths relative to `root`
  * @param entryDir - absolute path of the generated entry's directory
+ * @param root - esbuild's working directory; @default the project root, as {@link stackBuildOptions}
  */
 export function partsOf(
   inputs: Readonly<Record<string, { bytesInOutput: number }>>,
   entryDir: string,
+  root: string = PROJECT_ROOT,
 ): Array<{ name: string; bytes: number }> {
   const byPart = new Map<string, number>();
   for (const [file, { bytesInOutput }] of Object.entries(inputs)) {
-    const absolute = path.resolve(file);
+    const absolute = path.resolve(root, file);
     const part =
       path.dirname(absolute) === entryDir
         ? path.basename(absolute).startsWith('validators.')

@@ -64,7 +64,8 @@ describe('partsOf', () => {
   it("puts the generated entry's files apart from the packages and the project's code", () => {
     // Prepare
     const entryDir = path.resolve('/tmp/bench/github-openapi-20/entry');
-    const relative = (file: string) => path.relative(process.cwd(), file);
+    const root = path.resolve('/work/project');
+    const relative = (file: string) => path.relative(root, file);
     const inputs = {
       [relative(path.join(entryDir, 'validators.mjs'))]: { bytesInOutput: 4_000 },
       [relative(path.join(entryDir, 'index.mjs'))]: { bytesInOutput: 300 },
@@ -75,7 +76,7 @@ describe('partsOf', () => {
     };
 
     // Act
-    const parts = partsOf(inputs, entryDir);
+    const parts = partsOf(inputs, entryDir, root);
 
     // Assess
     expect(parts).toEqual([
