@@ -8,10 +8,11 @@
  * npm run spec:diff -- old.json new.json --config suite.config.ts --connector twilio-api
  * ```
  *
- * OLD and NEW are OpenAPI 3.0 or 3.1 descriptions as JSON, or Swagger 2.0 as JSON (converted with
+ * OLD and NEW are OpenAPI 3.0 or 3.1 descriptions, or Swagger 2.0 (converted with
  * `swagger2openapi`). The comparison is `diffOperations` of `./spec-diff/diff.ts`; this file only
- * reads the arguments and prints. Each finding is one line: `BREAKING` or `added`/`changed`, the
- * operation, the location and what changed.
+ * reads the arguments and prints. Each finding is one line: `BREAKING`, `NOTABLE` (a change to an
+ * error response: shown, exit code 0) or `ok` (with `--verbose`), the operation, the location and
+ * what changed.
  *
  * Exit code: 0 when nothing breaks (or `--help`), 1 on a breaking change, 2 on bad input (a missing
  * or unreadable file, a file that is not a description, an unknown option or operation).
@@ -32,14 +33,17 @@ export const USAGE = `Usage: npm run spec:diff -- OLD NEW [--operations ID,ID,..
        npm run spec:diff -- OLD NEW --config suite.config.ts --connector NAME [--verbose]
 
 Lists what NEW, a new version of the API description OLD, removes or changes that the allowed
-operations depend on. OLD and NEW: OpenAPI 3.0/3.1 or Swagger 2.0, as JSON.
+operations depend on. OLD and NEW: OpenAPI 3.0/3.1 or Swagger 2.0, as JSON or YAML.
 
 Options:
   --operations IDS   the operationIds to check, comma-separated (default: every operation of OLD)
   --config FILE      a suite file whose connector --connector lists the operations (its operations)
   --connector NAME   the connector of --config
-  --verbose          also list what is not breaking (additions, relaxed rules)
+  --verbose          also list what is neither breaking nor notable (additions, relaxed rules)
   --help             show this help
+
+Breaking changes (exit code 1) are those a caller of an operation may fail on; notable ones, listed
+too (exit code 0), are changes to error responses, which the connector maps to its own errors.
 
 Exit code: 0 when nothing breaks, 1 on a breaking change, 2 on bad input.
 `;
@@ -149,7 +153,7 @@ export async function operationsOfConnector(
 
 /** One finding as a line of the report. */
 export function formatFinding(finding: Finding): string {
-  const label = finding.breaking ? 'BREAKING' : 'ok      ';
+  const label = finding.breaking ? 'BREAKING' : finding.notable ? 'NOTABLE ' : 'ok      ';
   const schema = finding.schema ? ` (in ${finding.schema})` : '';
   return `${label} ${finding.operationId}: ${finding.location}: ${finding.change}${schema}`;
 }
@@ -185,11 +189,12 @@ export async function main(argv: readonly string[], deps: MainDependencies = {})
     }
     const findings = diffOperations(before, after, operationIds);
     const breaking = findings.filter((f) => f.breaking);
-    const shown = options.verbose ? findings : breaking;
+    const notable = findings.filter((f) => f.notable);
+    const shown = options.verbose ? findings : findings.filter((f) => f.breaking || f.notable);
     if (shown.length > 0) process.stdout.write(`${shown.map(formatFinding).join('\n')}\n`);
     const checked = operationIds ? operationIds.length : indexOperations(before).size;
     process.stderr.write(
-      `spec:diff: ${breaking.length} breaking change(s), ${findings.length - breaking.length} other(s), in ${checked} operation(s)\n`,
+      `spec:diff: ${breaking.length} breaking change(s), ${notable.length} notable, ${findings.length - breaking.length - notable.length} other(s), in ${checked} operation(s)\n`,
     );
     return breaking.length > 0 ? EXIT_FAILURE : 0;
   } catch (error) {

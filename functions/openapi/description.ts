@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigValidationError, HTTP_METHODS, type HttpMethod } from '../shared/config.js';
 import { editDistance } from '../shared/config-hints.js';
+import { parseDescriptionText } from './parse.js';
 import {
   type JsonSchema,
   type OpenApiDescription,
@@ -39,6 +40,9 @@ export function closestOperationIds(id: string, known: Iterable<string>): string
 }
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** What a config error about an operation the kind cannot serve suggests (docs/connectors/openapi.md, "Limits"). */
+const WAY_OUT = 'allow another operation, or call this one with the http connector';
 
 /** Keys that only document: dropped from the trimmed description. */
 const DOCUMENTATION_KEYS = new Set([
@@ -91,7 +95,10 @@ function inline(node: unknown, root: Json, seen: readonly string[] = [], names =
   if (!isObject(node)) return node;
   const ref = node.$ref;
   if (typeof ref === 'string') {
-    if (!ref.startsWith('#/')) throw new Error(`$ref '${ref}' is not local (only #/... is supported)`);
+    if (!ref.startsWith('#/'))
+      throw new Error(
+        `$ref '${ref}' is not local (only #/... is supported); bundle the description into one file, or ${WAY_OUT}`,
+      );
     if (seen.includes(ref)) return {};
     let target: unknown = root;
     for (const part of ref.slice(2).split('/')) {
@@ -122,15 +129,132 @@ function jsonSchemaOf(content: unknown): JsonSchema | null {
   return isObject(schema) ? schema : type === undefined ? null : {};
 }
 
+/** The JSON types a parameter value may take and be sent as the description says, by where it goes. */
+const SCALARS = ['string', 'number', 'integer', 'boolean', 'null'];
+
+/**
+ * The JSON types `schema` allows, as far as `type`, `oneOf` / `anyOf` of typed branches, or an
+ * `enum` of scalars tell; `undefined` when it does not say (any type).
+ */
+function typesOf(schema: unknown): string[] | undefined {
+  if (!isObject(schema)) return undefined;
+  if (typeof schema.type === 'string') return [schema.type];
+  if (Array.isArray(schema.type)) return schema.type.map(String);
+  for (const keyword of ['oneOf', 'anyOf'] as const) {
+    const branches = schema[keyword];
+    if (!Array.isArray(branches)) continue;
+    const types = branches.map(typesOf);
+    return types.every((t) => t !== undefined) ? [...new Set(types.flat())] : undefined;
+  }
+  if (Array.isArray(schema.enum) && schema.enum.every((v) => v === null || typeof v !== 'object'))
+    return SCALARS;
+  return undefined;
+}
+
+/**
+ * A parameter's schema, narrowed to the values the connector sends as its `style` says: scalars
+ * everywhere, and arrays of scalars in the query with `style: form` (the default) or an exploded
+ * `spaceDelimited` / `pipeDelimited` (both then written `name=a&name=b`). Objects, and arrays where
+ * the style joins them otherwise (`deepObject`, a path or header `simple` list, `pipeDelimited`
+ * unexploded), would leave as JSON text the vendor does not read: they are refused by validation
+ * instead, `VALIDATION_ERROR` with nothing sent. So is an empty list where it would leave as one
+ * empty value (`name=`, unexploded) or not at all (a required parameter). A schema that already
+ * allows only those values is kept as it is.
+ * @returns the schema, or why the operation cannot be served: a path `style` other than `simple`
+ *   (`label`, `matrix`), or a required parameter whose every value would be refused
+ */
+function sendableSchema(where: 'path' | 'query' | 'header', parameter: Json): JsonSchema | string {
+  const name = `its ${where} parameter '${String(parameter.name)}'`;
+  const schema = isObject(parameter.schema) ? parameter.schema : {};
+  const style = typeof parameter.style === 'string' ? parameter.style : where === 'query' ? 'form' : 'simple';
+  if (where === 'path' && style !== 'simple') return `${name} has style ${style} (only simple is supported)`;
+  const lists =
+    where === 'query' &&
+    (style === 'form' ||
+      ((style === 'spaceDelimited' || style === 'pipeDelimited') && parameter.explode === true));
+  // An empty list leaves as `name=` (one empty value) unexploded, and not at all exploded.
+  // A path parameter is required whatever its `required` says (OpenAPI: it must be true).
+  const required = where === 'path' || parameter.required === true;
+  const nonEmpty = lists && (parameter.explode === false || required);
+  const allowed: JsonSchema = lists
+    ? { type: [...SCALARS, 'array'], items: { type: SCALARS }, ...(nonEmpty ? { minItems: 1 } : {}) }
+    : { type: SCALARS };
+  const types = typesOf(schema);
+  const items = typesOf(schema.items);
+  const fits = (type: string) =>
+    SCALARS.includes(type) ||
+    (lists &&
+      type === 'array' &&
+      items?.every((t) => SCALARS.includes(t)) &&
+      (!nonEmpty || Number(schema.minItems) >= 1));
+  if (types?.every(fits)) return schema;
+  if (required && types !== undefined && !types.some((t) => SCALARS.includes(t) || (lists && t === 'array')))
+    return `${name} is ${types.join(' or ')} in style ${style}, which the connector cannot send (it sends ${lists ? 'scalars and lists of scalars' : 'scalars'} there)`;
+  return { allOf: [schema, allowed] };
+}
+
+/** Names of a token parameter: OAuth 2.0's `access_token` (RFC 6750 §2.3) and Slack's `token`. */
+const TOKEN_PARAMETERS = new Set(['access_token', 'token']);
+
+/**
+ * Whether a parameter carries the credential, so that the connector's `auth` fills it and the caller
+ * never does (docs/connectors/openapi.md#credential-parameters): a header named `Authorization` (what
+ * `http` basic and bearer, OAuth 2.0 and OpenID Connect schemes send); the header or query parameter
+ * of an `apiKey` scheme of the description; and, when the operation's `security` (else the
+ * document's) requires an `oauth2`, `openIdConnect` or `http` bearer scheme, a header or query
+ * parameter named `token` or `access_token` (Slack's description declares its token so).
+ * @param document - the OpenAPI 3.x document (Swagger 2.0 converted), `$ref`s not yet inlined
+ * @param operation - the operation, for its own `security`
+ * @returns a test of a parameter's `in` and `name`; `false` for cookies (never sent by the connector)
+ */
+export function credentialParameterOf(
+  document: Json,
+  operation: Json,
+): (where: string, name: string) => boolean {
+  const schemes = isObject(document.components) ? document.components.securitySchemes : undefined;
+  const byName = isObject(schemes) ? schemes : {};
+  const apiKeys = Object.values(byName).filter(
+    (scheme): scheme is Json =>
+      isObject(scheme) && scheme.type === 'apiKey' && (scheme.in === 'header' || scheme.in === 'query'),
+  );
+  const security = Array.isArray(operation.security) ? operation.security : document.security;
+  const tokenRequired = (Array.isArray(security) ? security : []).some(
+    (requirement) =>
+      isObject(requirement) &&
+      Object.keys(requirement).some((name) => {
+        const scheme = byName[name];
+        return (
+          isObject(scheme) &&
+          (scheme.type === 'oauth2' ||
+            scheme.type === 'openIdConnect' ||
+            (scheme.type === 'http' && String(scheme.scheme).toLowerCase() === 'bearer'))
+        );
+      }),
+  );
+  return (where, name) =>
+    (where === 'header' && name.toLowerCase() === 'authorization') ||
+    apiKeys.some(
+      (scheme) =>
+        scheme.in === where &&
+        (where === 'header'
+          ? String(scheme.name).toLowerCase() === name.toLowerCase()
+          : scheme.name === name),
+    ) ||
+    (tokenRequired && (where === 'header' || where === 'query') && TOKEN_PARAMETERS.has(name));
+}
+
 /**
  * One operation of the (inlined) description, or the reason it cannot be served.
  * @param pathItem - its path item, whose parameters it inherits
+ * @param isCredential - whether a parameter carries the credential ({@link credentialParameterOf}):
+ *   left out of the operation, filled by the connector's `auth`
  */
 function operationOf(
   method: HttpMethod,
   template: string,
   pathItem: Json,
   operation: Json,
+  isCredential: (where: string, name: string) => boolean = () => false,
 ): OpenApiOperation | string {
   const byKey = new Map<string, Json>();
   for (const parameter of [
@@ -142,18 +266,21 @@ function operationOf(
   const parameters: OpenApiParameter[] = [];
   for (const parameter of byKey.values()) {
     const where = parameter.in;
+    if (isCredential(String(where), String(parameter.name))) continue;
     if (where !== 'path' && where !== 'query' && where !== 'header') {
       if (parameter.required === true)
-        return `its required ${String(where)} parameter '${String(parameter.name)}' is not supported`;
+        return `its required ${String(where)} parameter '${String(parameter.name)}' is not supported (only path, query and header parameters are sent)`;
       continue; // an optional cookie parameter is never sent
     }
     if (parameter.content !== undefined)
-      return `its parameter '${String(parameter.name)}' uses content, not schema`;
+      return `its parameter '${String(parameter.name)}' is described with content, not schema (not supported)`;
+    const schema = sendableSchema(where, parameter);
+    if (typeof schema === 'string') return schema;
     parameters.push({
       name: String(parameter.name),
       in: where,
       required: where === 'path' || parameter.required === true,
-      schema: isObject(parameter.schema) ? parameter.schema : {},
+      schema,
       explode: parameter.explode !== false,
     });
   }
@@ -176,6 +303,24 @@ function operationOf(
     if (isObject(response)) responses[status.toUpperCase()] = jsonSchemaOf(response.content);
   }
   return { method, path: template, parameters, ...(requestBody ? { requestBody } : {}), responses };
+}
+
+/**
+ * The URL of a `servers` entry, its variables (`https://{region}.api.example.com`) replaced by their
+ * `default`s, as OpenAPI says a client uses them; `undefined` when it has none or a variable has
+ * no default (then `baseUrl` must be set).
+ */
+function serverUrl(server: unknown): string | undefined {
+  if (!isObject(server) || typeof server.url !== 'string') return undefined;
+  const variables = isObject(server.variables) ? server.variables : {};
+  let complete = true;
+  const url = server.url.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const variable = variables[name];
+    if (isObject(variable) && typeof variable.default === 'string') return variable.default;
+    complete = false;
+    return '';
+  });
+  return complete ? url.replace(/\/+$/, '') : undefined;
 }
 
 /** Where the description's `apiKey` security scheme puts the key (the first one in header or query). */
@@ -227,16 +372,17 @@ export function trimDescription(
     try {
       const pathItem = inline({ parameters: entry.pathItem.parameters ?? [] }, document) as Json;
       const operation = inline(entry.operation, document) as Json;
-      const built = operationOf(entry.method, entry.template, pathItem, operation);
-      if (typeof built === 'string') issues.push(`operations[${i}]: '${id}' cannot be served: ${built}`);
+      const isCredential = credentialParameterOf(document, entry.operation);
+      const built = operationOf(entry.method, entry.template, pathItem, operation, isCredential);
+      if (typeof built === 'string')
+        issues.push(`operations[${i}]: '${id}' cannot be served: ${built}; ${WAY_OUT}`);
       else operations[id] = built;
     } catch (error) {
       issues.push(`operations[${i}]: '${id}': ${(error as Error).message}`);
     }
   });
   if (issues.length > 0) throw new ConfigValidationError(source, issues);
-  const servers = document.servers as Json[] | undefined;
-  const baseUrl = typeof servers?.[0]?.url === 'string' ? servers[0].url.replace(/\/+$/, '') : undefined;
+  const baseUrl = serverUrl((document.servers as unknown[] | undefined)?.[0]);
   const apiKey = apiKeyOf(document);
   return {
     source,
@@ -251,8 +397,8 @@ export function trimDescription(
  * Reads a description file and trims it to `operationIds` ({@link trimDescription}).
  * @param file - an absolute path, or one relative to `baseDir`
  * @param baseDir - the suite file's directory
- * @throws ConfigValidationError when the file is missing, not JSON, not OpenAPI 3.x or Swagger 2.0,
- *   or as {@link trimDescription}
+ * @throws ConfigValidationError when the file is missing, neither JSON nor YAML (`.yaml` / `.yml`,
+ *   {@link parseDescriptionText}), not OpenAPI 3.x or Swagger 2.0, or as {@link trimDescription}
  */
 export async function loadDescription(
   file: string,
@@ -262,14 +408,12 @@ export async function loadDescription(
   const absolute = path.resolve(baseDir, file);
   let document: Json;
   try {
-    document = JSON.parse(await readFile(absolute, 'utf8')) as Json;
+    const parsed = await parseDescriptionText(await readFile(absolute, 'utf8'), absolute);
+    if (!isObject(parsed)) throw new Error('not an object');
+    document = parsed;
   } catch (error) {
     const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'file not found'
-        : error instanceof SyntaxError
-          ? 'not JSON (YAML descriptions are not supported yet: convert them to JSON)'
-          : (error as Error).message;
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigValidationError(absolute, [`cannot be read: ${reason}`]);
   }
   if (typeof document.swagger === 'string' && document.swagger.startsWith('2.')) {

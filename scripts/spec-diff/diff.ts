@@ -9,12 +9,16 @@
  *   (or renamed, which is a removal plus an addition), or that became required, or a new required
  *   one; a request body that became required, a media type removed; in a request, a property
  *   removed or that became required (or a new required one); in a documented 2xx response, a status
- *   or media type removed, a property removed or no longer required; anywhere, a type changed (a
+ *   or media type removed, a documented header removed or no longer required, a property removed or
+ *   no longer required; anywhere, a type changed (a
  *   request type may widen, a response type narrow), an enum value removed, a variant of
  *   `oneOf`/`anyOf` removed. Changes inside a `$ref`'d schema are found by following the `$ref`s
  *   (local ones, `#/…`), each pair of schemas once per operation, which also stops cycles.
+ * - notable (listed, exit code 0): what would break in a 2xx response, found in an error response
+ *   (4xx, 5xx, `default`): the connector maps those to its own errors.
  * - not breaking (listed by `--verbose`): additions (an operation, an optional parameter or
- *   property, an enum value, a response status or property) and the relaxations of the rules above.
+ *   property, an enum value, a response status, header or property) and the relaxations of the rules
+ *   above.
  *
  * @module
  */
@@ -37,6 +41,13 @@ export interface Finding {
   change: string;
   /** Whether a client written against the old description may fail against the new one. */
   breaking: boolean;
+  /**
+   * Not breaking, but worth a look before taking the new version: what would break in a 2xx answer,
+   * found in an error answer (4xx, 5xx, `default`), whose body the connector maps to its own error
+   * and whose `Retry-After` or rate-limit headers only pace its retries. Listed without `--verbose`;
+   * exit code 0.
+   */
+  notable?: true;
   /** The `$ref`'d schema the change sits in (`#/components/schemas/…`), when there is one. */
   schema?: string;
 }
@@ -133,6 +144,8 @@ interface Context {
   findings: Finding[];
   /** Pairs of `$ref`s already compared, per direction: cycle protection and no repeats. */
   seen: Set<string>;
+  /** Comparing an error answer: what would break is only notable ({@link Finding.notable}). */
+  inError?: boolean;
 }
 
 function report(ctx: Context, location: string[], change: string, breaking: boolean, schema?: string): void {
@@ -140,7 +153,8 @@ function report(ctx: Context, location: string[], change: string, breaking: bool
     operationId: ctx.operationId,
     location: location.join(' → '),
     change,
-    breaking,
+    breaking: breaking && !ctx.inError,
+    ...(breaking && ctx.inError ? { notable: true as const } : {}),
     ...(schema ? { schema } : {}),
   });
 }
@@ -296,10 +310,15 @@ function diffContent(
   }
 }
 
+/**
+ * Every documented answer: a 2xx's changes under the response rules, an error answer's (4xx, 5xx,
+ * `default`, any other) under the same rules but {@link Finding.notable} rather than breaking.
+ */
 function diffResponses(ctx: Context, where: string, before: Json | undefined, after: Json | undefined): void {
   if (!isObject(before)) return;
   const afterResponses = isObject(after) ? after : {};
-  for (const status of Object.keys(before).filter(isSuccess)) {
+  for (const status of Object.keys(before)) {
+    ctx.inError = !isSuccess(status);
     const location = [where, `response ${status}`];
     const neu = deref(ctx.new, afterResponses[status]).node;
     if (!neu) {
@@ -307,10 +326,49 @@ function diffResponses(ctx: Context, where: string, before: Json | undefined, af
       continue;
     }
     const old = deref(ctx.old, before[status]).node;
-    if (old) diffContent(ctx, location, old.content, neu.content, 'response');
+    if (old) {
+      diffHeaders(ctx, location, old.headers, neu.headers);
+      diffContent(ctx, location, old.content, neu.content, 'response');
+    }
   }
-  for (const status of Object.keys(afterResponses).filter(isSuccess)) {
+  ctx.inError = false;
+  for (const status of Object.keys(afterResponses)) {
     if (!(status in before)) report(ctx, [where, `response ${status}`], 'response status added', false);
+  }
+}
+
+/**
+ * The documented headers of one answer, matched whatever their case: one removed (a rate-limit
+ * header a caller reads in `data.headers`), or no longer `required`, breaks; its schema is compared
+ * as a response body's; one added does not.
+ */
+function diffHeaders(
+  ctx: Context,
+  location: string[],
+  before: Json | undefined,
+  after: Json | undefined,
+): void {
+  if (!isObject(before)) return;
+  const byName = (headers: JsonObject) =>
+    new Map(Object.entries(headers).map(([name, header]) => [name.toLowerCase(), { name, header }]));
+  const afterHeaders = byName(isObject(after) ? after : {});
+  const beforeHeaders = byName(before);
+  for (const [key, { name, header }] of beforeHeaders) {
+    const at = [...location, `header ${name}`];
+    const neu = afterHeaders.get(key);
+    if (!neu) {
+      report(ctx, at, 'response header removed', true);
+      continue;
+    }
+    const old = deref(ctx.old, header).node;
+    const next = deref(ctx.new, neu.header).node;
+    if (!old || !next) continue;
+    if (old.required === true && next.required !== true)
+      report(ctx, at, 'response header no longer required (may be absent)', true);
+    diffSchema(ctx, at, parameterSchema(old), parameterSchema(next) ?? {}, 'response', undefined);
+  }
+  for (const [key, { name }] of afterHeaders) {
+    if (!beforeHeaders.has(key)) report(ctx, [...location, `header ${name}`], 'response header added', false);
   }
 }
 
@@ -365,7 +423,7 @@ function diffSchema(
   const before = deref(ctx.old, rawBefore);
   const after = deref(ctx.new, rawAfter);
   if (before.ref !== undefined || after.ref !== undefined) {
-    const key = `${direction}|${before.ref ?? JSON.stringify(rawBefore)}|${after.ref ?? JSON.stringify(rawAfter)}`;
+    const key = `${direction}${ctx.inError ? ' error' : ''}|${before.ref ?? JSON.stringify(rawBefore)}|${after.ref ?? JSON.stringify(rawAfter)}`;
     if (ctx.seen.has(key)) return;
     ctx.seen.add(key);
   }

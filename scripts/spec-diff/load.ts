@@ -1,12 +1,13 @@
 /**
- * Reads an API description for `npm run spec:diff`: OpenAPI 3.0 or 3.1 as JSON, or Swagger 2.0 as
- * JSON, converted to OpenAPI 3.0 with `swagger2openapi` (the converter the `openapi` kind uses).
- * YAML is not read: no YAML parser is a dependency of the project (convert it to JSON first).
+ * Reads an API description for `npm run spec:diff`: OpenAPI 3.0 or 3.1, or Swagger 2.0 converted to
+ * OpenAPI 3.0 with `swagger2openapi` (the converter the `openapi` kind uses), as JSON or YAML
+ * (`parseDescriptionText` of functions/openapi/parse.ts, as the `openapi` kind reads them).
  *
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import { convertObj } from 'swagger2openapi';
+import { parseDescriptionText } from '../../functions/openapi/parse.js';
 import type { JsonObject } from './diff.js';
 
 /** A file that cannot be read as an API description: reported as one line, exit code 2. */
@@ -21,13 +22,13 @@ function isObject(value: unknown): value is JsonObject {
 /**
  * The OpenAPI 3.x form of a parsed description.
  *
- * @param value - the parsed JSON of the file.
+ * @param value - the parsed JSON or YAML of the file.
  * @param source - the file's name, for messages.
  * @throws {DescriptionError} when `value` is neither OpenAPI 3.x (`openapi: "3.…"` and a `paths`
  *   object) nor Swagger 2.0 (`swagger: "2.0"` and a `paths` object) that `swagger2openapi` converts.
  */
 export async function toOpenApi3(value: unknown, source: string): Promise<JsonObject> {
-  if (!isObject(value)) throw new DescriptionError(`${source} is not an API description: not a JSON object`);
+  if (!isObject(value)) throw new DescriptionError(`${source} is not an API description: not an object`);
   if (value.swagger === '2.0') {
     if (!isObject(value.paths))
       throw new DescriptionError(`${source} is not an API description: no "paths" object`);
@@ -54,7 +55,7 @@ export async function toOpenApi3(value: unknown, source: string): Promise<JsonOb
 /**
  * Reads and parses `file` as a description (see {@link toOpenApi3}).
  *
- * @throws {DescriptionError} when the file cannot be read, is not JSON (YAML included), or is not a
+ * @throws {DescriptionError} when the file cannot be read, is neither JSON nor YAML, or is not a
  *   description.
  */
 export async function loadDescription(file: string): Promise<JsonObject> {
@@ -67,10 +68,9 @@ export async function loadDescription(file: string): Promise<JsonObject> {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch {
-    const hint = /\.ya?ml$/i.test(file) ? ': YAML is not read, convert it to JSON first' : '';
-    throw new DescriptionError(`${file} is not JSON${hint}`);
+    value = await parseDescriptionText(text, file);
+  } catch (error) {
+    throw new DescriptionError(`${file} is ${(error as Error).message}`);
   }
   return toOpenApi3(value, file);
 }

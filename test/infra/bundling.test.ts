@@ -6,7 +6,7 @@
  * zod without its locales, Twilio without its other products.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { parseConnectorConfig } from '../../functions/shared/config.js';
 import { HANDLER_ENTRIES, PROJECT_ROOT } from '../../lib/connector-kinds.js';

@@ -441,7 +441,8 @@ describe('a Swagger 2.0 description', () => {
       path: '/chat.postMessage',
       requestBody: { mediaType: 'application/x-www-form-urlencoded' },
     });
-    expect(validators.input({ headers: { token: 'xoxb-fake-example' }, body: { text: 'Hi' } })).toEqual([
+    // Its `token` header parameter is the credential: `auth` fills it (openapi-credential-parameters.test.ts).
+    expect(validators.input({ body: { text: 'Hi' } })).toEqual([
       { path: ['body', 'channel'], message: 'is required' },
     ]);
     // Its answers declare `nullable` without `type` in places: compiled all the same.

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { JsonObject } from '../../scripts/spec-diff/diff.js';
 import { toOpenApi3 } from '../../scripts/spec-diff/load.js';
 import {
@@ -50,8 +51,10 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** A description file of test/fixtures, JSON or YAML (`.yaml`, `.yml`). */
 function readJson(file: string): JsonObject {
-  return JSON.parse(readFileSync(file, 'utf8')) as JsonObject;
+  const text = readFileSync(file, 'utf8');
+  return (/\.ya?ml$/.test(file) ? parseYaml(text) : JSON.parse(text)) as JsonObject;
 }
 
 /** Captures what `main` writes to stdout and stderr (restored after each test by `restoreMocks`). */
@@ -354,6 +357,106 @@ describe('diffOperations', () => {
     ]);
   });
 
+  /** `pets()` with documented headers on getPet's 200, and a 429 whose body is an `Error`. */
+  const withHeaders = (edit: (d: Obj) => void = () => {}) =>
+    pets((d) => {
+      const responses = at(d, 'paths', '/pets/{petId}', 'get', 'responses');
+      at(responses, '200').headers = {
+        'X-RateLimit-Remaining': { required: true, schema: { type: 'integer' } },
+        ETag: { schema: { type: 'string' } },
+      };
+      responses['429'] = {
+        description: 'slow down',
+        headers: { 'Retry-After': { schema: { type: 'integer' } } },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
+      at(d, 'components', 'schemas').Error = {
+        type: 'object',
+        properties: { code: { type: 'string' }, message: { type: 'string' } },
+      };
+      edit(d);
+    });
+
+  it('reports a removed 2xx response header as breaking, and one no longer required, whatever its case', () => {
+    const after = withHeaders((d) => {
+      const headers = at(d, 'paths', '/pets/{petId}', 'get', 'responses', '200', 'headers');
+      delete headers['X-RateLimit-Remaining'];
+      headers.etag = headers.ETag;
+      delete headers.ETag;
+      headers['X-RateLimit-Reset'] = { schema: { type: 'integer' } };
+    });
+    const findings = diffOperations(withHeaders(), after, ['getPet']);
+    expect(breaking(findings)).toEqual([
+      'getPet: GET /pets/{petId} → response 200 → header X-RateLimit-Remaining: response header removed',
+    ]);
+    expect(findings).toContainEqual(
+      expect.objectContaining({
+        location: 'GET /pets/{petId} → response 200 → header X-RateLimit-Reset',
+        change: 'response header added',
+        breaking: false,
+      }),
+    );
+    const optional = withHeaders((d) => {
+      const header = at(
+        d,
+        'paths',
+        '/pets/{petId}',
+        'get',
+        'responses',
+        '200',
+        'headers',
+        'X-RateLimit-Remaining',
+      );
+      header.required = false;
+      header.schema = { type: 'string' };
+    });
+    expect(breaking(diffOperations(withHeaders(), optional, ['getPet']))).toEqual([
+      'getPet: GET /pets/{petId} → response 200 → header X-RateLimit-Remaining: response header no longer required (may be absent)',
+      'getPet: GET /pets/{petId} → response 200 → header X-RateLimit-Remaining: type changed from integer to string',
+    ]);
+  });
+
+  it('reports changes to an error response as notable, not breaking', () => {
+    const after = withHeaders((d) => {
+      delete at(d, 'paths', '/pets/{petId}', 'get', 'responses', '429').headers;
+      const error = at(d, 'components', 'schemas', 'Error', 'properties');
+      delete error.code;
+      at(error, 'message').type = 'object';
+      delete at(d, 'paths', '/pets/{petId}', 'get', 'responses')['404'];
+    });
+    const findings = diffOperations(withHeaders(), after, ['getPet']);
+    expect(breaking(findings)).toEqual([]);
+    expect(
+      findings
+        .filter((f) => f.notable)
+        .map((f) => `${f.location}: ${f.change}${f.schema ? ` (${f.schema})` : ''}`),
+    ).toEqual([
+      'GET /pets/{petId} → response 404: response status removed',
+      'GET /pets/{petId} → response 429 → header Retry-After: response header removed',
+      'GET /pets/{petId} → response 429 → body.code: property removed (#/components/schemas/Error)',
+      'GET /pets/{petId} → response 429 → body.message: type changed from string to object (#/components/schemas/Error)',
+    ]);
+    expect(findings.every((f) => !(f.breaking && f.notable))).toBe(true);
+  });
+
+  it('compares a schema shared by a 2xx and an error response in each, at its severity', () => {
+    const shared = (edit: (d: Obj) => void = () => {}) =>
+      withHeaders((d) => {
+        at(d, 'paths', '/pets/{petId}', 'get', 'responses', '429', 'content', 'application/json').schema = {
+          $ref: '#/components/schemas/Pet',
+        };
+        edit(d);
+      });
+    const after = shared((d) => delete at(d, 'components', 'schemas', 'Pet', 'properties').status);
+    const findings = diffOperations(shared(), after, ['getPet']).map(
+      (f) => `${f.breaking ? 'BREAKING' : f.notable ? 'NOTABLE' : 'ok'} ${f.location}`,
+    );
+    expect(findings).toEqual([
+      'BREAKING GET /pets/{petId} → response 200 → body.status',
+      'NOTABLE GET /pets/{petId} → response 429 → body.status',
+    ]);
+  });
+
   it('looks only at the operations it is given', () => {
     const after = pets((d) => delete at(d, 'paths', '/pets').get);
     expect(diffOperations(pets(), after, ['getPet', 'updatePet'])).toEqual([]);
@@ -382,6 +485,70 @@ describe('npm run spec:diff (main)', () => {
     );
   });
 
+  it('reads YAML descriptions, OpenAPI 3.x and Swagger 2.0, as the JSON ones', async () => {
+    // Twilio's description as YAML, against its JSON copy less a used field.
+    const yamlTwilio = write('twilio.yaml', toYaml(twilio));
+    let streams = captureStreams();
+    await expect(main([yamlTwilio, mutated, '--operations', 'ListMessage'])).resolves.toBe(1);
+    expect(streams.stdout()).toContain(
+      `${LIST_MESSAGES} → response 200 → body.messages[].sid: property removed`,
+    );
+    vi.restoreAllMocks();
+    // Swagger 2.0 written by hand in YAML (`swagger: "2.0"` quoted, as the specification asks).
+    const chat = (ts: string) =>
+      [
+        'swagger: "2.0"',
+        'info: {title: Chat, version: "1"}',
+        'host: chat.example.com',
+        'paths:',
+        '  /chat.post:',
+        '    post:',
+        '      operationId: chat_post',
+        '      produces: [application/json]',
+        '      responses:',
+        '        200:',
+        '          description: ok',
+        '          schema:',
+        '            type: object',
+        `            properties: {ok: {type: boolean}${ts}}`,
+        '',
+      ].join('\n');
+    streams = captureStreams();
+    await expect(
+      main([write('chat-old.yml', chat(', ts: {type: string}')), write('chat-new.yml', chat(''))]),
+    ).resolves.toBe(1);
+    expect(streams.stdout()).toBe(
+      'BREAKING chat_post: POST /chat.post → response 200 → body.ts: property removed\n',
+    );
+  });
+
+  it('lists notable changes to error responses without --verbose, and exits 0 on them', async () => {
+    const withoutErrorCode = structuredClone(twilio);
+    // Twilio documents no error bodies: give ListMessage's a 429 with Retry-After, then drop it.
+    const responses = at(
+      withoutErrorCode,
+      'paths',
+      '/2010-04-01/Accounts/{AccountSid}/Messages.json',
+      'get',
+      'responses',
+    );
+    responses['429'] = {
+      description: 'slow down',
+      headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    };
+    const before = write('twilio-429.json', withoutErrorCode);
+    delete at(responses, '429').headers;
+    const after = write('twilio-429-no-retry-after.json', withoutErrorCode);
+    const streams = captureStreams();
+    await expect(main([before, after, '--operations', 'ListMessage'])).resolves.toBe(0);
+    expect(streams.stdout()).toBe(
+      `NOTABLE  ListMessage: ${LIST_MESSAGES} → response 429 → header Retry-After: response header removed\n`,
+    );
+    expect(streams.stderr()).toBe(
+      'spec:diff: 0 breaking change(s), 1 notable, 0 other(s), in 1 operation(s)\n',
+    );
+  });
+
   it('lists additions with --verbose only, and exits 0 on them', async () => {
     let streams = captureStreams();
     await expect(main([mutated, TWILIO, '--operations', 'ListMessage'])).resolves.toBe(0);
@@ -400,11 +567,20 @@ describe('npm run spec:diff (main)', () => {
       () => [path.join(dir, 'missing.json'), TWILIO],
       /cannot read .*missing\.json \(ENOENT\)/,
     ],
-    ['a file that is not JSON', () => [write('not.json', '{ nope'), TWILIO], /not\.json is not JSON$/m],
     [
-      'a YAML file',
+      'a file that is neither JSON nor YAML',
+      () => [write('not.json', '{ nope'), TWILIO],
+      /not\.json is not JSON or YAML: /,
+    ],
+    [
+      'a YAML file that is not YAML',
+      () => [write('bad.yaml', 'openapi: 3.0.0\npaths: {\n'), TWILIO],
+      /bad\.yaml is not JSON or YAML: .*line 3/,
+    ],
+    [
+      'a YAML description without paths',
       () => [write('api.yaml', 'openapi: 3.0.0\n'), TWILIO],
-      /YAML is not read, convert it to JSON/,
+      /api\.yaml is not an API description: no "paths" object/,
     ],
     [
       'JSON that is no description',
@@ -478,10 +654,10 @@ describe('npm run spec:diff (main)', () => {
   });
 });
 
-/** Every vendored API description of test/fixtures (OpenAPI 3.x or Swagger 2.0, as JSON). */
+/** Every vendored API description of test/fixtures (OpenAPI 3.x or Swagger 2.0, as JSON or YAML). */
 function vendoredDescriptions(): string[] {
   return readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.json'))
+    .filter((file) => /\.(json|ya?ml)$/.test(file))
     .map((file) => path.join(FIXTURES, file))
     .filter((file) => {
       const value = readJson(file);

@@ -10,11 +10,21 @@
  * (docs/design.md §3), and never a 500.
  *
  * Valid inputs reach the vendor mocks of `local/stand-ins/` (and an http upstream answering 200),
- * so that they succeed.
+ * so that they succeed. The `openapi` kind is fuzzed over test/fixtures/openapi/items.openapi.yaml,
+ * with one field at any depth of its examples given a wrong value too, against a mock that checks
+ * every request it receives against that description (openapi-backend): a request the description
+ * refuses, or without the connector's key, counts as invalid input that left (`invalidSent`).
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import formats from 'ajv-formats';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
+import { OpenAPIBackend } from 'openapi-backend';
+import { loadDescription, withDescription } from '../../../functions/openapi/description.js';
+import { parseDescriptionText } from '../../../functions/openapi/parse.js';
 import {
   type ConnectorConfig,
   parseConnectorConfig,
@@ -56,13 +66,23 @@ export interface FuzzReport {
   notEnvelope: number;
   /** A fuzzed `__proto__` or `constructor` key reached `Object.prototype`. Must be false. */
   prototypePolluted: boolean;
+  /**
+   * Requests that reached the vendor although its description refuses them (or without the
+   * connector's credential): invalid input that left. Must be 0. Counted for the `openapi` kind only.
+   */
+  invalidSent?: number;
   /** The first failing body (cut to 300 characters) and answer, to replay. */
   firstFailure?: { body: string; status: number; answer: string };
 }
 
 /** Whether the report has no 500 and no answer outside the envelopes. */
 export function fuzzPasses(report: FuzzReport): boolean {
-  return report.status500 === 0 && report.notEnvelope === 0 && !report.prototypePolluted;
+  return (
+    report.status500 === 0 &&
+    report.notEnvelope === 0 &&
+    !report.prototypePolluted &&
+    (report.invalidSent ?? 0) === 0
+  );
 }
 
 /** A body nested `depth` levels deep (arrays or objects), built iteratively: no recursion here. */
@@ -91,7 +111,27 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, Record<string, unknown>
   'github dispatchWorkflow': { owner: 'octocat', repo: 'hello-world', workflow_id: 'ci.yml', ref: 'main' },
   'github listIssues': { owner: 'octocat', repo: 'hello-world', per_page: 5, maxPages: 2 },
   'twilio sendSms': { to: '+15558675310', from: '+15017122661', body: 'Hi there' },
+  'openapi listItems': { query: { limit: 5, kind: ['tool', 'kit'], created: 1_700_000_000 } },
+  'openapi createItem': {
+    headers: { 'X-Request-Tag': 'chaos' },
+    body: {
+      name: 'Wrench',
+      quantity: 3,
+      tags: ['steel', 'small'],
+      kind: 'tool',
+      dueDate: '2026-12-24',
+      owner: { email: 'jenny.rosen@example.com' },
+    },
+  },
+  'openapi getItem': { path: { itemId: 'it_abcd1234' }, query: { fields: ['name', 'tags'], verbose: true } },
+  'openapi renameItem': { path: { itemId: 'it_abcd1234' }, body: { Name: 'Spanner', Labels: ['a', 'b'] } },
 };
+
+/** The description the `openapi` kind is fuzzed over, and the operations fuzzed. */
+const OPENAPI_FIXTURE = fileURLToPath(new URL('../../fixtures/openapi/items.openapi.yaml', import.meta.url));
+const OPENAPI_OPERATIONS = ['listItems', 'createItem', 'getItem', 'renameItem'];
+/** The connector's `apiKey` (obviously fake), which the description mock requires on every request. */
+const OPENAPI_KEY = 'key-example-chaos';
 
 const wrongValue = fc.oneof(
   fc.string(),
@@ -126,10 +166,44 @@ function protoKeys(example: Record<string, unknown>): fc.Arbitrary<string> {
     });
 }
 
-/** The arbitrary bodies for an operation whose valid example is `example`. */
-export function operationBodies(example: Record<string, unknown>): fc.Arbitrary<FuzzBody> {
+/** Every path to a value of `value` (`['body', 'owner', 'email']`), objects and arrays included. */
+function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, child]) => {
+    const at = [...prefix, Array.isArray(value) ? Number(key) : key];
+    return [at, ...pathsOf(child, at)];
+  });
+}
+
+/** `example` with the value at `at` replaced by `value`, or `extra` added next to it. */
+function withValueAt(example: unknown, at: (string | number)[], value: unknown, extra: boolean): unknown {
+  const copy = structuredClone(example) as Record<string | number, unknown>;
+  let node = copy;
+  for (const key of at.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  const last = at.at(-1) as string | number;
+  if (extra && !Array.isArray(node)) node.extra = value;
+  else node[last] = value;
+  return copy;
+}
+
+/**
+ * The arbitrary bodies for an operation whose valid example is `example`.
+ * @param nested - also give one field at any depth a wrong value, or add an unknown field there
+ *   (the `openapi` kind's input `{path, query, headers, body}` nests what the description checks)
+ */
+export function operationBodies(example: Record<string, unknown>, nested = false): fc.Arbitrary<FuzzBody> {
   const keys = Object.keys(example);
+  const paths = pathsOf(example);
+  const deep = fc
+    .record({
+      at: fc.constantFrom(...(paths.length > 0 ? paths : [['extra']])),
+      value: wrongValue,
+      extra: fc.boolean(),
+    })
+    .map(({ at, value, extra }) => JSON.stringify(withValueAt(example, at, value, extra)));
   const json = fc.oneof(
+    // One field at any depth given a wrong value (weighted as the other kinds of body together).
+    ...(nested ? [{ weight: 8, arbitrary: deep }] : []),
     // The valid example itself (it must succeed).
     fc.constant(JSON.stringify(example)),
     // Random JSON.
@@ -219,6 +293,7 @@ function fuzzCredentials(): CredentialStore {
     slack: { token: 'xoxb-example-chaos' },
     github: { token: 'ghp_example_chaos' },
     twilio: { accountSid: 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', authToken: 'fake-auth-token-for-chaos' },
+    openapi: { apiKey: OPENAPI_KEY },
   };
   return {
     getSecret: async (name) => acceptSecret(name, 'the chaos suite', secrets[name] ?? {}, redactor),
@@ -236,6 +311,93 @@ async function okUpstream() {
   });
   const { origin, close } = await listenOnLoopback(server);
   return { url: origin, close };
+}
+
+/** A loopback mock of a description's API: what it received, checked against the description. */
+interface DescriptionMock {
+  url: string;
+  close(): Promise<void>;
+  /** Requests the description refuses (or without the connector's key) so far, and the last one's reason. */
+  invalid: { count: number; last?: string };
+}
+
+/**
+ * A mock of the API `definition` describes (OpenAPI 3.x, parsed), on loopback: each request is
+ * matched to its operation and validated by openapi-backend (its own Ajv, its own parameter
+ * parsing: not the connector's code), and must carry the connector's key in `X-Api-Key`. A valid
+ * one is answered with a fixed JSON body that its description's success schema accepts; an invalid
+ * one is counted and answered 400.
+ * @param basePath - the path of the server URL (`/v1`), which every request must start with
+ */
+async function startDescriptionMock(
+  definition: Record<string, unknown>,
+  basePath: string,
+): Promise<DescriptionMock> {
+  const api = new OpenAPIBackend({
+    definition: definition as ConstructorParameters<typeof OpenAPIBackend>[0]['definition'],
+    quick: false,
+    validate: true,
+    customizeAjv: (ajv) => formats.default(ajv) as typeof ajv,
+  });
+  await api.init();
+  const item = { id: 'it_abcd1234', name: 'Wrench', quantity: 3, tags: ['steel'], kind: 'tool' };
+  const answers: Record<string, { status: number; body: unknown }> = {
+    listItems: { status: 200, body: { items: [item] } },
+    createItem: { status: 201, body: item },
+    getItem: { status: 200, body: item },
+    renameItem: { status: 200, body: item },
+  };
+  const invalid: DescriptionMock['invalid'] = { count: 0 };
+  const refuse = (res: ServerResponse, reason: string) => {
+    invalid.count += 1;
+    invalid.last = reason.slice(0, 300);
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ message: 'invalid request' }));
+  };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://mock');
+      const text = Buffer.concat(chunks).toString('utf8');
+      const type = String(req.headers['content-type'] ?? '');
+      if (!url.pathname.startsWith(`${basePath}/`))
+        return refuse(res, `outside ${basePath}: ${url.pathname}`);
+      if (req.headers['x-api-key'] !== OPENAPI_KEY) return refuse(res, `${url.pathname}: no X-Api-Key`);
+      let body: unknown;
+      if (text !== '' && type.startsWith('application/json')) body = JSON.parse(text);
+      else if (text !== '' && type.startsWith('application/x-www-form-urlencoded')) {
+        // Repeated fields are a list; so is a single one the description's schema says is a list.
+        const form: Record<string, string | string[]> = {};
+        for (const [name, value] of new URLSearchParams(text)) {
+          const seen = form[name];
+          form[name] = seen === undefined ? (name === 'Labels' ? [value] : value) : [...[seen].flat(), value];
+        }
+        body = form;
+      }
+      const request = {
+        method: String(req.method),
+        path: url.pathname.slice(basePath.length),
+        query: url.search.slice(1),
+        headers: req.headers as Record<string, string | string[]>,
+        ...(body === undefined ? {} : { body }),
+      };
+      const operation = api.matchOperation(request);
+      if (!operation) return refuse(res, `no operation for ${request.method} ${request.path}`);
+      const result = api.validateRequest(request, operation);
+      if (!result.valid) {
+        return refuse(
+          res,
+          `${operation.operationId}: ${JSON.stringify(result.errors?.map((e) => `${e.instancePath} ${e.message}`))}`,
+        );
+      }
+      const answer = answers[String(operation.operationId)] ?? { status: 200, body: {} };
+      res.writeHead(answer.status, { 'content-type': 'application/json', 'x-ratelimit-remaining': '99' });
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  const { origin, close } = await listenOnLoopback(server);
+  return { url: origin, close, invalid };
 }
 
 /** The config of the fuzzed connector of `kind` over `baseUrl`. */
@@ -287,7 +449,7 @@ export async function fuzzOperations(options: FuzzOptions): Promise<FuzzReport[]
     };
     const credentials = fuzzCredentials();
     const reports: FuzzReport[] = [];
-    // The `openapi` kind's operations come from a description: not fuzzed here yet (issue 14).
+    // The `openapi` kind's operations come from a description: fuzzed below, by fuzzOpenApi.
     const kinds = Object.keys(CONNECTOR_KINDS).filter((kind) => kind !== 'openapi') as (keyof typeof urls)[];
     for (const kind of kinds) {
       const config = fuzzConfig(kind, urls[kind]);
@@ -310,9 +472,75 @@ export async function fuzzOperations(options: FuzzOptions): Promise<FuzzReport[]
         options.onReport?.(report);
       }
     }
+    reports.push(...(await fuzzOpenApi(options, credentials)));
     return reports;
   } finally {
     await Promise.all([upstream.close(), ...mocks.map((mock) => mock.close())]);
+  }
+}
+
+/**
+ * Fuzzes every operation of an `openapi` connector over test/fixtures/openapi/items.openapi.yaml
+ * (read as `loadSuiteConfig` reads it), against {@link startDescriptionMock}: each report counts
+ * the requests the description refuses that reached the mock (`invalidSent`).
+ */
+async function fuzzOpenApi(options: FuzzOptions, credentials: CredentialStore): Promise<FuzzReport[]> {
+  const targets = OPENAPI_OPERATIONS.filter(
+    (operation) => !options.only || `openapi ${operation}`.includes(options.only),
+  );
+  if (targets.length === 0) return [];
+  const document = (await parseDescriptionText(
+    readFileSync(OPENAPI_FIXTURE, 'utf8'),
+    OPENAPI_FIXTURE,
+  )) as Record<string, unknown>;
+  const mock = await startDescriptionMock(document, '/v1');
+  try {
+    const description = await loadDescription(
+      path.basename(OPENAPI_FIXTURE),
+      OPENAPI_OPERATIONS,
+      path.dirname(OPENAPI_FIXTURE),
+    );
+    const entry = withDescription(
+      {
+        name: 'fuzz-openapi',
+        kind: 'openapi',
+        spec: OPENAPI_FIXTURE,
+        operations: OPENAPI_OPERATIONS,
+        baseUrl: `${mock.url}/v1`,
+        // `in` and `name` from the description's securitySchemes (X-Api-Key).
+        auth: { type: 'apiKey', secret: 'openapi' },
+        responseValidation: 'enforce',
+        timeoutMs: 2_000,
+        retry: { maxAttempts: 1 },
+      },
+      description,
+    );
+    const config = parseConnectorConfig(entry, 'fuzz', { allowLoopbackHttp: true });
+    const handler = CONNECTOR_KINDS.openapi.createHandler({
+      config: config as never,
+      credentials,
+      allowLoopbackHttp: true,
+    } as never) as ConnectorHandler;
+    const reports: FuzzReport[] = [];
+    for (const operation of targets) {
+      const target = `openapi ${operation}`;
+      const example = OPERATION_EXAMPLES[target] as Record<string, unknown>;
+      const report = await fuzzOperation(
+        handler,
+        config.name,
+        operation,
+        example,
+        options.runs,
+        target,
+        true,
+        mock.invalid,
+      );
+      reports.push(report);
+      options.onReport?.(report);
+    }
+    return reports;
+  } finally {
+    await mock.close();
   }
 }
 
@@ -331,9 +559,13 @@ async function fuzzOperation(
   example: Record<string, unknown>,
   runs: number,
   target: string,
+  nested = false,
+  invalid?: DescriptionMock['invalid'],
 ): Promise<FuzzReport> {
   const report = emptyFuzzReport(target);
-  for (const sample of samples(operationBodies(example), runs, FUZZ_SEED)) {
+  const invalidBefore = invalid?.count ?? 0;
+  if (invalid) report.invalidSent = 0;
+  for (const sample of samples(operationBodies(example, nested), runs, FUZZ_SEED)) {
     const event: APIGatewayProxyEvent = {
       ...connectorProxyEvent({
         connector,
@@ -355,6 +587,15 @@ async function fuzzOperation(
       answer = `the handler threw: ${String(error)}`;
     }
     countAnswer(report, sample.body ?? '', status, answer, status !== 500 && isEnvelope(answer));
+    // The description mock counts what it refused; this body is the one that let it through.
+    if (invalid && invalid.count > (report.invalidSent ?? 0) + invalidBefore) {
+      report.invalidSent = invalid.count - invalidBefore;
+      report.firstFailure ??= {
+        body: (sample.body ?? '').slice(0, 300),
+        status,
+        answer: `reached the vendor, which refused it: ${invalid.last ?? ''}`.slice(0, 300),
+      };
+    }
   }
   return report;
 }
@@ -549,6 +790,7 @@ export function formatFuzzTable(reports: readonly FuzzReport[]): string {
     '500',
     'not an envelope',
     'polluted',
+    'invalid sent',
     'first failure',
   ];
   const rows = reports.map((report) => [
@@ -560,6 +802,7 @@ export function formatFuzzTable(reports: readonly FuzzReport[]): string {
     String(report.status500),
     String(report.notEnvelope),
     report.prototypePolluted ? 'yes' : 'no',
+    report.invalidSent === undefined ? '-' : String(report.invalidSent),
     report.firstFailure
       ? `${report.firstFailure.status} for ${JSON.stringify(report.firstFailure.body.slice(0, 80))}: ${report.firstFailure.answer.slice(0, 120)}`
       : '-',
