@@ -11,6 +11,10 @@
  *   Tracer is a no-op outside Lambda for both.
  * - Bundles are built from the current sources by an in-process synth of the stack (its own esbuild
  *   options); cold starts run them in fresh Node processes (scripts/bench/bundles.ts).
+ * - The `openapi` kind (issue 14): connectors built from GitHub's description with 1, 5, 10 and 20
+ *   operations, bundled as the stack bundles them; what each carries, whether Ajv's compiler is in
+ *   the bundle, and the 20-operation connector's cold start against the `http` connector's, in the
+ *   same alternated rounds (scripts/bench/openapi.ts).
  * - Shared breaker and rate limit (issue 13): DynamoDB requests per call in steady state, 1 and then
  *   4 handlers over dynalite at 100 calls/s in all (scripts/bench/fleet.ts).
  * - Reference rows (verdict `info`, no goal) measure why a goal is missed: the telemetry floor (fetch
@@ -26,6 +30,13 @@ import path from 'node:path';
 import { startLocalDynamoDB } from '../local/dynamodb.js';
 import { buildBundles, bundleParts, coldStarts, synthTimes } from './bench/bundles.js';
 import { fleetFigures, fleetSteadyState } from './bench/fleet.js';
+import {
+  buildOpenApiBundles,
+  OPENAPI_OPERATION_COUNTS,
+  openapiBundleFigures,
+  openapiColdStartFigure,
+  openapiPartsFigure,
+} from './bench/openapi.js';
 import {
   bigBodyPeak,
   breakerOpen,
@@ -224,9 +235,23 @@ try {
     });
   }
 
-  progress(`cold starts: ${settings.coldRounds} rounds of ${built.length + 1} fresh processes`);
-  const cold = await coldStarts(built, settings.coldRounds);
+  progress(`openapi bundles: GitHub's description with ${OPENAPI_OPERATION_COUNTS.join(', ')} operations`);
+  const http = built.find((connector) => connector.kind === 'http');
+  const openapi = await buildOpenApiBundles(path.join(bundleDir, 'openapi'), http?.environment ?? {});
+  figures.push(...openapiBundleFigures(openapi));
+  const openapiCold = openapi.byOperations.at(-1);
+  if (openapiCold) figures.push(openapiPartsFigure(openapiCold));
+  const coldContenders = openapiCold ? [...built, openapiCold] : built;
+
+  progress(`cold starts: ${settings.coldRounds} rounds of ${coldContenders.length + 1} fresh processes`);
+  const cold = await coldStarts(coldContenders, settings.coldRounds);
+  const httpCold = cold.connectors.find((connector) => connector.name === http?.name);
+  const openapiColdStart = cold.connectors.find((connector) => connector.name === openapiCold?.name);
+  if (openapiCold && openapiColdStart && httpCold) {
+    figures.push(openapiColdStartFigure(openapiCold, openapiColdStart, httpCold));
+  }
   for (const connector of cold.connectors) {
+    if (connector === openapiColdStart) continue;
     figures.push({
       name: `cold start: ${connector.name} / bare fetch handler`,
       goal: '≤ 1.5×',

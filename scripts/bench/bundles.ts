@@ -34,6 +34,10 @@ export interface BuiltConnector {
   bytes: number;
   /** The function's environment with its string values (tokens left out). */
   environment: Record<string, string>;
+  /** The call its cold start makes; @default its kind's in {@link FIRST_CALLS} */
+  firstCall?: { operation: string; body: unknown };
+  /** The secret the Secrets Manager stand-in gives it; @default its kind's in {@link FAKE_SECRETS} */
+  fakeSecret?: Record<string, string>;
 }
 
 /**
@@ -106,7 +110,7 @@ export interface BundleParts {
 }
 
 /** The part a bundled input file belongs to. */
-function partOf(file: string): string {
+export function partOf(file: string): string {
   const at = file.lastIndexOf('node_modules/');
   if (at < 0) return 'own code';
   const rest = file.slice(at + 'node_modules/'.length).split('/');
@@ -117,12 +121,16 @@ function partOf(file: string): string {
 }
 
 /**
- * The parts of a kind's bundle: esbuild run with the stack's options ({@link CONNECTOR_BUNDLING})
- * and a metafile, then again with Powertools and the X-Ray SDK external.
+ * esbuild's options for a connector's bundle as the stack builds it ({@link CONNECTOR_BUNDLING}):
+ * `entry` bundled into `outfile` (not written), with a metafile (its paths relative to the project
+ * root, as the stack's), the AWS SDK external.
+ * @param entry - absolute path of the Lambda entry
+ * @param outfile - absolute path of the `index.mjs` it would be
  */
-export async function bundleParts(kind: ConnectorConfig['kind']): Promise<BundleParts> {
-  const options: BuildOptions = {
-    entryPoints: [path.join(PROJECT_ROOT, HANDLER_ENTRIES[kind])],
+export function stackBuildOptions(entry: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    absWorkingDir: PROJECT_ROOT,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -130,12 +138,24 @@ export async function bundleParts(kind: ConnectorConfig['kind']): Promise<Bundle
     minify: CONNECTOR_BUNDLING.minify,
     mainFields: [...CONNECTOR_BUNDLING.mainFields],
     banner: { js: ESM_REQUIRE_BANNER },
-    outfile: path.join(tmpdir(), 'bench-parts', 'index.mjs'),
+    outfile,
     write: false,
     metafile: true,
     logLevel: 'silent',
+    external: [...CONNECTOR_BUNDLING.externalModules],
   };
-  const full = await build({ ...options, external: [...CONNECTOR_BUNDLING.externalModules] });
+}
+
+/**
+ * The parts of a kind's bundle: esbuild run with the stack's options ({@link CONNECTOR_BUNDLING})
+ * and a metafile, then again with Powertools and the X-Ray SDK external.
+ */
+export async function bundleParts(kind: ConnectorConfig['kind']): Promise<BundleParts> {
+  const options = stackBuildOptions(
+    path.join(PROJECT_ROOT, HANDLER_ENTRIES[kind]),
+    path.join(tmpdir(), 'bench-parts', 'index.mjs'),
+  );
+  const full = await build(options);
   const output = Object.values(full.metafile?.outputs ?? {}).find((o) => o.entryPoint !== undefined);
   if (!output) throw new Error(`esbuild gave no output for ${kind}`);
   const byPart = new Map<string, number>();
@@ -157,7 +177,7 @@ export async function bundleParts(kind: ConnectorConfig['kind']): Promise<Bundle
 }
 
 /** The first call each connector kind serves at cold start (inputs the vendor docs show). */
-const FIRST_CALLS: Record<ConnectorConfig['kind'], { operation: string; body: unknown }> = {
+export const FIRST_CALLS: Record<ConnectorConfig['kind'], { operation: string; body: unknown }> = {
   http: { operation: 'request', body: { method: 'GET', path: '/anything/bench' } },
   stripe: { operation: 'createCustomer', body: { email: 'bench@example.com' } },
   slack: { operation: 'postMessage', body: { channel: 'C0123456789', text: 'bench' } },
@@ -182,6 +202,7 @@ const FAKE_SECRETS: Record<ConnectorConfig['kind'], Record<string, string>> = {
 const DRIVER = `
 const [bundle, eventFile, name] = process.argv.slice(2);
 const { readFileSync } = await import('node:fs');
+if (process.env.BENCH_ENV_FILE) Object.assign(process.env, JSON.parse(readFileSync(process.env.BENCH_ENV_FILE, 'utf8')));
 const event = JSON.parse(readFileSync(eventFile, 'utf8'));
 const { handler } = await import(bundle);
 const imported = performance.now();
@@ -234,6 +255,8 @@ export interface ColdStart {
   ratio: Spread;
   /** Median ms from process start to the first call's answer. */
   firstCallMs: number;
+  /** Ms from process start to the first call's answer, round by round (the rounds alternate contenders). */
+  firstCallRoundsMs: number[];
   /** Median ms from process start to the end of the bundle's import. */
   importMs: number;
   /** Status of the first call (vendor kinds meet a generic JSON upstream, so a mapped error is expected). */
@@ -286,6 +309,12 @@ export async function coldStarts(
     { stdio: 'ignore' },
   );
   let upstreamRequests = 0;
+  /** The secrets of connectors that bring their own, by the secret id they are given. */
+  const ownSecrets = new Map<string, Record<string, string>>(
+    built.flatMap((connector) =>
+      connector.fakeSecret ? [[`bench-${connector.name}`, connector.fakeSecret] as const] : [],
+    ),
+  );
   const upstream = createHttpsServer(
     { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) },
     (req, res) => {
@@ -302,12 +331,13 @@ export async function coldStarts(
     req.on('end', () => {
       const { SecretId } = JSON.parse(body || '{}') as { SecretId?: string };
       const kind = (SecretId ?? 'http') as ConnectorConfig['kind'];
+      const secret = ownSecrets.get(SecretId ?? '') ?? FAKE_SECRETS[kind] ?? FAKE_SECRETS.http;
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
         JSON.stringify({
           ARN: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${kind}-AbCdEf`,
           Name: kind,
           VersionId: 'bench-version',
-          SecretString: JSON.stringify(FAKE_SECRETS[kind] ?? FAKE_SECRETS.http),
+          SecretString: JSON.stringify(secret),
           CreatedDate: 1_700_000_000,
         }),
       );
@@ -338,7 +368,7 @@ export async function coldStarts(
         string,
         unknown
       >;
-      const first = FIRST_CALLS[connector.kind];
+      const first = connector.firstCall ?? FIRST_CALLS[connector.kind];
       const eventFile = path.join(dir, `${connector.name}.event.json`);
       writeFileSync(
         eventFile,
@@ -360,7 +390,7 @@ export async function coldStarts(
           ...baseEnv,
           [ENV.connectorConfig]: JSON.stringify({ ...config, baseUrl: upstreamUrl }),
           [ENV.idempotencyTable]: 'bench-idempotency',
-          [ENV.secretId]: connector.kind,
+          [ENV.secretId]: connector.fakeSecret ? `bench-${connector.name}` : connector.kind,
         },
       };
     });
@@ -405,6 +435,7 @@ export async function coldStarts(
         name: run.name,
         ratio: spread(entry.done.map((ms, i) => ms / (bareTimes[i] as number))),
         firstCallMs: spread(entry.done).median,
+        firstCallRoundsMs: entry.done,
         importMs: spread(entry.imported).median,
         status: entry.status,
         ...(entry.code ? { code: entry.code } : {}),
@@ -424,6 +455,13 @@ export async function coldStarts(
   }
 }
 
+/**
+ * The most bytes one environment variable may take on the command line of a new process (Linux's
+ * `MAX_ARG_STRLEN` is 128 KiB); a larger one (an `openapi` connector's `CONNECTOR_CONFIG` carrying
+ * its trimmed description) goes through a file the driver reads before it imports the bundle.
+ */
+const MAX_SPAWN_VARIABLE_BYTES = 64 * 1024;
+
 async function runCold(
   driver: string,
   bundle: string,
@@ -431,8 +469,18 @@ async function runCold(
   name: string,
   env: Record<string, string>,
 ): Promise<{ imported: number; done: number; status: number; code?: string }> {
+  const small: Record<string, string> = {};
+  const large: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value.length > MAX_SPAWN_VARIABLE_BYTES) large[key] = value;
+    else small[key] = value;
+  }
+  if (Object.keys(large).length > 0) {
+    small.BENCH_ENV_FILE = `${eventFile}.env.json`;
+    writeFileSync(small.BENCH_ENV_FILE, JSON.stringify(large));
+  }
   const child = spawn(process.execPath, [driver, pathToFileURL(bundle).href, eventFile, name], {
-    env,
+    env: small,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

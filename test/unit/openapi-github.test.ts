@@ -1,15 +1,17 @@
 /**
  * GitHub's description (test/fixtures/github/api.github.com.openapi.json, 20 operations, OpenAPI
  * 3.0.3) as an `openapi` connector: the suite entry naming it validates with `loadSuiteConfig`, every
- * operation's validators compile, and they check inputs and answers in the description's terms.
+ * operation's validators compile (at load, and as the standalone code of the Lambda entry generated
+ * at synth time), and they check inputs and answers in the description's terms.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operationValidators } from '../../functions/openapi/compile.js';
 import type { OpenApiDescription } from '../../functions/openapi/description.js';
+import { writeOpenApiLambdaEntry } from '../../functions/openapi/lambda-entry.js';
 import type { OpenApiConnectorConfig } from '../../functions/shared/config.js';
 import { loadSuiteConfig } from '../../functions/shared/config-file.js';
 import {
@@ -73,6 +75,20 @@ describe("GitHub's description as an openapi connector", () => {
     // Assess
     expect(compile).not.toThrow();
   });
+
+  it('generates the Lambda entry with the standalone validators of the 20 operations', () => {
+    // Prepare
+    const outDir = path.join(dir, 'entry');
+
+    // Act
+    const generated = writeOpenApiLambdaEntry(entry, { projectRoot: dir, outDir });
+
+    // Assess
+    expect(generated.entry).toBe(path.join(outDir, 'index.mjs'));
+    expect(existsSync(path.join(outDir, 'validators.mjs'))).toBe(true);
+    expect(generated.config.spec).toBe(`bundled:${generated.digest}`);
+    expect(Buffer.byteLength(JSON.stringify(generated.config))).toBeLessThan(3_072);
+  }, 60_000);
 
   it('checks an input and an answer in the description’s terms', () => {
     // Prepare
