@@ -3,8 +3,10 @@
  * trimmed description) synthesizes with no unacknowledged cdk-nag finding; its function's entry is
  * generated at synth time (the description and the standalone validators in the bundle, see
  * test/infra/openapi-bundle.test.ts), so `CONNECTOR_CONFIG` names the description by digest and
- * stays far below Lambda's 4 KB environment limit.
- * One synthesis (bundling skipped) shared by the tests that read it.
+ * stays far below Lambda's 4 KB environment limit. The vendors' examples (Twilio, Slack and GitHub,
+ * ten operations or more each, proven under `npm start` by test/integration/openapi-vendors.test.ts)
+ * synthesize together, nag clean.
+ * One synthesis (bundling skipped) per describe, shared by the tests that read it.
  */
 import path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -12,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveOpenApiSpecs } from '../../functions/openapi/description.js';
 import { GENERATED_ENTRIES_DIRECTORY } from '../../functions/openapi/lambda-entry.js';
 import { MAX_CONNECTOR_CONFIG_BYTES } from '../../lib/constructs/connector.js';
-import { type NagRun, PROJECT_ROOT, synthWithNag } from '../support/infra-helpers.js';
+import { FIRST_SYNTH_TIMEOUT_MS, type NagRun, PROJECT_ROOT, synthWithNag } from '../support/infra-helpers.js';
 
 const EXAMPLE = path.join(PROJECT_ROOT, 'examples/openapi-twilio/suite.config.json');
 
@@ -81,5 +83,52 @@ describe('an openapi connector in the stack', () => {
 
     // Assess
     expect(existsSync(entry)).toBe(true);
+  });
+});
+
+/** The examples proven under `npm start` (test/integration/openapi-vendors.test.ts), each ≥ 10 operations. */
+const VENDOR_EXAMPLES = [
+  'examples/openapi-twilio/suite.platform.config.ts',
+  'examples/openapi-slack/suite.config.ts',
+  'examples/openapi-github/suite.config.ts',
+];
+
+describe("the vendors' openapi examples in one stack", () => {
+  let run: NagRun;
+  let template: Template;
+  let connectors: { name: string; operations: string[] }[];
+
+  beforeAll(async () => {
+    const { loadSuiteConfig } = await import('../../functions/shared/config-file.js');
+    const suites = await Promise.all(
+      VENDOR_EXAMPLES.map((file) => loadSuiteConfig(path.join(PROJECT_ROOT, file))),
+    );
+    const all = suites.flatMap((suite) => suite.connectors);
+    connectors = all as never;
+    run = synthWithNag({ connectors: all });
+    template = Template.fromStack(run.stack);
+  }, FIRST_SYNTH_TIMEOUT_MS);
+
+  it('synthesizes Twilio, Slack and GitHub with at least ten operations each, nag clean', () => {
+    expect(connectors.map((c) => c.name)).toEqual(['twilio-openapi', 'slack-openapi', 'github-openapi']);
+    for (const connector of connectors) expect(connector.operations.length).toBeGreaterThanOrEqual(10);
+    expect(run.findings).toEqual([]);
+    expect(run.synthError).toBeUndefined();
+  });
+
+  it('gives each a function whose CONNECTOR_CONFIG names its description by digest', () => {
+    for (const connector of connectors) {
+      const functions = template.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: connector.name } } },
+      });
+      const variables = Object.values(functions)[0]?.Properties.Environment.Variables as Record<
+        string,
+        string
+      >;
+      expect(JSON.parse(variables.CONNECTOR_CONFIG ?? '{}').spec).toMatch(/^bundled:[0-9a-f]{16}$/);
+      expect(Buffer.byteLength(variables.CONNECTOR_CONFIG ?? '')).toBeLessThanOrEqual(
+        MAX_CONNECTOR_CONFIG_BYTES,
+      );
+    }
   });
 });
