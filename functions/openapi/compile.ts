@@ -154,6 +154,17 @@ export function checkedStatuses(operation: OpenApiOperation, checkResponses = tr
     .map(([status]) => status);
 }
 
+/**
+ * An answer's schema as it is checked: `format: uri` read as `uri-reference`, since vendors' answers
+ * give their own links as paths where their descriptions say `uri` (Twilio's `uri`,
+ * `next_page_uri`: `/2010-04-01/...`); JSON Schema's `uri` would refuse every one. An input keeps
+ * `uri`: what the caller sends must be what the vendor documents.
+ */
+function answerSchema(schema: Json): Json {
+  const out = mapSubschemas(schema, answerSchema);
+  return out.format === 'uri' ? { ...out, format: 'uri-reference' } : out;
+}
+
 /** The schemas of one operation to compile: its input, and the answers of {@link checkedStatuses}. */
 function schemasOf(
   operation: OpenApiOperation,
@@ -163,7 +174,7 @@ function schemasOf(
     input: inputSchema(operation),
     responses: checkedStatuses(operation, checkResponses).map((status) => [
       status,
-      operation.responses[status] as JsonSchema,
+      answerSchema(operation.responses[status] as JsonSchema),
     ]),
   };
 }

@@ -290,6 +290,27 @@ describe('buildRequest', () => {
 });
 
 describe('response validation', () => {
+  it('reads format uri as uri-reference in an answer, not in an input', () => {
+    // Prepare: Twilio's answers link to themselves by path where the description says uri.
+    const link = { type: 'object', properties: { uri: { type: 'string', format: 'uri' } } };
+    const operation = {
+      method: 'POST' as const,
+      path: '/links',
+      parameters: [],
+      requestBody: { required: true, mediaType: 'application/json' as const, schema: link },
+      responses: { '200': link },
+    };
+    const validators = operationValidators(operation, '3.0');
+
+    // Act
+    const answer = validators.response(200, { uri: '/2010-04-01/Accounts/AC1/Messages.json?Page=1' });
+    const input = validators.input({ body: { uri: '/relative' } });
+
+    // Assess
+    expect(answer).toEqual([]);
+    expect(input.map((issue) => issue.path.join('.'))).toEqual(['body.uri']);
+  });
+
   it('checks the body against the schema of its status, naming paths only', () => {
     // Prepare
     const validators = operationValidators(twilio.operations.FetchMessage as never, twilio.dialect);
