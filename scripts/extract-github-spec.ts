@@ -16,7 +16,7 @@
  * ```
  *
  * What is kept (see `test/fixtures/github/SOURCE.md`): the top-level `openapi`, `info`, `servers`
- * and `externalDocs`; the operations of {@link GITHUB_OPERATIONS}, as is; and every entry of
+ * and `externalDocs`; the operations of {@link GITHUB_OPERATION_IDS}, as is; and every entry of
  * `components` they reference, directly or through other components, as is, sorted by name, so that
  * every `$ref` of the output resolves within it. Nothing is edited, only left out. The script prints
  * the source's package version and sha256 for SOURCE.md.
@@ -27,11 +27,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { extractDescription, type Json } from './extract-spec.js';
 
-/** A JSON value. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type { Json };
 
-/** The parts of an OpenAPI 3 description the extraction reads. */
+/** The parts of an OpenAPI 3 description the tests of the GitHub fixtures read. */
 export interface OpenApiDescription {
   openapi?: Json;
   info?: Json;
@@ -41,21 +41,15 @@ export interface OpenApiDescription {
   components?: Record<string, Record<string, Json>>;
 }
 
-/** One operation to keep: its path template and (lower-case) method, as the description names them. */
-export interface OperationRef {
-  path: string;
-  method: string;
-}
-
 /**
  * The operations of the `github` connector (`functions/github/connector.ts`), which the mock
- * (`local/stand-ins/github.ts`) serves: `issues/create`, `issues/create-comment` and
- * `actions/create-workflow-dispatch`.
+ * (`local/stand-ins/github.ts`) serves: `POST /repos/{owner}/{repo}/issues`, its comments, and a
+ * workflow dispatch.
  */
-export const GITHUB_OPERATIONS: readonly OperationRef[] = [
-  { path: '/repos/{owner}/{repo}/issues', method: 'post' },
-  { path: '/repos/{owner}/{repo}/issues/{issue_number}/comments', method: 'post' },
-  { path: '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', method: 'post' },
+export const GITHUB_OPERATION_IDS: readonly string[] = [
+  'issues/create',
+  'issues/create-comment',
+  'actions/create-workflow-dispatch',
 ];
 
 /**
@@ -104,100 +98,15 @@ export const GITHUB_FIXTURE_FILE = new URL(
 export const GITHUB_SOURCE_MODULE = '@octokit/openapi/generated/api.github.com.json';
 
 /**
- * The trimmed description: `openapi`, `info`, `servers` and `externalDocs` of `spec`, the
- * `operations` (each under its path, with only its own method), and the `components` they reference,
- * transitively, sorted by kind and name. Values are the source's, not copied deeply.
- * @param spec - the full description
- * @param operations - the operations to keep
- * @returns the trimmed description, in which every `$ref` resolves
- * @throws Error naming the operation when `spec` lacks one, the `$ref` when it is not of the form
- *   `#/components/KIND/NAME`, or the component when `spec` lacks it
- */
-export function extractOperations(
-  spec: OpenApiDescription,
-  operations: readonly OperationRef[],
-): OpenApiDescription {
-  const components: Record<string, Record<string, Json>> = {};
-  const walk = (value: Json | undefined): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) walk(item);
-      return;
-    }
-    if (value === null || typeof value !== 'object') return;
-    for (const [key, child] of Object.entries(value)) {
-      if (key === '$ref' && typeof child === 'string') {
-        const [hash, section, kind, name, ...rest] = child.split('/');
-        if (hash !== '#' || section !== 'components' || !kind || !name || rest.length > 0) {
-          throw new Error(`unsupported $ref ${child}`);
-        }
-        const kept = components[kind] ?? {};
-        components[kind] = kept;
-        if (name in kept) continue;
-        const target = spec.components?.[kind]?.[name];
-        if (target === undefined) throw new Error(`unresolved $ref ${child}`);
-        kept[name] = target;
-        walk(target);
-      } else {
-        walk(child);
-      }
-    }
-  };
-  const paths: Record<string, Record<string, Json>> = {};
-  for (const { path, method } of operations) {
-    const operation = spec.paths[path]?.[method];
-    if (operation === undefined) throw new Error(`no operation ${method.toUpperCase()} ${path}`);
-    paths[path] = { ...paths[path], [method]: operation };
-    walk(operation);
-  }
-  const sorted = Object.fromEntries(
-    Object.keys(components)
-      .sort()
-      .map((kind) => {
-        const byName = components[kind] ?? {};
-        return [
-          kind,
-          Object.fromEntries(
-            Object.keys(byName)
-              .sort()
-              .map((name) => [name, byName[name] ?? null]),
-          ),
-        ];
-      }),
-  );
-  const { openapi, info, servers, externalDocs } = spec;
-  return { openapi, info, servers, externalDocs, paths, components: sorted };
-}
-
-/**
- * The operations of `operationIds`, found by their `operationId` in `spec`, in that order.
- * @param spec - the full description
- * @param operationIds - the `operationId`s, e.g. `issues/get`
- * @returns each one's path template and lower-case method
- * @throws Error naming every `operationId` that `spec` lacks
- */
-export function operationsById(spec: OpenApiDescription, operationIds: readonly string[]): OperationRef[] {
-  const byId = new Map<string, OperationRef>();
-  for (const [path, item] of Object.entries(spec.paths)) {
-    for (const [method, operation] of Object.entries(item)) {
-      const id = (operation as { operationId?: unknown } | null)?.operationId;
-      if (typeof id === 'string') byId.set(id, { path, method });
-    }
-  }
-  const missing = operationIds.filter((id) => !byId.has(id));
-  if (missing.length > 0) throw new Error(`no operationId ${missing.join(', ')}`);
-  return operationIds.map((id) => byId.get(id) as OperationRef);
-}
-
-/**
  * Reads the source (`--source`, default: `@octokit/openapi`'s file as installed), writes the
- * extraction of {@link GITHUB_OPERATIONS} to `--out` (default {@link GITHUB_FIXTURE_FILE}) as JSON
- * with two-space indentation, and prints the source's version and sha256. With `--operations
- * ID,ID,…`, extracts the operations of those `operationId`s ({@link operationsById}) instead, and
- * `--out` is required (the default file is the mock's).
+ * extraction ({@link extractDescription} of scripts/extract-spec.ts) of {@link GITHUB_OPERATION_IDS}
+ * to `--out` (default {@link GITHUB_FIXTURE_FILE}) as JSON with two-space indentation, and prints the
+ * source's version and sha256. With `--operations ID,ID,…`, extracts those `operationId`s instead,
+ * and `--out` is required (the default file is the mock's).
  * @param argv - the command-line arguments after the script's name
  * @returns the exit code: 0 once written, 2 for a usage error or when the package is not installed
- * @throws Error as {@link extractOperations} and {@link operationsById} do, or when a file cannot be
- *   read or written
+ * @throws Error as {@link extractDescription} does (naming the operations the description lacks),
+ *   or when a file cannot be read or written
  */
 export function main(argv: readonly string[]): number {
   const { values } = parseArgs({
@@ -234,8 +143,7 @@ export function main(argv: readonly string[]): number {
     }
   }
   const text = readFileSync(source, 'utf8');
-  const spec = JSON.parse(text) as OpenApiDescription;
-  const trimmed = extractOperations(spec, ids === undefined ? GITHUB_OPERATIONS : operationsById(spec, ids));
+  const trimmed = extractDescription(JSON.parse(text), ids ?? GITHUB_OPERATION_IDS);
   const out = values.out ?? GITHUB_FIXTURE_FILE;
   writeFileSync(out, `${JSON.stringify(trimmed, null, 2)}\n`);
   const sha256 = createHash('sha256').update(text).digest('hex');

@@ -16,8 +16,8 @@
  * entry of `components` (Swagger 2.0: `definitions`, `parameters`, `responses`) the kept text
  * references, directly or through other entries, as is, sorted by name; and the security schemes the
  * kept `security` requirements name, as is. Nothing is edited, only left out, so every `$ref` of the
- * output resolves within it. `scripts/extract-github-spec.ts` does the same for GitHub's fixture by
- * path and method.
+ * output resolves within it. `scripts/extract-github-spec.ts` makes GitHub's fixtures with it, from
+ * `@octokit/openapi`.
  *
  * @module
  */

@@ -24,7 +24,7 @@ import {
   GITHUB_FIXTURE_FILE,
   GITHUB_OPENAPI_FIXTURE_FILE,
   GITHUB_OPENAPI_OPERATION_IDS,
-  GITHUB_OPERATIONS,
+  GITHUB_OPERATION_IDS,
 } from '../extract-github-spec.js';
 import type { BuiltConnector, ColdStart } from './bundles.js';
 import { partOf, stackBuildOptions } from './bundles.js';
@@ -253,7 +253,7 @@ export async function buildOpenApiBundles(
       ),
     );
   }
-  const mockOperations = operationIdsOf(small, GITHUB_OPERATIONS.length);
+  const mockOperations = operationIdsOf(small, GITHUB_OPERATION_IDS.length);
   return {
     byOperations,
     sameOperations: {

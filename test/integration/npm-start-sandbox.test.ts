@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope, HttpbinEcho } from '../support/integration-helpers.js';
+import { listeningUrlOf, waitForOutput } from '../support/wait-for-output.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** What `npm start` runs, started with this Node. */
@@ -61,33 +62,6 @@ let output = '';
 let gatewayUrl = '';
 let dir = '';
 
-/** Resolves with the gateway's URL once `npm start` prints `listening on <url>`; rejects if it exits first. */
-function waitForListening(started: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const found = () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    const stop = () => {
-      started.stdout?.off('data', onOutput);
-      started.stderr?.off('data', onOutput);
-      started.off('close', onClose);
-    };
-    const onOutput = () => {
-      const url = found();
-      if (url) {
-        stop();
-        resolve(url);
-      }
-    };
-    const onClose = () => {
-      stop();
-      reject(new Error(`npm start ended without listening. Output:\n${output}`));
-    };
-    started.stdout?.on('data', onOutput);
-    started.stderr?.on('data', onOutput);
-    started.on('close', onClose);
-    onOutput();
-  });
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'connector-suite-sandbox-'));
   const preload = path.join(dir, 'offline.mjs');
@@ -117,7 +91,7 @@ beforeAll(async () => {
   started.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
   });
-  gatewayUrl = await waitForListening(started);
+  gatewayUrl = await waitForOutput(started, () => output, listeningUrlOf, 'listening');
 }, CLI_START_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -15,6 +15,7 @@ import {
   type HttpbinEcho,
   writeTempSecrets,
 } from '../support/integration-helpers.js';
+import { waitForOutput } from '../support/wait-for-output.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /**
@@ -115,32 +116,8 @@ function startupBlockOf(text: string): StartupBlock | undefined {
  * output, when the process ends without printing it. Waits on the process's events only.
  */
 function waitForListening(cli: StartedCli): Promise<StartupBlock> {
-  const { child } = cli;
-  return new Promise((resolve, reject) => {
-    const stop = () => {
-      child.stdout?.off('data', onOutput);
-      child.stderr?.off('data', onOutput);
-      child.off('close', onClose);
-    };
-    // Registered after startCli's own listeners, so cli.output() already holds the chunk.
-    const onOutput = () => {
-      const block = startupBlockOf(cli.output());
-      if (block) {
-        stop();
-        resolve(block);
-      }
-    };
-    const onClose = () => {
-      stop();
-      const block = startupBlockOf(cli.output());
-      if (block) resolve(block);
-      else reject(new Error(`npm start ended without reporting listening. Output:\n${cli.output()}`));
-    };
-    child.stdout?.on('data', onOutput);
-    child.stderr?.on('data', onOutput);
-    child.on('close', onClose);
-    onOutput();
-  });
+  // startCli's own listeners are registered first, so cli.output() already holds each chunk.
+  return waitForOutput(cli.child, cli.output, startupBlockOf, 'reporting listening');
 }
 
 describe.skipIf(!process.env.HTTPBIN_URL)('npm start against httpbin', () => {

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DescriptionMock, startDescriptionMock } from '../../local/stand-ins/openapi.js';
+import { listeningUrlOf, waitForOutput } from '../support/wait-for-output.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** What `npm start` runs, started with this Node. */
@@ -151,33 +152,6 @@ let output = '';
 let gatewayUrl = '';
 let dir = '';
 
-/** Resolves with the gateway's URL once `npm start` prints `listening on <url>`; rejects if it exits first. */
-function waitForListening(started: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const found = () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
-    const stop = () => {
-      started.stdout?.off('data', onOutput);
-      started.stderr?.off('data', onOutput);
-      started.off('close', onClose);
-    };
-    const onOutput = () => {
-      const url = found();
-      if (url) {
-        stop();
-        resolve(url);
-      }
-    };
-    const onClose = () => {
-      stop();
-      reject(new Error(`npm start ended without listening. Output:\n${output}`));
-    };
-    started.stdout?.on('data', onOutput);
-    started.stderr?.on('data', onOutput);
-    started.on('close', onClose);
-    onOutput();
-  });
-}
-
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'openapi-vendors-'));
   const started = await Promise.all(
@@ -247,7 +221,7 @@ beforeAll(async () => {
   cli.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
   });
-  gatewayUrl = await waitForListening(cli);
+  gatewayUrl = await waitForOutput(cli, () => output, listeningUrlOf, 'listening');
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 /**
- * The extraction of GitHub's fixture (scripts/extract-github-spec.ts): it keeps the named operations
- * and the components they reach, sorted, and names what is missing; the committed fixture is its own
- * extraction (every `$ref` resolves within it and nothing unreferenced is left), and equals the
- * extraction of `@octokit/openapi` when that package happens to be installed.
+ * The extraction of GitHub's fixtures (scripts/extract-github-spec.ts, over the generic extractor of
+ * scripts/extract-spec.ts, tested in extract-spec.test.ts): its command line, and the committed
+ * fixtures, each its own extraction (every `$ref` resolves within it and nothing unreferenced is
+ * left), equal to the extraction of `@octokit/openapi` when that package happens to be installed.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,16 +10,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  extractOperations,
   GITHUB_FIXTURE_FILE,
   GITHUB_OPENAPI_FIXTURE_FILE,
   GITHUB_OPENAPI_OPERATION_IDS,
-  GITHUB_OPERATIONS,
+  GITHUB_OPERATION_IDS,
   GITHUB_SOURCE_MODULE,
   main,
   type OpenApiDescription,
-  operationsById,
 } from '../../scripts/extract-github-spec.js';
+import { extractDescription } from '../../scripts/extract-spec.js';
+
+/** The extraction of `operationIds` from `spec`, as the script writes it. */
+const extract = (spec: OpenApiDescription, operationIds: readonly string[]) =>
+  extractDescription(spec as never, operationIds) as unknown as OpenApiDescription;
 
 const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
 
@@ -51,78 +54,6 @@ function description(): OpenApiDescription {
   };
 }
 
-describe('extractOperations', () => {
-  it('keeps the named operations and the components they reach, sorted by kind and name', () => {
-    // Prepare
-    const spec = description();
-
-    // Act
-    const trimmed = extractOperations(spec, [{ path: '/things', method: 'post' }]);
-
-    // Assess
-    expect(Object.keys(trimmed.paths)).toEqual(['/things']);
-    expect(Object.keys(trimmed.paths['/things'] ?? {})).toEqual(['post']);
-    expect(trimmed.components).toEqual({
-      parameters: { owner: spec.components?.parameters?.owner },
-      schemas: { alpha: { type: 'string' }, zeta: spec.components?.schemas?.zeta },
-    });
-    expect(Object.keys(trimmed.components?.schemas ?? {})).toEqual(['alpha', 'zeta']);
-    expect(trimmed.info).toEqual(spec.info);
-    expect(trimmed.servers).toEqual(spec.servers);
-  });
-
-  it('names an operation the description lacks', () => {
-    // Prepare
-    const spec = description();
-
-    // Act
-    const extract = () => extractOperations(spec, [{ path: '/things', method: 'delete' }]);
-
-    // Assess
-    expect(extract).toThrow('no operation DELETE /things');
-  });
-
-  it('names a $ref that does not resolve', () => {
-    // Prepare
-    const spec = description();
-    const things = spec.paths['/things'] ?? {};
-    things.post = { operationId: 'things/create', parameters: [ref('parameters', 'gone')] };
-
-    // Act
-    const extract = () => extractOperations(spec, [{ path: '/things', method: 'post' }]);
-
-    // Assess
-    expect(extract).toThrow('unresolved $ref #/components/parameters/gone');
-  });
-});
-
-describe('operationsById', () => {
-  it('finds each operationId, in the order given', () => {
-    // Prepare
-    const spec = description();
-
-    // Act
-    const found = operationsById(spec, ['other/create', 'things/list']);
-
-    // Assess
-    expect(found).toEqual([
-      { path: '/other', method: 'post' },
-      { path: '/things', method: 'get' },
-    ]);
-  });
-
-  it('names every operationId the description lacks', () => {
-    // Prepare
-    const spec = description();
-
-    // Act
-    const find = () => operationsById(spec, ['things/list', 'things/delete', 'gone']);
-
-    // Assess
-    expect(find).toThrow('no operationId things/delete, gone');
-  });
-});
-
 describe('main with --operations', () => {
   const dirs: string[] = [];
   afterEach(() => {
@@ -145,12 +76,10 @@ describe('main with --operations', () => {
     // Assess
     expect(code).toBe(0);
     const written = JSON.parse(readFileSync(out, 'utf8')) as OpenApiDescription;
-    expect(written).toEqual(
-      extractOperations(description(), [
-        { path: '/things', method: 'get' },
-        { path: '/other', method: 'post' },
-      ]),
-    );
+    expect(written).toEqual(extract(description(), ['things/list', 'other/create']));
+    expect(Object.keys(written.paths)).toEqual(['/things', '/other']);
+    expect(Object.keys(written.components?.schemas ?? {})).toEqual([]);
+    expect(Object.keys(written.components?.parameters ?? {})).toEqual(['unused']);
   });
 
   it("is a usage error without --out, so that the mock's fixture is never overwritten", () => {
@@ -171,13 +100,15 @@ describe('the committed GitHub fixture', () => {
 
   it('holds the three operations of the github connector and is its own extraction', () => {
     // Prepare
-    const expectedPaths = GITHUB_OPERATIONS.map((operation) => operation.path);
+    const ids = Object.values(fixture.paths).flatMap((item) =>
+      Object.values(item).map((operation) => (operation as { operationId?: string }).operationId),
+    );
 
     // Act
-    const again = extractOperations(fixture, GITHUB_OPERATIONS);
+    const again = extract(fixture, GITHUB_OPERATION_IDS);
 
     // Assess
-    expect(Object.keys(fixture.paths)).toEqual(expectedPaths);
+    expect(ids).toEqual([...GITHUB_OPERATION_IDS]);
     expect(again).toEqual(fixture);
   });
 
@@ -195,7 +126,7 @@ describe('the committed GitHub fixture', () => {
       const spec = JSON.parse(readFileSync(source ?? '', 'utf8')) as OpenApiDescription;
 
       // Act
-      const trimmed = extractOperations(spec, GITHUB_OPERATIONS);
+      const trimmed = extract(spec, GITHUB_OPERATION_IDS);
 
       // Assess
       expect(trimmed).toEqual(fixture);
@@ -209,7 +140,7 @@ describe('the committed GitHub fixture of the openapi kind (20 operations)', () 
 
   it('holds the 20 operations and is its own extraction', () => {
     // Act
-    const again = extractOperations(fixture, operationsById(fixture, GITHUB_OPENAPI_OPERATION_IDS));
+    const again = extract(fixture, GITHUB_OPENAPI_OPERATION_IDS);
 
     // Assess
     const ids = Object.values(fixture.paths).flatMap((item) =>
@@ -233,7 +164,7 @@ describe('the committed GitHub fixture of the openapi kind (20 operations)', () 
       const spec = JSON.parse(readFileSync(source ?? '', 'utf8')) as OpenApiDescription;
 
       // Act
-      const trimmed = extractOperations(spec, operationsById(spec, GITHUB_OPENAPI_OPERATION_IDS));
+      const trimmed = extract(spec, GITHUB_OPENAPI_OPERATION_IDS);
 
       // Assess
       expect(trimmed).toEqual(fixture);
