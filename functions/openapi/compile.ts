@@ -42,8 +42,8 @@ function newAjv(dialect: OpenApiDescription['dialect'], options: Options = {}): 
   return addFormats(dialect === '3.1' ? new Ajv2020(all) : new Ajv(all));
 }
 
-/** The `$id` of the schema holding the subschemas the validators of one description share. */
-const SHARED_ID = 'shared';
+/** The `$id` of a shared subschema (`urn:shared:s0`, …): each is a schema of its own, compiled once. */
+const sharedId = (index: number) => `urn:shared:s${index}`;
 /** A subschema this long (JSON characters) or longer, met twice, is shared rather than repeated. */
 const SHARED_MIN_CHARACTERS = 200;
 
@@ -96,41 +96,40 @@ function mapSubschemas(schema: Json, visit: (subschema: Json) => Json): Json {
  * The trimmed description inlines every `$ref`, so a vendor's shared schema (GitHub's
  * `simple-user`, in dozens of places of one answer) is repeated wherever it is used, and Ajv would
  * compile (and write as standalone code) each copy. This finds the subschemas met more than once
- * across `roots`, moves each into one `definitions` entry of a schema of its own, and puts a `$ref`
- * to it in their places, so each is compiled once: the validators' code grows with the distinct
- * schemas the allowed operations use, not with how often they use them.
- * @returns the roots with the `$ref`s, and the shared schema (`$id` {@link SHARED_ID})
+ * across `roots` (a root too: two statuses often document the same answer), moves each into one
+ * schema of its own (`$id` `urn:shared:s<N>`), and puts a `$ref` to it in their places, so each
+ * is compiled once (Ajv compiles a `$ref` into a fragment of another schema again for each root
+ * that reaches it, but a `$ref` to a schema by its `$id` once): the validators' code grows with the
+ * distinct schemas the allowed operations use, not with how often they use them.
+ * @returns the roots with the `$ref`s, and the shared schemas, each with its `$id`
  */
-export function shareSubschemas(
-  roots: readonly JsonSchema[],
-  dialect: OpenApiDescription['dialect'],
-): { roots: JsonSchema[]; shared: JsonSchema } {
+export function shareSubschemas(roots: readonly JsonSchema[]): {
+  roots: JsonSchema[];
+  shared: JsonSchema[];
+} {
   const counts = new Map<string, number>();
   const count = (schema: Json): Json => {
     const key = JSON.stringify(schema);
     if (key.length >= SHARED_MIN_CHARACTERS) counts.set(key, (counts.get(key) ?? 0) + 1);
     return mapSubschemas(schema, count);
   };
-  for (const root of roots) mapSubschemas(root, count);
+  for (const root of roots) count(root);
 
-  const definitionsKeyword = dialect === '3.1' ? '$defs' : 'definitions';
-  const definitions: Record<string, JsonSchema> = {};
-  const names = new Map<string, string>();
+  const shared: JsonSchema[] = [];
+  const ids = new Map<string, string>();
   const share = (schema: Json): Json => {
     const key = JSON.stringify(schema);
     if ((counts.get(key) ?? 0) < 2) return mapSubschemas(schema, share);
-    let name = names.get(key);
-    if (name === undefined) {
-      name = `s${names.size}`;
-      names.set(key, name);
-      definitions[name] = mapSubschemas(schema, share);
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = sharedId(ids.size);
+      ids.set(key, id);
+      const index = shared.push({}) - 1;
+      shared[index] = { $id: id, ...mapSubschemas(schema, share) };
     }
-    return { $ref: `${SHARED_ID}#/${definitionsKeyword}/${name}` };
+    return { $ref: id };
   };
-  return {
-    roots: roots.map((root) => mapSubschemas(root, share)),
-    shared: { $id: SHARED_ID, [definitionsKeyword]: definitions },
-  };
+  return { roots: roots.map(share), shared };
 }
 
 /**
@@ -196,12 +195,9 @@ function ajvWith(
     entries.push([name(index), input]);
     for (const [status, schema] of responses) entries.push([name(index, status), schema]);
   });
-  const { roots, shared } = shareSubschemas(
-    entries.map(([, schema]) => schema),
-    dialect,
-  );
+  const { roots, shared } = shareSubschemas(entries.map(([, schema]) => schema));
   const ajv = newAjv(dialect, { inlineRefs: false, ...options });
-  ajv.addSchema(shared);
+  for (const schema of shared) ajv.addSchema(schema);
   roots.forEach((root, i) => {
     ajv.addSchema(root, (entries[i] as [string, JsonSchema])[0]);
   });
