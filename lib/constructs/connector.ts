@@ -198,7 +198,12 @@ export class Connector extends Construct {
     const generated =
       config.kind === 'openapi'
         ? writeOpenApiLambdaEntry(config as OpenApiConnectorConfig, {
-            projectRoot: projectRoot ?? projectRootFrom(process.cwd()),
+            // Where NodejsFunction will run esbuild: the entry must lie under it.
+            projectRoot:
+              projectRoot ??
+              (overrides.depsLockFilePath
+                ? path.dirname(path.resolve(overrides.depsLockFilePath))
+                : projectRootFrom(process.cwd())),
           })
         : undefined;
     const configJson = JSON.stringify(generated?.config ?? config);
