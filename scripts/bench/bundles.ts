@@ -21,6 +21,7 @@ import { HANDLER_ENTRIES, PROJECT_ROOT } from '../../lib/connector-kinds.js';
 import { ConnectorSuiteStack } from '../../lib/connector-suite-stack.js';
 import { CONNECTOR_BUNDLING, ESM_REQUIRE_BANNER } from '../../lib/constructs/connector.js';
 import { connectorProxyEvent } from '../../local/lambda-events.js';
+import { loopbackCertificate } from '../../test/support/loopback-tls.js';
 import { type Spread, spread } from './stats.js';
 import { SMALL_BODY } from './upstream.js';
 
@@ -285,29 +286,7 @@ export async function coldStarts(
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-cold-'));
   // The reference handlers import the SDK: the project's node_modules stands in for the runtime's.
   symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const tls = loopbackCertificate(dir);
   let upstreamRequests = 0;
   /** The secrets of connectors that bring their own, by the secret id they are given. */
   const ownSecrets = new Map<string, Record<string, string>>(
@@ -315,14 +294,11 @@ export async function coldStarts(
       connector.fakeSecret ? [[`bench-${connector.name}`, connector.fakeSecret] as const] : [],
     ),
   );
-  const upstream = createHttpsServer(
-    { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) },
-    (req, res) => {
-      upstreamRequests += 1;
-      req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(SMALL_BODY));
-    },
-  );
+  const upstream = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    upstreamRequests += 1;
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(SMALL_BODY));
+  });
   const secrets = createHttpServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => {
@@ -360,7 +336,7 @@ export async function coldStarts(
       AWS_ACCESS_KEY_ID: 'LOCALFAKEKEY',
       AWS_SECRET_ACCESS_KEY: 'local-fake-secret',
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
-      NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'),
+      NODE_EXTRA_CA_CERTS: tls.certFile,
       BENCH_UPSTREAM_URL: upstreamUrl,
     };
     const runs = built.map((connector) => {

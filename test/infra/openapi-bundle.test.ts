@@ -55,6 +55,8 @@ let config: OpenApiConnectorConfig;
 let slimConfig: OpenApiConnectorConfig;
 let upstream: Server;
 let upstreamUrl: string;
+/** The upstream's certificate, trusted by the bundle's process. */
+let certFile: string;
 /** What the upstream received: method and path. */
 const received: string[] = [];
 /** What the upstream answers to a GET. */
@@ -88,6 +90,7 @@ beforeAll(async () => {
   symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
 
   const tls = loopbackCertificate(dir);
+  certFile = tls.certFile;
   upstream = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     received.push(`${req.method} ${req.url}`);
     req.resume();
@@ -127,7 +130,7 @@ async function runBundle(connectorConfig: unknown, events: unknown[]): Promise<A
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'LOCALFAKEKEY',
       AWS_SECRET_ACCESS_KEY: 'local-fake-secret',
-      NODE_EXTRA_CA_CERTS: path.join(dir, 'cert.pem'), // the certificate loopbackCertificate wrote
+      NODE_EXTRA_CA_CERTS: certFile,
       POWERTOOLS_SERVICE_NAME: 'twilio-openapi',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_TRACE_ENABLED: 'false',

@@ -4,17 +4,15 @@
  * and one documented call of each vendor connector (docs/connectors/*.md) answer 200, from the
  * local stand-ins of the sandbox (local/sandbox.ts).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope, HttpbinEcho } from '../support/integration-helpers.js';
-import { listeningUrlOf, waitForOutput } from '../support/wait-for-output.js';
+import { type StartedGateway, startNpmStart } from '../support/npm-start.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** What `npm start` runs, started with this Node. */
-const START_ARGS = ['--import', 'tsx', 'local/server.ts'];
 /**
  * The bound of starting `npm start`, in ms: about 5 s on an idle 2-core machine, more when the
  * cores are shared. The test waits for the process's own output; this only stops a start that hangs.
@@ -56,9 +54,7 @@ const SETTINGS = [
   'POWERTOOLS_DEV',
 ];
 
-let child: ChildProcess | undefined;
-let exited: Promise<unknown> | undefined;
-let output = '';
+let gateway: StartedGateway | undefined;
 let gatewayUrl = '';
 let dir = '';
 
@@ -76,29 +72,12 @@ beforeAll(async () => {
     NODE_OPTIONS: `--import ${preload}`,
   };
   for (const name of SETTINGS) delete env[name];
-  const started = spawn(process.execPath, START_ARGS, {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so nothing it starts outlives the test.
-    detached: true,
-  });
-  child = started;
-  exited = new Promise((resolve) => started.once('exit', resolve));
-  started.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  started.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  gatewayUrl = await waitForOutput(started, () => output, listeningUrlOf, 'listening');
+  gateway = await startNpmStart(ROOT, env);
+  gatewayUrl = gateway.url;
 }, CLI_START_TIMEOUT_MS);
 
 afterAll(async () => {
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    process.kill(-child.pid, 'SIGKILL');
-    await exited;
-  }
+  await gateway?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -135,7 +114,7 @@ describe('npm start with no settings and no internet (the sandbox)', () => {
     expect(echo.body.args).toEqual({ page: '1' });
     expect(echo.body.headers.Authorization).toBe('Bearer [REDACTED]');
     expect(echo.body.headers['Idempotency-Key']).toBe('order-1234');
-    expect(output).not.toContain('tok-example');
+    expect(gateway?.output()).not.toContain('tok-example');
   });
 
   it("reads the sandbox's example list over 5 pages whole with paginate (docs/connectors.md#pagination)", async () => {

@@ -9,17 +9,16 @@
  * mock receives nothing; an answer that violates the documented schema is logged (`warn`, the
  * examples' default) and refused with `RESPONSE_VALIDATION_ERROR` (`enforce`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DescriptionMock, startDescriptionMock } from '../../local/stand-ins/openapi.js';
-import { listeningUrlOf, waitForOutput } from '../support/wait-for-output.js';
+import { type StartedGateway, startNpmStart } from '../support/npm-start.js';
+import { waitForOutput } from '../support/wait-for-output.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** What `npm start` runs, started with this Node. */
-const START_ARGS = ['--import', 'tsx', 'local/server.ts'];
 /**
  * The bound of starting the mocks and `npm start`, in ms: the gateway reads three descriptions
  * (Slack's and GitHub's trimmed ones are 200 KB each once inlined) and compiles their validators, about
@@ -146,9 +145,7 @@ const INVALID_CALLS: Array<[Vendor, string, unknown, string[]]> = [
 ];
 
 const mocks = {} as Record<Vendor, DescriptionMock>;
-let child: ChildProcess | undefined;
-let exited: Promise<unknown> | undefined;
-let output = '';
+let gateway: StartedGateway | undefined;
 let gatewayUrl = '';
 let dir = '';
 
@@ -206,29 +203,12 @@ beforeAll(async () => {
   };
   delete env.LIVE;
   delete env.POWERTOOLS_DEV;
-  const cli = spawn(process.execPath, START_ARGS, {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so nothing it starts outlives the test.
-    detached: true,
-  });
-  child = cli;
-  exited = new Promise((resolve) => cli.once('exit', resolve));
-  cli.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  cli.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  gatewayUrl = await waitForOutput(cli, () => output, listeningUrlOf, 'listening');
+  gateway = await startNpmStart(ROOT, env);
+  gatewayUrl = gateway.url;
 }, START_TIMEOUT_MS);
 
 afterAll(async () => {
-  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-    process.kill(-child.pid, 'SIGKILL');
-    await exited;
-  }
+  await gateway?.stop();
   await Promise.all(Object.values(mocks).map((mock) => mock.close()));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -250,7 +230,7 @@ async function call(connector: string, operation: string, input: unknown) {
 
 /** The JSON log lines of `npm start` so far that carry `message`. */
 function logLines(message: string): Array<Record<string, unknown>> {
-  return output
+  return (gateway?.output() ?? '')
     .split('\n')
     .filter((line) => line.startsWith('{') && line.includes(message))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -261,19 +241,16 @@ function logLines(message: string): Array<Record<string, unknown>> {
  * before the answer is sent, but reaches this process through a pipe, perhaps after the answer.
  */
 function logLinesOnceThere(message: string, count: number): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolve) => {
-    const check = () => {
+  const started = gateway as StartedGateway;
+  return waitForOutput(
+    started.child,
+    started.output,
+    () => {
       const lines = logLines(message);
-      if (lines.length < count) return false;
-      child?.stdout?.off('data', check);
-      child?.stderr?.off('data', check);
-      resolve(lines);
-      return true;
-    };
-    if (check()) return;
-    child?.stdout?.on('data', check);
-    child?.stderr?.on('data', check);
-  });
+      return lines.length < count ? undefined : lines;
+    },
+    `${count} log line(s) '${message}'`,
+  );
 }
 
 const WARNING = 'The upstream answer does not match the documented schema.';
@@ -354,8 +331,8 @@ describe('the openapi examples under npm start, against mocks served from their 
   );
 
   it('never prints the example secrets', () => {
-    expect(output).not.toContain('fake-auth-token-example');
-    expect(output).not.toContain('xoxb-fake-example');
-    expect(output).not.toContain('ghp_example_not_a_real_token');
+    expect(gateway?.output()).not.toContain('fake-auth-token-example');
+    expect(gateway?.output()).not.toContain('xoxb-fake-example');
+    expect(gateway?.output()).not.toContain('ghp_example_not_a_real_token');
   });
 });
