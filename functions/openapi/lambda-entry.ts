@@ -100,8 +100,11 @@ export function writeOpenApiLambdaEntry(
   // Answers are never checked with responseValidation off: no response validator is compiled, and
   // the digest says so, so that a CONNECTOR_CONFIG turning them on cannot meet this bundle.
   const checkResponses = config.responseValidation !== 'off';
+  // The file's directory is left out: the same description synthesized from another checkout (a CI
+  // runner's) gives the same digest, so CONNECTOR_CONFIG and the stack do not change.
+  const located = { ...description, source: path.basename(description.source) };
   const digest = createHash('sha256')
-    .update(JSON.stringify({ description, operations: config.operations, checkResponses }))
+    .update(JSON.stringify({ description: located, operations: config.operations, checkResponses }))
     .digest('hex')
     .slice(0, 16);
   const outDir =

@@ -118,3 +118,33 @@ describe('standaloneValidatorsCode', () => {
     expect([...code.matchAll(/export const (\w+)/g)].map((m) => m[1])).toEqual(['v0_input', 'v1_input']);
   });
 });
+
+describe('writeOpenApiLambdaEntry', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'openapi-entry-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names the description by the same digest from any checkout, another with answers unchecked', async () => {
+    // Prepare
+    const { writeOpenApiLambdaEntry } = await import('../../functions/openapi/lambda-entry.js');
+    const config = (source: string, responseValidation = 'warn') =>
+      ({
+        name: 'issues',
+        kind: 'openapi',
+        operations: ['getIssue'],
+        responseValidation,
+        spec: { source, dialect: '3.0', operations: { getIssue } },
+      }) as never;
+
+    // Act
+    const here = writeOpenApiLambdaEntry(config('/checkout-a/specs/issues.json'), { projectRoot: dir });
+    const there = writeOpenApiLambdaEntry(config('/runner/work/b/specs/issues.json'), { projectRoot: dir });
+    const unchecked = writeOpenApiLambdaEntry(config('/checkout-a/specs/issues.json', 'off'), {
+      projectRoot: dir,
+    });
+
+    // Assess
+    expect(there.digest).toBe(here.digest);
+    expect(unchecked.digest).not.toBe(here.digest);
+    expect(here.config.spec).toBe(`bundled:${here.digest}`);
+  });
+});
