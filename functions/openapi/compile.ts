@@ -125,7 +125,8 @@ export function shareSubschemas(roots: readonly JsonSchema[]): {
       id = sharedId(ids.size);
       ids.set(key, id);
       const index = shared.push({}) - 1;
-      shared[index] = { $id: id, ...mapSubschemas(schema, share) };
+      // Its own `$id` wins over one the description gave it, which the `$ref` would not find.
+      shared[index] = { ...mapSubschemas(schema, share), $id: id };
     }
     return { $ref: id };
   };

@@ -70,6 +70,22 @@ describe('shareSubschemas', () => {
 });
 
 describe('compileOperations', () => {
+  it('compiles a repeated subschema that carries an $id of its own', () => {
+    // Prepare: a 3.1 description may give a schema an $id; inlined twice, it is shared under ours.
+    const tagged = { ...USER, $id: 'https://example.test/user' };
+    const operation: OpenApiOperation = {
+      ...getUser,
+      responses: { '200': { type: 'object', properties: { author: tagged, editor: tagged } } },
+    };
+
+    // Act
+    const [compiled] = compileOperations([operation], '3.1');
+    const issues = validatorsOf(operation, compiled as never).response(200, { author: { login: 'a' } });
+
+    // Assess
+    expect(issues.map((issue) => issue.path.join('.'))).toEqual(['body.author.id']);
+  });
+
   it('checks a shared subschema as before, naming the field where it is used', () => {
     // Prepare
     const [issue] = compileOperations([getIssue, getUser], '3.0');
