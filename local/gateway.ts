@@ -515,14 +515,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     requestId: string,
   ): Promise<Outcome> {
     const body = await readBodyBytes(req, MAX_BODY_BYTES);
-    if (body === undefined) {
-      const error = new ConnectorError(
-        'VALIDATION_ERROR',
-        `The body is larger than ${MAX_BODY_BYTES} bytes.`,
-      );
-      send(res, 400, error.toBody(requestId), { 'x-request-id': requestId });
-      return { status: 400 };
-    }
+    if (body === undefined) return refuseOversizedBody(res, requestId);
     const connector = decodeSegment(WEBHOOK_ROUTE.exec(url.pathname)?.[1] ?? '');
     const event = webhookProxyEvent({
       connector,
@@ -565,14 +558,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       return { status: 404 };
     }
     const body = await readBody(req, MAX_BODY_BYTES);
-    if (body === undefined) {
-      const error = new ConnectorError(
-        'VALIDATION_ERROR',
-        `The body is larger than ${MAX_BODY_BYTES} bytes.`,
-      );
-      send(res, 400, error.toBody(requestId), { 'x-request-id': requestId });
-      return { status: 400 };
-    }
+    if (body === undefined) return refuseOversizedBody(res, requestId);
     const event = connectorProxyEvent({
       connector,
       operation,
@@ -897,6 +883,13 @@ async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffe
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** Answers 400 `VALIDATION_ERROR`: the body is larger than {@link MAX_BODY_BYTES}. */
+function refuseOversizedBody(res: ServerResponse, requestId: string): { status: number } {
+  const error = new ConnectorError('VALIDATION_ERROR', `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+  send(res, 400, error.toBody(requestId), { 'x-request-id': requestId });
+  return { status: 400 };
 }
 
 /** The body as UTF-8, or `undefined` when it is larger than `limit` bytes. */
