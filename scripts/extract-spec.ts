@@ -1,6 +1,6 @@
 /**
  * `npx tsx scripts/extract-spec.ts --source FILE --operations ID,ID,... --out FILE`: writes the part
- * of a vendor's API description (OpenAPI 3.x or Swagger 2.0, JSON) that the named operations need, so
+ * of a vendor's API description (OpenAPI 3.x or Swagger 2.0, in JSON) that the named operations need, so
  * that a test fixture is the vendor's own text, only shortened. The Twilio and Slack fixtures of the
  * `openapi` kind's proofs were made with it (`test/fixtures/{twilio,slack}/SOURCE.md`):
  *

@@ -1,9 +1,10 @@
 /**
  * Reads a vendor's API description (OpenAPI 3.0 or 3.1, or Swagger 2.0 converted with
- * `swagger2openapi`) once, where the suite's config is loaded, and keeps only what the allowed
- * operations need, with every local `$ref` inlined: an {@link OpenApiDescription}, small and plain
- * JSON, that replaces the entry's `spec` path. The deployed function gets it in its config and never
- * reads the description file (docs/connectors/openapi.md).
+ * `swagger2openapi`; JSON or YAML) once, where the suite's config is loaded, and keeps only what the
+ * allowed operations need, with every local `$ref` inlined: an {@link OpenApiDescription}, small and
+ * plain JSON, that replaces the entry's `spec` path. A deployed function never reads the description
+ * file: the construct compiles its validators into the bundle (functions/openapi/lambda-entry.ts,
+ * docs/connectors/openapi.md).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -1,6 +1,7 @@
 /**
  * The shapes of the trimmed description an `openapi` entry carries (functions/openapi/description.ts
- * makes it, functions/openapi/validators.ts and connector.ts use it): plain JSON, in the config.
+ * makes it, compile.ts compiles its schemas, connector.ts builds requests from it): plain JSON, in
+ * the loaded config, and without its schemas in a deployed function's bundle (lambda-entry.ts).
  */
 import type { HttpMethod } from '../shared/config.js';
 

@@ -659,7 +659,7 @@ function openapiConnectorSchema(options: ConfigSchemaOptions) {
       kind: z.literal('openapi'),
       ...commonConnectorFields(),
       /**
-       * The description file (OpenAPI 3.0, 3.1 or Swagger 2.0, JSON), absolute or relative to the
+       * The description file (OpenAPI 3.0, 3.1 or Swagger 2.0, JSON or YAML), absolute or relative to the
        * suite file; `loadSuiteConfig` replaces it with the trimmed description of `operations`.
        */
       spec: z.union([z.string().min(1), openapiDescriptionSchema]),
